@@ -1,0 +1,42 @@
+/**
+ * Error codes raised by `@da3js/core`. Every failure the library can foresee throws a
+ * {@link Da3Error} with one of these codes, so callers can branch on `error.code` instead of
+ * parsing messages.
+ */
+export type Da3ErrorCode =
+  | 'BAD_SHAPE'
+  | 'BAD_VALUE'
+  | 'NON_FINITE'
+  | 'EMPTY_INPUT'
+  | 'BAD_CONFIG'
+  | 'UNKNOWN_VARIANT'
+  | 'BAD_SAFETENSORS'
+  | 'UNSUPPORTED_DTYPE'
+  | 'MISSING_TENSOR'
+  | 'OUT_OF_RANGE'
+  | 'DEGENERATE';
+
+/**
+ * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the
+ * error came from and names the offending value.
+ *
+ * Usage:
+ * ```ts
+ * try { readSafetensorsHeader(bytes) } catch (e) { if (isDa3Error(e, 'BAD_SAFETENSORS')) … }
+ * ```
+ */
+export class Da3Error extends Error {
+  /** Stable machine-readable code. */
+  readonly code: Da3ErrorCode;
+
+  constructor(code: Da3ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'Da3Error';
+    this.code = code;
+  }
+}
+
+/** True when `error` is a {@link Da3Error}, optionally with the given code. */
+export function isDa3Error(error: unknown, code?: Da3ErrorCode): error is Da3Error {
+  return error instanceof Da3Error && (code === undefined || error.code === code);
+}

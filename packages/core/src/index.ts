@@ -1,0 +1,13 @@
+/**
+ * @da3js/core — runtime-free Depth Anything 3: camera and Depth-Ray maths, preprocessing,
+ * model configs, safetensors, and the `Prediction` type. Typed arrays in, typed arrays out;
+ * no `fs`, no DOM, no onnxruntime.
+ *
+ * Conventions everywhere: OpenCV camera axes (x right, y down, z forward); extrinsics are
+ * world→camera 3×4 `[R|t]`, row-major; intrinsics are 3×3 in processed-image pixels.
+ */
+export * from './errors.js';
+export type * from './io.js';
+export * from './weights/index.js';
+export * from './camera/index.js';
+export * from './random/index.js';
