@@ -17,3 +17,4 @@ export * from './align/index.js';
 export * from './config/index.js';
 export * from './prediction/index.js';
 export * from './model/host/index.js';
+export * from './model/onnx/index.js';

@@ -1,0 +1,2 @@
+export * from './types.js';
+export { writeOnnxModel, encodeOnnxModel, MAX_EMBEDDED_BYTES, type ExternalDataTarget, type WriteOnnxOptions } from './onnx-writer.js';
