@@ -19,7 +19,7 @@ export const FOV_TAN_MIN = 1e-6;
  */
 export function focalFromFov(fovRadians: number, sizePx: number): number {
   const t = Math.tan(fovRadians / 2.0);
-  return sizePx / 2.0 / (t > FOV_TAN_MIN ? t : FOV_TAN_MIN);
+  return sizePx / 2.0 / Math.max(t, FOV_TAN_MIN);
 }
 
 /**

@@ -81,7 +81,7 @@ export function normalizeExtrinsicsForConditioning(w2c: ReadonlyNumArray, views:
   }
   const sorted = Float64Array.from(dists).sort();
   const median = sorted[(views - 1) >> 1];
-  const scale = median > NORMALIZE_EXTRINSICS_MIN_SCALE ? median : NORMALIZE_EXTRINSICS_MIN_SCALE;
+  const scale = Math.max(median, NORMALIZE_EXTRINSICS_MIN_SCALE);
   if (!Number.isFinite(scale)) throw new Da3Error('NON_FINITE', `${fn}: median camera distance is ${scale}`);
   for (let b = 0; b < views; b++) {
     out[16 * b + 3] /= scale;

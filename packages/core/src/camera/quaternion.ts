@@ -85,7 +85,7 @@ export function mat3ToQuatXyzw(out: NumArray, m: ReadonlyNumArray, offset = 0): 
     case 2: r = m02 - m20; i = m10 + m01; j = a2 * a2; k = m12 + m21; break;
     default: r = m10 - m01; i = m20 + m02; j = m21 + m12; k = a3 * a3; break;
   }
-  const den = 2.0 * (bestVal > 0.1 ? bestVal : 0.1);
+  const den = 2.0 * Math.max(bestVal, 0.1);
   let x = i / den, y = j / den, z = k / den, w = r / den;
   if (w < 0) { x = -x; y = -y; z = -z; w = -w; }
   out[0] = x;

@@ -20,7 +20,7 @@ export function assertPositiveInt(fn: string, what: string, v: number): void {
 
 /** Checks an image size `[H, W]` (positive finite numbers, pixels) and returns it. */
 export function checkImageHw(fn: string, hw: readonly [number, number] | ArrayLike<number>, what = 'imageHw'): [number, number] {
-  if (!hw || hw.length !== 2) throw new Da3Error('BAD_SHAPE', `${fn}: ${what} must be [H, W], got ${hw ? `length ${hw.length}` : hw}`);
+  if (hw?.length !== 2) throw new Da3Error('BAD_SHAPE', `${fn}: ${what} must be [H, W], got ${hw ? `length ${hw.length}` : hw}`);
   const h = Number(hw[0]);
   const w = Number(hw[1]);
   if (!(Number.isFinite(h) && h > 0 && Number.isFinite(w) && w > 0)) {
