@@ -127,13 +127,21 @@ export function computeAlignmentMask(
 /**
  * Least-squares scale without shift, `s = ⟨a, b⟩ / max(⟨b, b⟩, eps)` so that `a ≈ s·b`
  * (`least_squares_scale_scalar`, eps 1e-12), over the elements where `mask` is non-zero (all when
- * omitted). Dot products in float64; the result is float64 (the reference's is a float32 torch
- * value — round with `Math.fround` to reproduce it). Units: a's per b's.
+ * omitted). Dot products are accumulated in float64. `precision: 'float64'` (default) returns
+ * `num/den` in float64; `'float32'` reproduces the reference's float32 torch value: both dot
+ * products rounded to float32, den clamped at float32(eps), the quotient rounded to float32
+ * (bit-identical on the fixture, whose torch.dot evidently accumulated in double precision).
+ * Units: a's per b's.
  *
  * Throws `BAD_SHAPE` (length mismatch), `NON_FINITE` (a used element is NaN/±Infinity),
  * `EMPTY_INPUT` (the mask selects nothing — the reference would silently return 0).
  */
-export function leastSquaresScale(a: NumberList, b: NumberList, mask?: NumberList, options: { eps?: number } = {}): number {
+export function leastSquaresScale(
+  a: NumberList,
+  b: NumberList,
+  mask?: NumberList,
+  options: { eps?: number; precision?: 'float32' | 'float64' } = {},
+): number {
   const where = 'leastSquaresScale';
   if (a.length !== b.length) throw new Da3Error('BAD_SHAPE', `${where}: a has ${a.length} numbers, b ${b.length}`);
   if (mask !== undefined && mask.length !== a.length) throw new Da3Error('BAD_SHAPE', `${where}: mask has ${mask.length} entries, a ${a.length}`);
@@ -152,7 +160,9 @@ export function leastSquaresScale(a: NumberList, b: NumberList, mask?: NumberLis
     used++;
   }
   if (used === 0) throw new Da3Error('EMPTY_INPUT', `${where}: no element selected (of ${a.length})`);
-  return num / Math.max(den, options.eps ?? 1e-12);
+  const eps = options.eps ?? 1e-12;
+  if (options.precision === 'float32') return f32(f32(num) / Math.max(f32(den), f32(eps)));
+  return num / Math.max(den, eps);
 }
 
 /**
@@ -292,8 +302,8 @@ export interface NestedAlignment {
  * The whole Nested metric step (`NestedDepthAnything3Net.forward` after both networks):
  * {@link applyMetricScaling} with the any-view K → {@link computeNonSkyMask} (sky < 0.3) → it
  * requires more than 10 non-sky pixels (the reference asserts; here `EMPTY_INPUT`) →
- * {@link medianConfidence} → {@link computeAlignmentMask} → {@link leastSquaresScale} (rounded
- * to float32) → {@link scaleDepthAndExtrinsics} → {@link handleSkyRegions} (cap 200).
+ * {@link medianConfidence} → {@link computeAlignmentMask} → {@link leastSquaresScale} (float32
+ * result) → {@link scaleDepthAndExtrinsics} → {@link handleSkyRegions} (cap 200).
  * Returns every intermediate; `depth`, `conf`, `extrinsicsAfterAlignment` and `scaleFactor` are
  * the Prediction's (`is_metric = 1`).
  */
@@ -314,7 +324,7 @@ export function alignNestedToMetric(inputs: NestedAlignmentInputs): NestedAlignm
   if (nNon <= 10) throw new Da3Error('EMPTY_INPUT', `${where}: ${nNon} non-sky pixel(s); the alignment needs more than 10`);
   const medianConf = medianConfidence(conf, nonSkyMask);
   const alignMask = computeAlignmentMask(conf, nonSkyMask, depth, metricDepthScaled, medianConf);
-  const scaleFactor = f32(leastSquaresScale(metricDepthScaled, depth, alignMask));
+  const scaleFactor = leastSquaresScale(metricDepthScaled, depth, alignMask, { precision: 'float32' });
   const scaled = scaleDepthAndExtrinsics(depth, extrinsics, shape, scaleFactor);
   const sky = handleSkyRegions(scaled.depth, conf, nonSkyMask, { maxDepth: 200 });
   return {
