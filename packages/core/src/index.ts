@@ -18,3 +18,6 @@ export * from './config/index.js';
 export * from './prediction/index.js';
 export * from './model/host/index.js';
 export * from './model/onnx/index.js';
+export * from './model/graph/index.js';
+export * from './model/checkpoint.js';
+export * from './model/net/index.js';

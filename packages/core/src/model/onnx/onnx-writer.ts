@@ -76,9 +76,12 @@ async function encodeNode(node: OnnxNode): Promise<Uint8Array> {
 }
 
 function encodeValueInfo(v: OnnxValueInfo): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of v.shape) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
-  const tensorType = new ProtoWriter().int(1, ONNX_DATA_TYPES[v.dataType]).message(2, shape);
+  const tensorType = new ProtoWriter().int(1, ONNX_DATA_TYPES[v.dataType]);
+  if (v.shape) {
+    const shape = new ProtoWriter();
+    for (const d of v.shape) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+    tensorType.message(2, shape);
+  }
   const type = new ProtoWriter().message(1, tensorType);
   return new ProtoWriter().string(1, v.name).message(2, type).finish();
 }

@@ -63,7 +63,8 @@ export interface OnnxInitializer {
 export interface OnnxValueInfo {
   readonly name: string;
   readonly dataType: OnnxDataType;
-  readonly shape: readonly (number | string)[];
+  /** Dimensions; `null` leaves the shape (and rank) unspecified. */
+  readonly shape: readonly (number | string)[] | null;
 }
 
 /** A whole graph. */
