@@ -203,12 +203,12 @@ export class SafetensorsFile {
    */
   async readFloat32(name: string): Promise<Float32Array> {
     const info = this.info(name);
-    return toFloat32(await this.read(name), info.dtype, name);
+    return nativeToFloat32(await this.read(name), info.dtype, name);
   }
 }
 
 /** Converts a natively read float tensor to float32 (see {@link SafetensorsFile.readFloat32}). */
-export function toFloat32(data: NativeArray, dtype: SafetensorsDtype, name = 'tensor'): Float32Array {
+export function nativeToFloat32(data: NativeArray, dtype: SafetensorsDtype, name = 'tensor'): Float32Array {
   switch (dtype) {
     case 'F32':
       return data as Float32Array;
