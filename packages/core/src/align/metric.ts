@@ -128,10 +128,11 @@ export function computeAlignmentMask(
  * Least-squares scale without shift, `s = ⟨a, b⟩ / max(⟨b, b⟩, eps)` so that `a ≈ s·b`
  * (`least_squares_scale_scalar`, eps 1e-12), over the elements where `mask` is non-zero (all when
  * omitted). Dot products are accumulated in float64. `precision: 'float64'` (default) returns
- * `num/den` in float64; `'float32'` reproduces the reference's float32 torch value: both dot
- * products rounded to float32, den clamped at float32(eps), the quotient rounded to float32
- * (bit-identical on the fixture, whose torch.dot evidently accumulated in double precision).
- * Units: a's per b's.
+ * `num/den` in float64; `'float32'` follows the reference's float32 torch arithmetic: both dot
+ * products rounded to float32, den clamped at float32(eps), the quotient rounded to float32.
+ * The reference's `torch.dot` is a BLAS float32 dot whose summation order depends on the BLAS
+ * build and CPU, so even this mode can differ from it by one float32 ulp (bit-identical on
+ * geometry/metric_alignment, 1 ulp = 6.7e-8 relative on tiny-nested/multi). Units: a's per b's.
  *
  * Throws `BAD_SHAPE` (length mismatch), `NON_FINITE` (a used element is NaN/±Infinity),
  * `EMPTY_INPUT` (the mask selects nothing — the reference would silently return 0).

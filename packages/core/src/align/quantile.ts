@@ -188,41 +188,47 @@ function lerp(lo: number, hi: number, w: number, f32: boolean): number {
 
 /**
  * Rearranges `a` so that `a[k]` is the k-th smallest (0-based), everything left of it ≤ and
- * everything right of it ≥; returns `a[k]`. Three-way quickselect with a median-of-three pivot;
- * falls back to sorting the remaining range if it fails to shrink fast enough.
+ * everything right of it ≥; returns `a[k]`. Quickselect with Hoare partitioning around the median
+ * of three pseudo-random elements (a fixed-seed xorshift, so runs are reproducible and no input
+ * order is systematically bad); small ranges are sorted. The returned value does not depend on
+ * the pivots.
  */
 function selectKth(a: Work, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
-  let budget = 2 * Math.ceil(Math.log2(a.length + 1)) + 8;
+  let state = 0x9e3779b9;
+  const rand = (n: number): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
   while (hi > lo) {
-    if (budget-- <= 0 || hi - lo < 16) {
-      const sorted = a.subarray(lo, hi + 1).sort();
-      a.set(sorted, lo);
+    if (hi - lo < 32) {
+      a.subarray(lo, hi + 1).sort();
       return a[k];
     }
-    const m = lo + ((hi - lo) >> 1);
-    const x = a[lo], y = a[m], z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let lt = lo;
-    let gt = hi;
+    const span = hi - lo + 1;
+    const x = a[lo + rand(span)], y = a[lo + rand(span)], z = a[lo + rand(span)];
+    // Median of three: max(min(x, y), min(max(x, y), z)).
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
     let i = lo;
-    while (i <= gt) {
-      const v = a[i];
-      if (v < pivot) {
-        a[i] = a[lt];
-        a[lt] = v;
-        lt++;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
         i++;
-      } else if (v > pivot) {
-        a[i] = a[gt];
-        a[gt] = v;
-        gt--;
-      } else i++;
+        j--;
+      }
     }
-    if (k < lt) hi = lt - 1;
-    else if (k > gt) lo = gt + 1;
-    else return pivot;
+    // Now a[lo..j] ≤ pivot ≤ a[i..hi], and a[j+1..i−1] (if any) equal the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
   }
   return a[k];
 }

@@ -69,7 +69,8 @@ describe('Nested metric pipeline vs geometry/metric_alignment, step by step', as
     const a = out.metric_depth_scaled.data as Float32Array;
     const mask = out.align_mask.data as Uint8Array;
     // The reference computed s in float32 (torch.dot on float32 tensors); `.item()` only widened
-    // it. The stored value is a float32 number, and the float32 mode reproduces it bit for bit.
+    // it. The stored value is a float32 number, and the float32 mode reproduces it bit for bit
+    // here (in general it can be one ulp off: the reference's BLAS sdot order is unknown).
     const want = asFloat64(out.scale_factor)[0];
     expect(Math.fround(want)).toBe(want);
     expectParity([leastSquaresScale(a, depth, mask, { precision: 'float32' })], [want], EXACT, 'metric_alignment.scale_factor');

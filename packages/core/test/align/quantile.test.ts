@@ -56,6 +56,15 @@ describe('quantileLinear (torch.quantile, linear)', () => {
     }
   });
 
+  it('matches a full sort on ordered patterns (sorted, reversed, organ pipe, constant)', () => {
+    const n = 4097;
+    const patterns = [(i: number) => i, (i: number) => -i, (i: number) => Math.abs(i - n / 2), () => 3, (i: number) => i % 7];
+    for (const gen of patterns) {
+      const v = Float64Array.from({ length: n }, (_, i) => gen(i));
+      for (const q of [0, 0.25, 0.5, 0.99, 1]) expect(quantileLinear(v, q)).toBe(sortQuantile(v, q));
+    }
+  });
+
   it('seeded subsampling is deterministic and close to the exact value', () => {
     const p = createPrng(5);
     const v = Float64Array.from({ length: 20000 }, () => p.next());
