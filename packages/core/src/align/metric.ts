@@ -69,7 +69,8 @@ export function applyMetricScaling(
 /**
  * Non-sky mask `sky < threshold` (`compute_sky_mask`, default 0.3, compared in float32), as a
  * Uint8Array with 1 = non-sky. `sky` is the metric/mono model's sky probability. (The
- * `Prediction.sky` output uses a different rule, `sky ≥ 0.5`.)
+ * `Prediction.sky` output uses a different rule, `sky ≥ 0.5`.) Throws `NON_FINITE` for a NaN or
+ * infinite sky value.
  */
 export function computeNonSkyMask(sky: Float32Array, threshold = 0.3): Uint8Array {
   assertFinite('computeNonSkyMask', 'sky', sky);
@@ -284,13 +285,19 @@ export interface NestedAlignmentInputs {
 
 /** Every intermediate of {@link alignNestedToMetric} (names follow the fixture's). */
 export interface NestedAlignment {
+  /** Metric depth in metres: `metricDepth·((fx+fy)/2)/300` with the any-view K. */
   metricDepthScaled: Float32Array;
+  /** 1 = non-sky (`metricSky < 0.3`). */
   nonSkyMask: Uint8Array;
+  /** Median any-view confidence over non-sky pixels (float32 value). */
   medianConf: number;
+  /** 1 = pixel used for the least-squares scale. */
   alignMask: Uint8Array;
   /** Least-squares scale (metric per any-view unit), a float32 value. */
   scaleFactor: number;
+  /** Any-view depth × scaleFactor, in metres, before the sky fill. */
   depthAfterAlignment: Float32Array;
+  /** Any-view world→camera extrinsics with translations × scaleFactor (same 3×4/4×4 layout). */
   extrinsicsAfterAlignment: Float32Array;
   /** Final depth in metres (sky pixels at `skyDepth`). */
   depth: Float32Array;
