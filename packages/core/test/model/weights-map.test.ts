@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type ModelConfig, memoryByteSource, SafetensorsFile, VARIANTS, type VariantId } from '@da3js/core';
 import { describe, expect, it } from 'vitest';
+import { loadConfig, type ModelConfig, memoryByteSource, SafetensorsFile, VARIANTS, type VariantId } from '../../src/index.js';
 import {
   checkpointNetworks,
   DEFAULT_CHECKPOINT_PREFIX,
