@@ -1,2 +1,3 @@
 export * from './attention.js';
 export * from './backbone.js';
+export * from './dpt-head.js';
