@@ -207,6 +207,28 @@ describe('a random tiny network runs', () => {
   });
 });
 
+describe('a random full-size network runs', () => {
+  it('DA3-SMALL backbone (F16 storage, 12 blocks) stays finite and moderate on the fixture images', async () => {
+    const config = VARIANTS['DA3-SMALL'].config as NetConfig;
+    const file = await open(await makeRandomCheckpointBytes(config, { seed: 1, dtype: 'F16' }));
+    const [net] = openCheckpoint(file, config).networks;
+    const g = new GraphBuilder({ name: 'backbone', taps: true });
+    const images = g.input('images', 'float32', ['B', 'N', 3, 'H', 'W']);
+    buildBackbone(g, images, net.weights, config.backbone, { refViewStrategy: 'first', cameraEncoderTokens: null, exportFeatLayers: [] });
+    const { inputs } = await fixtureCase('tiny', 'multi');
+    const out = await runModel(await encodeOnnxModel(g.build()), { images: inputs.x });
+    const blocks = Object.keys(out).filter((k) => /^backbone\.(block\d+|feat\d)$/.test(k));
+    expect(blocks.length).toBe(16);
+    for (const k of blocks) {
+      const v = out[k].data as Float32Array;
+      let max = 0;
+      for (const x of v) max = Math.max(max, Math.abs(x));
+      expect(v.every(Number.isFinite), k).toBe(true);
+      expect(max, k).toBeLessThan(100); // ≈ 5–6 with seed 1
+    }
+  });
+});
+
 describe('full-size DA3-SMALL streams one tensor at a time', () => {
   it('writes the exact byte length through a counting sink, each chunk one tensor', async () => {
     const config = VARIANTS['DA3-SMALL'].config;
@@ -260,4 +282,29 @@ describe('full-size DA3-SMALL streams one tensor at a time', () => {
     // Pins the draws and the file layout: changing the distribution or the PRNG changes it.
     expect(hash >>> 0).toBe(0x3cf36f95);
   });
+});
+
+/** Opt-in (DA3_SLOW_TESTS=1, ≈ 4 s): the 5.4 GB DA3-GIANT file streams with bounded memory. */
+describe.skipIf(!process.env.DA3_SLOW_TESTS)('full-size DA3-GIANT streams', () => {
+  it('5.4 GB through a counting sink, resident memory far below the file size', async () => {
+    const config = VARIANTS['DA3-GIANT'].config;
+    const layout = randomCheckpointLayout(config, { seed: 1 });
+    let total = 0;
+    let maxChunk = 0;
+    let peakRss = 0;
+    const sink = {
+      write(chunk: Uint8Array) {
+        total += chunk.byteLength;
+        maxChunk = Math.max(maxChunk, chunk.byteLength);
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      },
+    };
+    const t0 = performance.now();
+    await makeRandomCheckpoint(config, { seed: 1, sink });
+    console.log(`DA3-GIANT: ${total} bytes in ${(performance.now() - t0).toFixed(0)} ms, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+    expect(total).toBe(layout.byteLength);
+    expect(total).toBeGreaterThan(5e9);
+    expect(maxChunk).toBe(layout.largestTensorBytes);
+    expect(peakRss).toBeLessThan(1.5 * 2 ** 30);
+  }, 120_000);
 });
