@@ -17,7 +17,7 @@ import { concat, conv2d, convTranspose2d, layerNorm, reshape, shapeOf, slice, to
 
 const HEAD = 'head';
 
-/** The patch grid the backbone hands on (a {@link BackboneOutputs} satisfies it). */
+/** The patch grid the backbone hands on (`BackboneOutputs` from `buildBackbone` satisfies it). */
 export interface PatchGrid {
   /** Patch rows h = H/14 as int64 [1]. */
   readonly gridH: Value;
