@@ -21,3 +21,4 @@ export * from './model/onnx/index.js';
 export * from './model/graph/index.js';
 export * from './model/checkpoint.js';
 export * from './model/net/index.js';
+export * from './model/weights-map/index.js';
