@@ -1,8 +1,8 @@
-import type { DptHeadConfig, DualDptHeadConfig, HeadConfig } from '../../config/schema.js';
+import type { DptHeadConfig, DualDptHeadConfig, GsHeadConfig, HeadConfig } from '../../config/schema.js';
 import { Da3Error } from '../../errors.js';
 import type { WeightProvider } from '../checkpoint.js';
 import type { GraphBuilder, Value } from '../graph/builder.js';
-import { concat, conv2d, convTranspose2d, layerNorm, reshape, shapeOf, slice, toFloat32, toGraphFloat, transpose } from '../graph/ops.js';
+import { concat, conv2d, convTranspose2d, gelu, layerNorm, reshape, shapeOf, slice, toFloat32, toGraphFloat, transpose } from '../graph/ops.js';
 
 /**
  * The DPT-style depth heads of DA3 as graph modules: `DualDPT` (any-view models; model/dualdpt.py)
@@ -372,4 +372,62 @@ export function buildHead(g: GraphBuilder, features: readonly Value[], grid: Pat
   }
   const o = buildDptHead(g, features, grid, w, cfg);
   return { ...o, ray: null, rayConf: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gaussian-splatting head (GIANT)
+// ---------------------------------------------------------------------------------------------
+
+/** Reads `head.*` keys from `gs_head.*`: the GS head reuses the DPT building blocks. */
+function gsWeights(w: WeightProvider): WeightProvider {
+  const map = (key: string) => (key.startsWith(`${HEAD}.`) ? `gs_head.${key.slice(HEAD.length + 1)}` : key);
+  return { get: (key) => w.get(map(key)), has: (key) => w.has(map(key)) };
+}
+
+/**
+ * The Gaussian-splatting head of GIANT (gsdpt.py `GSDPT`): a DPT over the same four features
+ * (identity token norm, UV embeddings, one fusion chain, `output_conv1`), bilinear (align_corners)
+ * to H×W, plus `images_merger(images)` (3×3 convs 3 → F/8 → F/4 → F/2, each followed by GELU) on
+ * the ImageNet-normalised input, a UV embedding, and `output_conv2` → 38 raw channels
+ * `[off_x, off_y, s0..2, q0..3, SH (27, colour-major), d_off, opacity logit]`.
+ * @param images [B, S, 3, H, W] float32 network input
+ * @returns `gs_raw` [B, S, H, W, outputDim] logits, channels-last (apply sigmoid to the last
+ *   channel for opacity; the adapter in core/postprocess turns the rest into Gaussians)
+ */
+export function buildGsHead(g: GraphBuilder, features: readonly Value[], grid: PatchGrid, images: Value, w: WeightProvider, cfg: GsHeadConfig): Value {
+  const dpt: DptHeadConfig = {
+    type: 'DPT',
+    dimIn: cfg.dimIn,
+    features: cfg.features,
+    outChannels: cfg.outChannels,
+    patchSize: 14,
+    posEmbed: true,
+    downRatio: 1,
+    activation: 'linear',
+    confActivation: 'sigmoid',
+    tokenNorm: 'identity',
+    tokenNormEps: null,
+    outputDim: cfg.outputDim,
+    posEmbedRatio: 0.1,
+    posEmbedOmega0: 100,
+    useSkyHead: false,
+    skyActivation: 'relu',
+  };
+  const gw = gsWeights(w);
+  return g.scope('gs_head', () => {
+    const ctx = headContext(g, features[0], grid, dpt);
+    const rn = reassemble(g, gw, features, grid, ctx, dpt);
+    const neck = g.scope('scratch.output_conv1', () => conv(g, gw, fusionChain(g, gw, rn, ''), `${HEAD}.scratch.output_conv1`));
+    let up = resizeBilinear(g, neck, ctx.outSize);
+    const merged = g.scope('images_merger', () => {
+      let x = toGraphFloat(g, reshape(g, images, concat(g, [g.int64([-1, 3]), ctx.outSize], 0)));
+      for (const i of [0, 2, 4]) x = gelu(g, conv(g, gw, x, `${HEAD}.images_merger.${i}`));
+      return x;
+    });
+    up = g.op('Add', [up, merged]);
+    up = addUvPosEmbed(g, up, cfg.features / 2, ctx.aspect, dpt);
+    const logits = toFloat32(g, outputConv2(g, gw, up, 'output_conv2'));
+    const nhwc = transpose(g, logits, [0, 2, 3, 1]);
+    return reshape(g, nhwc, concat(g, [ctx.batchViews, shapeOf(g, nhwc, 1, 4)], 0));
+  });
 }
