@@ -22,3 +22,4 @@ export * from './model/graph/index.js';
 export * from './model/checkpoint.js';
 export * from './model/net/index.js';
 export * from './model/weights-map/index.js';
+export * from './model/convert.js';

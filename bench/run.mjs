@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
+// onnxruntime-node on the CPU, 504×336, N = 1 and N = 8. Each step runs in its own process.
+// Results: bench/results/<date>-<host>.json and bench/results/latest.json.
+// Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'da3js-bench-'));
+const quick = process.argv.includes('--quick');
+
+function task(name, args) {
+  const out = execFileSync(process.execPath, [join(here, 'tasks', `${name}.mjs`), ...args.map(String)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  const result = JSON.parse(out.trim().split('\n').pop());
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+const results = [];
+try {
+  const ckpt = join(work, 'da3-small.safetensors');
+  results.push(task('make-checkpoint', ['DA3-SMALL', ckpt, 0]));
+  for (const precision of ['fp32', 'fp16']) {
+    const onnx = join(work, `da3-small-${precision}.onnx`);
+    results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision]));
+    const scenarios = precision === 'fp16' || quick ? [[1, 336, 504, 5]] : [[1, 336, 504, 7], [8, 336, 504, 5]];
+    for (const [n, h, w, runs] of scenarios) results.push({ precision, ...task('infer', [onnx, n, h, w, runs, 2]) });
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const doc = {
+  date: new Date().toISOString(),
+  machine: { host: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  baseline: 'PyTorch reference DA3-SMALL 1×504×336: 893 ms (perf-baseline.md, best env); target ≤ 0.65× = 580 ms fp32',
+  results,
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}.json`);
+writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+console.log(`bench: wrote ${file}`);

@@ -1,0 +1,97 @@
+import type { ModelConfig } from '../config/schema.js';
+import { Da3Error } from '../errors.js';
+import type { Sink } from '../io.js';
+import type { SafetensorsFile } from '../weights/safetensors-reader.js';
+import { type NetGraphOptions, buildNetGraph, netGraphOutputs } from './net/da3-net.js';
+import { MAX_EMBEDDED_BYTES, writeOnnxModel } from './onnx/onnx-writer.js';
+import { ONNX_TYPE_BYTES, numelOf } from './onnx/types.js';
+import type { NetworkRole } from './weights-map/expected-tensors.js';
+import { openCheckpoint } from './weights-map/validate-checkpoint.js';
+
+/** Where one converted graph is written. */
+export interface ConvertOutput {
+  /** Receives the `.onnx` bytes. */
+  readonly sink: Sink;
+  /** Receives the external data file; required when the graph needs (or is asked for) external data. */
+  readonly externalDataSink?: Sink;
+  /** Name of the external data file as recorded in the model, relative to it (e.g. `model.onnx.data`). */
+  readonly externalDataLocation?: string;
+}
+
+/** A progress event of {@link convertCheckpoint}: `done` of `total` initializers written for `role`. */
+export interface ConvertProgress {
+  readonly status: 'convert';
+  readonly role: NetworkRole;
+  readonly done: number;
+  readonly total: number;
+  readonly tensor: string;
+}
+
+/** Options of {@link convertCheckpoint}. */
+export interface ConvertOptions extends NetGraphOptions {
+  /** Opens the output of each graph (`net`, or `anyview` + `metric` for Nested). */
+  readonly output: (role: NetworkRole) => ConvertOutput | Promise<ConvertOutput>;
+  /** `auto` (default) uses external data only when the model would pass protobuf's 2 GB limit. */
+  readonly externalData?: 'auto' | 'always' | 'never';
+  readonly onProgress?: (event: ConvertProgress) => void;
+}
+
+/** What {@link convertCheckpoint} wrote for one graph. */
+export interface ConvertedGraph {
+  readonly role: NetworkRole;
+  readonly outputs: readonly string[];
+  readonly initializers: number;
+  /** Bytes of initializer data (weights and constants). */
+  readonly weightBytes: number;
+  readonly externalData: boolean;
+  /** Checkpoint keys no graph op used (e.g. unused aux levels, or extras in a published file). */
+  readonly unusedTensors: readonly string[];
+}
+
+/** The checkpoint's unknown extra keys, reported instead of failing (published files may carry a few). */
+export interface ConvertResult {
+  readonly graphs: readonly ConvertedGraph[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Converts an official DA3 checkpoint into ONNX graph(s), streaming: the checkpoint is validated
+ * (every expected key present with its shape; unknown extras become warnings), the graph is built
+ * with lazily loaded initializers, and each tensor goes from the checkpoint to the output in turn —
+ * the weights are never held twice. Nested configs produce two graphs (`anyview`, `metric`).
+ *
+ * @throws Da3Error `MISSING_TENSOR` / `BAD_SHAPE` for an incomplete checkpoint, `BAD_VALUE` when a
+ *   graph needs external data but its output has no external data sink
+ */
+export async function convertCheckpoint(file: SafetensorsFile, config: ModelConfig, options: ConvertOptions): Promise<ConvertResult> {
+  const opened = openCheckpoint(file, config);
+  const graphs: ConvertedGraph[] = [];
+  for (const net of opened.networks) {
+    const model = buildNetGraph(net.config, net.weights, { ...options, name: net.role === 'net' ? 'da3' : `da3_${net.role}` });
+    const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
+    const mode = options.externalData ?? 'auto';
+    const external = mode === 'always' || (mode === 'auto' && weightBytes > MAX_EMBEDDED_BYTES - 16 * 2 ** 20);
+    if (mode === 'never' && external) {
+      throw new Da3Error('BAD_VALUE', `convertCheckpoint: the ${net.role} graph holds ${weightBytes} bytes of weights, over the 2 GB protobuf limit; use externalData`);
+    }
+    const out = await options.output(net.role);
+    if (external && (!out.externalDataSink || !out.externalDataLocation)) {
+      await out.sink.abort?.(new Error('missing external data sink'));
+      throw new Da3Error('BAD_VALUE', `convertCheckpoint: the ${net.role} graph needs external data (${weightBytes} bytes) but its output has no externalDataSink/externalDataLocation`);
+    }
+    await writeOnnxModel(model, out.sink, {
+      externalData: external ? { sink: out.externalDataSink!, location: out.externalDataLocation! } : undefined,
+      onInitializer: (done, total, tensor) => options.onProgress?.({ status: 'convert', role: net.role, done, total, tensor }),
+    });
+    if (!external) await out.externalDataSink?.close?.();
+    graphs.push({
+      role: net.role,
+      outputs: netGraphOutputs(net.config, options),
+      initializers: model.graph.initializers.length,
+      weightBytes,
+      externalData: external,
+      unusedTensors: net.weights.unused(),
+    });
+  }
+  return { graphs, warnings: opened.report.warnings };
+}
