@@ -139,6 +139,7 @@ camDec:
 
   it('names the bad field in its errors', () => {
     const base = JSON.parse(readFileSync(join(FIXTURES, 'tiny', 'config.json'), 'utf8')).resolved;
+    // biome-ignore lint/suspicious/noExplicitAny: edits arbitrary fields of a parsed JSON config
     const edit = (f: (r: any) => void) => {
       const r = structuredClone(base);
       f(r);

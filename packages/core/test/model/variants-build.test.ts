@@ -7,7 +7,6 @@ import {
   convertCheckpoint,
   expectedTensors,
   makeRandomCheckpoint,
-  memoryByteSource,
 } from '@da3js/core';
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,7 +94,10 @@ describe.each(RUNNABLE)('%s from random weights', (id) => {
     for (const [name, t] of Object.entries(out)) {
       expect((t.data as Float32Array).every(Number.isFinite), `${name} finite`).toBe(true);
     }
-    for (const p of written) rmSync(p, { force: true }), rmSync(`${p}.data`, { force: true });
+    for (const p of written) {
+      rmSync(p, { force: true });
+      rmSync(`${p}.data`, { force: true });
+    }
   });
 });
 

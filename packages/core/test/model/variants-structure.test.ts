@@ -45,7 +45,18 @@ class SyntheticWeights implements WeightProvider {
 }
 
 function countingSink() {
-  const s = { bytes: 0, maxChunk: 0, closed: false, write: (c: Uint8Array) => void ((s.bytes += c.byteLength), (s.maxChunk = Math.max(s.maxChunk, c.byteLength))), close: () => void (s.closed = true) };
+  const s = {
+    bytes: 0,
+    maxChunk: 0,
+    closed: false,
+    write: (c: Uint8Array) => {
+      s.bytes += c.byteLength;
+      s.maxChunk = Math.max(s.maxChunk, c.byteLength);
+    },
+    close: () => {
+      s.closed = true;
+    },
+  };
   return s;
 }
 
