@@ -68,4 +68,27 @@ describe.each(CASES)('full graph $model/$name', ({ model, name, strategy, posed 
     const report = compareOutputs(renamed, outputs, Object.values(map));
     console.log(`${model}/${name}`, JSON.stringify(report));
   });
+
+  it('exposes every intermediate the fixture stores (taps), each equal to the reference', async () => {
+    const cfg = loadConfig(readFileSync(join(FIXTURES, model, 'config.json'), 'utf8')) as NetConfig;
+    const { inputs, outputs } = await fixtureCase(model, name);
+    const w = await fixtureWeights(model);
+    const bytes = await encodeOnnxModel(buildNetGraph(cfg, w, { refViewStrategy: strategy, poseConditioned: posed, taps: true }));
+    const session = await ort.InferenceSession.create(bytes);
+    const feeds: Record<string, ort.Tensor> = { images: new ort.Tensor('float32', inputs.x.data as Float32Array, inputs.x.shape) };
+    if (posed) {
+      feeds.extrinsics = new ort.Tensor('float32', inputs.extrinsics_normalized.data as Float32Array, inputs.extrinsics_normalized.shape);
+      feeds.intrinsics = new ort.Tensor('float32', inputs.intrinsics.data as Float32Array, inputs.intrinsics.shape);
+    }
+    const got = await session.run(feeds);
+    await session.release();
+    const taps = Object.keys(outputs).filter((k) => /^(backbone|head|cam_enc|cam_dec)\./.test(k) && !k.startsWith('backbone.rope_pos'));
+    // Every stored intermediate must be exposed, except the reference-view index of strategies
+    // that select nothing in-graph.
+    const missing = taps.filter((k) => !got[k] && !(k === 'backbone.ref_view_idx' && strategy === 'first'));
+    expect(missing).toEqual([]);
+    const compared = taps.filter((k) => got[k]);
+    expect(compared.length).toBeGreaterThan(15);
+    compareOutputs(got, outputs, compared);
+  });
 });
