@@ -14,7 +14,9 @@ export type Da3ErrorCode =
   | 'UNSUPPORTED_DTYPE'
   | 'MISSING_TENSOR'
   | 'OUT_OF_RANGE'
-  | 'DEGENERATE';
+  | 'DEGENERATE'
+  | 'UNKNOWN_FORMAT'
+  | 'IO';
 
 /**
  * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the

@@ -1,19 +1,6 @@
 /**
- * @da3js/exporters — exporters (glb, ply, npz, depth PNG, COLMAP, 3DGS), streamed into sinks.
- *
- * This package is a skeleton: its API lands with its own issue. It already builds, type-checks
- * and resolves through its exports map (ESM and CJS), and depends on the packages below it
- * (see docs/architecture.md).
+ * @da3js/exporters — every DA3 output format (glb, ply, npz, depth/conf images, COLMAP, 3D
+ * Gaussians, feature PCA), written as streams into sinks `(chunk) => void | Promise<void>`, so
+ * Node writes files and the web makes Blobs. No Node built-ins.
  */
-import { Da3Error } from '@da3js/core';
-
-/** The npm name of this package. */
-export const PACKAGE_NAME = '@da3js/exporters' as const;
-
-/**
- * Throws the typed error every not-yet-implemented entry point of this package raises.
- * @throws {Da3Error} always, with code `BAD_CONFIG`
- */
-export function notImplemented(feature: string): never {
-  throw new Da3Error('BAD_CONFIG', `${PACKAGE_NAME}: ${feature} is not available in this version`);
-}
+export { ChunkWriter, withSink, memorySink } from './writer.js';
