@@ -23,3 +23,4 @@ export * from './model/checkpoint.js';
 export * from './model/net/index.js';
 export * from './model/weights-map/index.js';
 export * from './model/convert.js';
+export * from './pipeline/index.js';

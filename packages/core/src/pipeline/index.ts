@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './decode.js';
+export * from './pipeline.js';

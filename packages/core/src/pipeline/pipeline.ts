@@ -1,0 +1,179 @@
+import { alignToInputPoses, type InputPoseAlignmentOptions } from '../align/inputPoses.js';
+import { alignNestedToMetric, applyMetricScaling, monoSkyFill } from '../align/metric.js';
+import { normalizeExtrinsicsForConditioning } from '../camera/normalize-extrinsics.js';
+import { Da3Error } from '../errors.js';
+import type { TensorData, TensorElements } from '../io.js';
+import { type Prediction, type RayMap, createPrediction } from '../prediction/prediction.js';
+import type { ImageU8 } from '../preprocess/image.js';
+import { toProcessedImages } from '../preprocess/normalize.js';
+import type { ResizeMethod } from '../preprocess/plan.js';
+import { type IntrinsicsInput, preprocessImages } from '../preprocess/preprocess.js';
+import type { RayPoseOptions } from '../rays/ray-to-pose.js';
+import { type DecodedPoses, type GraphOutputs, featureMaps, floatOutput, posesFromCameraHead, posesFromRays } from './decode.js';
+import type { Da3Model, GraphRole } from './model.js';
+
+/** Stages reported by {@link runInference}'s progress callback. */
+export type InferenceStage = 'preprocess' | 'network' | 'postprocess';
+
+/** A progress event (transformers.js style `status`, plus the stage). */
+export interface InferenceProgress {
+  readonly status: 'infer';
+  readonly stage: InferenceStage;
+  readonly views: number;
+}
+
+/** Options of {@link runInference}, named like the reference's `inference(...)` in camelCase. */
+export interface InferenceOptions {
+  /** Longest (or shortest, for `lower_bound_*`) side before the multiple-of-14 step (default 504). */
+  readonly processRes?: number;
+  /** Resize method (default `upper_bound_resize`). */
+  readonly processResMethod?: ResizeMethod;
+  /**
+   * Known cameras, world→camera (OpenCV axes), one 4×4 or 3×4 per view, any length unit:
+   * runs the pose-conditioned graph, then aligns the prediction back to these cameras (Umeyama).
+   */
+  readonly extrinsics?: Float32Array | Float64Array | readonly number[];
+  /** Known intrinsics of the input images (pixels), one 3×3 per view; rescaled by preprocessing. */
+  readonly intrinsics?: IntrinsicsInput;
+  /** With `extrinsics`: keep the user's cameras and rescale depth to their units (default true). */
+  readonly alignToInputExtScale?: boolean;
+  /** Randomness of the pose alignment (default: the reference's numpy seed 42, bit-identical draws). */
+  readonly poseAlignment?: InputPoseAlignmentOptions;
+  /** Camera poses from the ray map instead of the camera head (default false). */
+  readonly useRayPose?: boolean;
+  /** Ray-pose RANSAC options: `seed` (deterministic, default 0) or recorded `draws`. */
+  readonly rayPose?: RayPoseOptions;
+  /** Keep the ray map in the Prediction (any-view models; default false). */
+  readonly keepRays?: boolean;
+  readonly onProgress?: (event: InferenceProgress) => void;
+}
+
+function tensor(data: Float32Array, shape: readonly number[]): TensorData<TensorElements> {
+  return { data, shape };
+}
+
+async function run(model: Da3Model, role: GraphRole, feeds: Record<string, TensorData<TensorElements>>): Promise<GraphOutputs> {
+  return (await model.runner(role)).run(feeds);
+}
+
+/**
+ * One inference, the reference's `DepthAnything3.inference` flow for every runtime: preprocess →
+ * (normalise the input cameras) → network graph(s) → post-process → {@link Prediction}.
+ *
+ * Post-processing: any-view models decode cameras from the camera head (`pose_enc`) or the ray
+ * map (`useRayPose`); pose-conditioned runs align back to the input cameras (Umeyama Sim(3),
+ * depth ÷ scale with `alignToInputExtScale`); mono/metric models fill sky pixels with the 0.99
+ * quantile of non-sky depth and expose the sky mask (sky ≥ 0.5); METRIC returns metres
+ * (`depth·((fx+fy)/2)/300`) when intrinsics are given, else its raw focal-normalised output with
+ * `isMetric: false`; NESTED runs both graphs and aligns the any-view prediction to metres.
+ * Random steps are deterministic (seeded or replayed; see each option).
+ *
+ * @param images decoded RGB/RGBA uint8 images (EXIF orientation is the caller's choice)
+ * @throws Da3Error for bad images/cameras (`BAD_SHAPE`, `BAD_VALUE`, `NON_FINITE`), or a model
+ *   kind that cannot take cameras (`BAD_CONFIG`)
+ */
+export async function runInference(model: Da3Model, images: readonly ImageU8[], options: InferenceOptions = {}): Promise<Prediction> {
+  if (images.length === 0) throw new Da3Error('EMPTY_INPUT', 'runInference: no images');
+  const N = images.length;
+  const progress = (stage: InferenceStage) => options.onProgress?.({ status: 'infer', stage, views: N });
+  const posed = options.extrinsics !== undefined;
+  if (posed && (model.kind === 'mono' || model.kind === 'metric')) {
+    throw new Da3Error('BAD_CONFIG', `runInference: ${model.kind} models do not take camera poses (any-view and nested models do)`);
+  }
+  if (posed && !options.intrinsics) throw new Da3Error('BAD_VALUE', 'runInference: extrinsics need intrinsics too (pixels of the input images)');
+
+  progress('preprocess');
+  const pre = preprocessImages(images, {
+    processRes: options.processRes,
+    method: options.processResMethod,
+    intrinsics: options.intrinsics,
+  });
+  const { width: W, height: H } = pre;
+  const map = N * H * W;
+  const feeds: Record<string, TensorData<TensorElements>> = { images: tensor(pre.tensor, pre.shape) };
+  if (posed) {
+    const normalized = normalizeExtrinsicsForConditioning(options.extrinsics!, N);
+    feeds.extrinsics = tensor(Float32Array.from(normalized.w2c), [1, N, 4, 4]);
+    feeds.intrinsics = tensor(pre.intrinsics!, [1, N, 3, 3]);
+  }
+  const processed = toProcessedImages(pre.tensor, pre.shape);
+
+  progress('network');
+  const anyRole: GraphRole = model.kind === 'nested' ? (posed ? 'anyviewPosed' : 'anyview') : posed ? 'netPosed' : 'net';
+  const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds);
+  const metricOut = model.kind === 'nested' ? await run(model, 'metric', { images: feeds.images }) : null;
+
+  progress('postprocess');
+  let depth = floatOutput(primary, 'depth', map);
+  const aux = featureMaps(primary);
+
+  if (model.kind === 'mono' || model.kind === 'metric') {
+    const skyProb = floatOutput(primary, 'sky', map);
+    depth = monoSkyFill(depth, skyProb).depth;
+    let isMetric = false;
+    let intrinsics: Float32Array | null = pre.intrinsics ?? null;
+    if (model.kind === 'metric' && intrinsics) {
+      depth = applyMetricScaling(depth, intrinsics, [N, H, W]);
+      isMetric = true;
+    }
+    return createPrediction({ views: N, height: H, width: W, depth, processedImages: processed.data, sky: skyMask(skyProb), intrinsics, isMetric, aux });
+  }
+
+  let conf = floatOutput(primary, 'depth_conf', map);
+  const h8 = (H / 14) * 8;
+  const w8 = (W / 14) * 8;
+  const rays: RayMap | null =
+    options.useRayPose || options.keepRays
+      ? { height: h8, width: w8, rays: floatOutput(primary, 'ray', N * h8 * w8 * 6), conf: floatOutput(primary, 'ray_conf', N * h8 * w8) }
+      : null;
+  let poses: DecodedPoses = options.useRayPose
+    ? posesFromRays(rays!, N, H, W, options.rayPose)
+    : posesFromCameraHead(floatOutput(primary, 'pose_enc', N * 9), H, W);
+
+  let isMetric = false;
+  let scaleFactor: number | null = null;
+  let sky: Uint8Array | null = null;
+  if (metricOut) {
+    const metricSky = floatOutput(metricOut, 'sky', map);
+    const metricDepth = monoSkyFill(floatOutput(metricOut, 'depth', map), metricSky).depth;
+    const nested = alignNestedToMetric({ depth, conf, extrinsics: poses.extrinsics, intrinsics: poses.intrinsics, metricDepth, metricSky, shape: [N, H, W] });
+    depth = nested.depth;
+    conf = nested.conf;
+    poses = { extrinsics: Float32Array.from(nested.extrinsicsAfterAlignment), intrinsics: poses.intrinsics };
+    scaleFactor = nested.scaleFactor;
+    isMetric = true;
+    sky = skyMask(metricSky);
+  }
+
+  if (posed) {
+    const aligned = alignToInputPoses(
+      { predExtrinsics: poses.extrinsics, inputExtrinsics: options.extrinsics!, inputIntrinsics: pre.intrinsics, depth, views: N },
+      { ...options.poseAlignment, alignToInputExtScale: options.alignToInputExtScale ?? true },
+    );
+    depth = aligned.depth;
+    poses = { extrinsics: Float32Array.from(aligned.extrinsics), intrinsics: Float32Array.from(aligned.intrinsics ?? poses.intrinsics) };
+  }
+
+  return createPrediction({
+    views: N,
+    height: H,
+    width: W,
+    depth,
+    conf,
+    extrinsics: poses.extrinsics,
+    intrinsics: poses.intrinsics,
+    processedImages: processed.data,
+    sky,
+    rays: options.keepRays ? rays : null,
+    isMetric,
+    scaleFactor,
+    aux,
+  });
+}
+
+/** The reference's `Prediction.sky`: sky probability ≥ 0.5 → 1. */
+function skyMask(skyProb: Float32Array): Uint8Array {
+  const m = new Uint8Array(skyProb.length);
+  for (let i = 0; i < m.length; i++) m[i] = skyProb[i] >= 0.5 ? 1 : 0;
+  return m;
+}

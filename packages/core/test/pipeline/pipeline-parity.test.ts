@@ -1,0 +1,92 @@
+import { type ImageU8, type ModelKind, runInference } from '@da3js/core';
+import { describe, expect, it } from 'vitest';
+import { expectClose } from '../../../../test-utils/compare.js';
+import { fixtureModel } from '../../../../test-utils/ort-model.js';
+import { fixtureCase } from '../model/parity-helpers.js';
+
+/**
+ * The whole inference (preprocess → graph → post-process) against the reference API's
+ * `Prediction` (`pred.*`) for every tiny case, from the fixture's uint8 images.
+ */
+const NET = { atol: 1e-4, rtol: 1e-4 };
+const POSE = { atol: 1e-5, rtol: 1e-5 };
+
+function images(u8: { data: unknown; shape: number[] }): ImageU8[] {
+  const [S, H, W] = u8.shape;
+  const data = u8.data as Uint8Array;
+  return Array.from({ length: S }, (_, s) => ({ data: data.subarray(s * H * W * 3, (s + 1) * H * W * 3), width: W, height: H, channels: 3 as const }));
+}
+
+describe.each([
+  ['anyview', 'tiny', 'mono'],
+  ['anyview', 'tiny', 'multi'],
+  ['mono', 'tiny-mono', 'mono'],
+  ['mono', 'tiny-mono', 'multi'],
+  ['nested', 'tiny-nested', 'multi'],
+] as [ModelKind, string, string][])('runInference %s %s/%s', (kind, dir, name) => {
+  it('returns the reference Prediction', async () => {
+    const { inputs, outputs } = await fixtureCase(dir, name);
+    const featLayers = Object.keys(outputs).filter((k) => k.startsWith('pred.aux.feat_layer_')).map((k) => Number(k.split('_').pop()));
+    const model = await fixtureModel(kind, { exportFeatLayers: featLayers });
+    try {
+      const pred = await runInference(model, images(inputs.image_u8), { processRes: 84 });
+      expect([pred.views, pred.height, pred.width]).toEqual(outputs['pred.depth'].shape);
+      expect(Array.from(pred.processedImages)).toEqual(Array.from(outputs['pred.processed_images'].data as Uint8Array));
+      expectClose(pred.depth, outputs['pred.depth'].data as Float32Array, NET, 'pred.depth');
+      if (outputs['pred.conf']) expectClose(pred.conf!, outputs['pred.conf'].data as Float32Array, NET, 'pred.conf');
+      if (outputs['pred.extrinsics']) expectClose(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, POSE, 'pred.extrinsics');
+      if (outputs['pred.intrinsics']) expectClose(pred.intrinsics!, outputs['pred.intrinsics'].data as Float32Array, POSE, 'pred.intrinsics');
+      if (outputs['pred.sky']) expect(Array.from(pred.sky!)).toEqual(Array.from(outputs['pred.sky'].data as Uint8Array));
+      for (const l of featLayers) {
+        expectClose(pred.aux[`feat_layer_${l}`].data, outputs[`pred.aux.feat_layer_${l}`].data as Float32Array, NET, `feat_layer_${l}`);
+      }
+      if (kind === 'nested') {
+        expect(pred.isMetric).toBe(true);
+        expect(pred.scaleFactor).toBeGreaterThan(0);
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe('runInference with known cameras (tiny/posed)', () => {
+  it.each([
+    [true, 'pred'],
+    [false, 'pred_noscale'],
+  ] as const)('alignToInputExtScale=%s equals %s.*', async (alignToInputExtScale, prefix) => {
+    const { inputs, outputs } = await fixtureCase('tiny', 'posed');
+    const model = await fixtureModel('anyview');
+    try {
+      const pred = await runInference(model, images(inputs.image_u8), {
+        processRes: 84,
+        extrinsics: inputs.extrinsics_input.data as Float32Array,
+        intrinsics: inputs.intrinsics_input.data as Float32Array,
+        alignToInputExtScale,
+      });
+      expectClose(pred.depth, outputs[`${prefix}.depth`].data as Float32Array, NET, `${prefix}.depth`);
+      expectClose(pred.extrinsics!, (outputs[`${prefix}.extrinsics`].data as Float32Array).filter((_, i) => outputs[`${prefix}.extrinsics`].shape[1] === 3 || i % 16 < 12), POSE, `${prefix}.extrinsics`);
+      expectClose(pred.intrinsics!, outputs[`${prefix}.intrinsics`].data as Float32Array, POSE, `${prefix}.intrinsics`);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe('runInference with ray pose (tiny/multi, replayed RANSAC draws)', () => {
+  it('equals raypose.out.extrinsics / intrinsics at 1e-3 relative', async () => {
+    const { inputs, outputs } = await fixtureCase('tiny', 'multi');
+    const model = await fixtureModel('anyview');
+    try {
+      const pred = await runInference(model, images(inputs.image_u8), {
+        processRes: 84,
+        useRayPose: true,
+        rayPose: { draws: outputs['raypose.rand_sample_iters_idx'].data as BigInt64Array },
+      });
+      expectClose(pred.extrinsics!, outputs['raypose.out.extrinsics'].data as Float32Array, { atol: 1e-3, rtol: 1e-3 }, 'raypose extrinsics');
+      expectClose(pred.intrinsics!, outputs['raypose.out.intrinsics'].data as Float32Array, { atol: 1e-3, rtol: 1e-3 }, 'raypose intrinsics');
+    } finally {
+      await model.dispose();
+    }
+  });
+});
