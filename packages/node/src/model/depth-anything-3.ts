@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ConvertProgress,
+  Da3Error,
+  type Da3Model,
+  type GraphRole,
+  type ImageU8,
+  type InferenceOptions,
+  type InferenceProgress,
+  type ModelConfig,
+  type ModelKind,
+  type NetworkRole,
+  type Prediction,
+  type RefViewStrategy,
+  loadConfig,
+  runInference,
+} from '@da3js/core';
+import { type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
+import { ensureGraph } from './graph-cache.js';
+
+/** Progress events of loading and inference (transformers.js `status` names plus `convert`, `infer`). */
+export type Da3ProgressEvent =
+  | { readonly status: 'initiate' | 'download' | 'progress' | 'done' | 'ready'; readonly name?: string; readonly file?: string; readonly loaded?: number; readonly total?: number; readonly device?: DeviceInfo }
+  | ConvertProgress
+  | InferenceProgress;
+
+/** Options of {@link DepthAnything3.fromPretrained}. */
+export interface FromPretrainedOptions {
+  /** `auto` (CUDA when it loads, else CPU), `cuda` or `cpu`. */
+  readonly device?: Device;
+  /** Weight/compute precision of the converted graph (default fp32). */
+  readonly dtype?: 'fp32' | 'fp16';
+  /** Cache folder for downloads and converted graphs (default `$DA3_CACHE` or `~/.cache/da3js`). */
+  readonly cacheDir?: string;
+  /** Hub revision (branch, tag or commit; default `main`). */
+  readonly revision?: string;
+  /** Never touch the network: use the cache or fail. */
+  readonly localFilesOnly?: boolean;
+  /** CPU threads (default: all cores). */
+  readonly threads?: number;
+  /** Override the model kind when the config cannot tell MONO from METRIC. */
+  readonly kind?: ModelKind;
+  readonly progress?: (event: Da3ProgressEvent) => void;
+}
+
+/** An image the node package accepts: a path, a URL, encoded bytes, or raw RGB(A) pixels. */
+export type NodeImageInput = string | URL | Uint8Array | ImageU8;
+
+/** Options of {@link DepthAnything3.inference} (the reference's names in camelCase). */
+export interface NodeInferenceOptions extends InferenceOptions {
+  /** Reference-view strategy for N ≥ 3 views (default `saddle_balanced`). */
+  readonly refViewStrategy?: RefViewStrategy;
+  /** Backbone layers to export as `aux.feat_layer_<i>`. */
+  readonly exportFeatLayers?: readonly number[];
+  /** Apply EXIF orientation when decoding files (the reference does not; default false). */
+  readonly applyExifOrientation?: boolean;
+}
+
+/** Decodes one input into pixels (provided by the input module). */
+export type ImageDecoder = (input: NodeImageInput, options: { applyExifOrientation?: boolean }) => Promise<ImageU8>;
+
+/** Resolved model files (provided by the hub module). */
+export interface ModelFiles {
+  readonly configPath: string;
+  readonly weightsPath: string;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.DA3_CACHE ?? join(homedir(), '.cache', 'da3js');
+}
+
+/** MONO and METRIC share an architecture: tell them apart by the config's names. */
+export function modelKindOf(config: ModelConfig, configJson: Record<string, unknown>): ModelKind {
+  if (config.kind === 'NestedDepthAnything3Net') return 'nested';
+  if (config.head.type === 'DualDPT') return 'anyview';
+  const name = `${configJson.model_name ?? ''} ${configJson.variant ?? ''}`.toLowerCase();
+  return name.includes('metric') && !name.includes('mono') ? 'metric' : 'mono';
+}
+
+/**
+ * Depth Anything 3 on onnxruntime-node. Converted graphs are cached per build choice (precision,
+ * reference-view strategy, posed or not, exported layers) and sessions are kept for the model's
+ * lifetime.
+ *
+ * Usage:
+ * ```ts
+ * const model = await DepthAnything3.fromPretrained('depth-anything/DA3-SMALL', { device: 'auto' });
+ * const prediction = await model.inference(['a.jpg', 'b.jpg']);
+ * prediction.depth; // Float32Array [2, H, W]
+ * await model.dispose();
+ * ```
+ */
+export class DepthAnything3 {
+  private readonly runners = new Map<string, OrtRunner>();
+  private deviceInfo: DeviceInfo | undefined;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly kind: ModelKind,
+    private readonly files: ModelFiles,
+    private readonly options: FromPretrainedOptions,
+    private readonly decode: ImageDecoder,
+  ) {}
+
+  /** @internal Builds a model from resolved files (fromPretrained resolves them first). */
+  static fromFiles(files: ModelFiles, options: FromPretrainedOptions, decode: ImageDecoder): DepthAnything3 {
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(readFileSync(files.configPath, 'utf8'));
+    } catch (cause) {
+      throw new Da3Error('BAD_CONFIG', `DepthAnything3: cannot read ${files.configPath}: ${(cause as Error).message}`, { cause });
+    }
+    const config = loadConfig(json);
+    const kind = options.kind ?? modelKindOf(config, json);
+    return new DepthAnything3(config, kind, files, options, decode);
+  }
+
+  /** The device sessions run on (known after the first graph is loaded). */
+  get device(): DeviceInfo | undefined {
+    return this.deviceInfo;
+  }
+
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[]): Promise<OrtRunner> {
+    const posed = role.endsWith('Posed');
+    const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
+    const variant = {
+      role: netRole,
+      posed,
+      precision: this.options.dtype === 'fp16' ? ('float16' as const) : ('float32' as const),
+      refViewStrategy: strategy,
+      exportFeatLayers: netRole === 'metric' ? [] : exportFeatLayers,
+    };
+    const key = JSON.stringify(variant);
+    let runner = this.runners.get(key);
+    if (!runner) {
+      const path = await ensureGraph(this.files.weightsPath, this.config, variant, join(this.options.cacheDir ?? defaultCacheDir(), 'graphs'), this.options.progress);
+      runner = await createRunner(path, {
+        device: this.options.device,
+        threads: this.options.threads,
+        onDevice: (d) => {
+          this.deviceInfo = d;
+          this.options.progress?.({ status: 'ready', file: path, device: d });
+        },
+      });
+      this.runners.set(key, runner);
+    }
+    return runner;
+  }
+
+  /**
+   * Predicts depth, confidence and cameras (and sky / metric depth where the model has them) for
+   * one or more views of a scene. See core's `runInference` for the post-processing.
+   */
+  async inference(images: NodeImageInput | readonly NodeImageInput[], options: NodeInferenceOptions = {}): Promise<Prediction> {
+    const list = Array.isArray(images) ? images : [images as NodeImageInput];
+    if (list.length === 0) throw new Da3Error('EMPTY_INPUT', 'DepthAnything3.inference: no images');
+    const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation })));
+    const strategy = options.refViewStrategy ?? 'saddle_balanced';
+    const layers = options.exportFeatLayers ?? [];
+    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role) => this.runnerFor(role, strategy, layers) };
+    return runInference(model, decoded, { ...options, onProgress: options.onProgress ?? this.options.progress });
+  }
+
+  /** Releases every session. */
+  async dispose(): Promise<void> {
+    for (const r of this.runners.values()) await r.dispose();
+    this.runners.clear();
+  }
+}

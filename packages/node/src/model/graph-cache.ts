@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  type ByteSource,
+  type ConvertProgress,
+  Da3Error,
+  type FloatPrecision,
+  MAX_EMBEDDED_BYTES,
+  type ModelConfig,
+  type NetworkRole,
+  ONNX_TYPE_BYTES,
+  type RefViewStrategy,
+  SafetensorsFile,
+  type Sink,
+  buildNetGraph,
+  numelOf,
+  openCheckpoint,
+  writeOnnxModel,
+} from '@da3js/core';
+
+/** The build-time choices that make one cached graph. */
+export interface GraphVariant {
+  readonly role: NetworkRole;
+  readonly posed: boolean;
+  readonly precision: FloatPrecision;
+  readonly refViewStrategy: RefViewStrategy;
+  readonly exportFeatLayers: readonly number[];
+}
+
+/** A positional-read ByteSource over a file (closed with `close()`). */
+export function fileByteSource(path: string): ByteSource & { close(): void } {
+  const fd = openSync(path, 'r');
+  const size = statSync(path).size;
+  return {
+    size,
+    async read(offset, length) {
+      const buf = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, offset + done);
+        if (n === 0) throw new Da3Error('IO', `${path}: unexpected end of file at ${offset + done}`);
+        done += n;
+      }
+      return buf;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** A Sink into `<path>.partial`, renamed to `path` on close and deleted on abort. */
+export function atomicFileSink(path: string): Sink {
+  const tmp = `${path}.partial`;
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(tmp, 'w');
+  let open = true;
+  return {
+    write(chunk) {
+      let done = 0;
+      while (done < chunk.byteLength) done += writeSync(fd, chunk, done, chunk.byteLength - done);
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      renameSync(tmp, path);
+    },
+    abort() {
+      if (open) closeSync(fd);
+      open = false;
+      rmSync(tmp, { force: true });
+    },
+  };
+}
+
+/** A stable name for the weights file (path, size, mtime): cached graphs are keyed by it. */
+export function weightsFingerprint(weightsPath: string): string {
+  const st = statSync(weightsPath);
+  return createHash('sha256').update(`${weightsPath}\n${st.size}\n${st.mtimeMs}`).digest('hex').slice(0, 16);
+}
+
+function graphFileName(v: GraphVariant): string {
+  const parts = [v.role, v.posed ? 'posed' : 'unposed', v.precision === 'float16' ? 'fp16' : 'fp32', v.refViewStrategy];
+  if (v.exportFeatLayers.length) parts.push(`feat${v.exportFeatLayers.join('_')}`);
+  return `${parts.join('-')}.onnx`;
+}
+
+/**
+ * Returns the path of the ONNX graph for `variant`, converting the checkpoint once into
+ * `<cacheDir>/<fingerprint>/` (atomic: written to `.partial` files and renamed; the external data
+ * file, when the graph needs one, is renamed before the `.onnx` so a present `.onnx` is complete).
+ */
+export async function ensureGraph(
+  weightsPath: string,
+  config: ModelConfig,
+  variant: GraphVariant,
+  cacheDir: string,
+  onProgress?: (event: ConvertProgress) => void,
+): Promise<string> {
+  const dir = join(cacheDir, weightsFingerprint(weightsPath));
+  const path = join(dir, graphFileName(variant));
+  if (existsSync(path)) return path;
+  const source = fileByteSource(weightsPath);
+  try {
+    const file = await SafetensorsFile.open(source);
+    const net = openCheckpoint(file, config).networks.find((n) => n.role === variant.role);
+    if (!net) throw new Da3Error('BAD_CONFIG', `ensureGraph: the checkpoint has no "${variant.role}" network`);
+    const model = buildNetGraph(net.config, net.weights, {
+      precision: variant.precision,
+      refViewStrategy: variant.refViewStrategy,
+      poseConditioned: variant.posed,
+      exportFeatLayers: variant.exportFeatLayers,
+      name: `da3_${variant.role}`,
+    });
+    const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
+    const external = weightBytes > MAX_EMBEDDED_BYTES - 16 * 2 ** 20;
+    const dataName = `${graphFileName(variant)}.data`;
+    const sink = atomicFileSink(path);
+    const dataSink = external ? atomicFileSink(join(dir, dataName)) : undefined;
+    // The .onnx must appear last: close the data sink first by ordering the sinks' close calls.
+    const deferredSink: Sink = {
+      write: (c) => sink.write(c),
+      close: async () => {
+        await dataSink?.close?.();
+        await sink.close?.();
+      },
+      abort: async (e) => {
+        await dataSink?.abort?.(e);
+        await sink.abort?.(e);
+      },
+    };
+    await writeOnnxModel(model, deferredSink, {
+      externalData: dataSink ? { sink: { write: (c) => dataSink.write(c) }, location: dataName } : undefined,
+      onInitializer: (done, total, tensor) => onProgress?.({ status: 'convert', role: variant.role, done, total, tensor }),
+    });
+    return path;
+  } finally {
+    source.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageU8 } from '@da3js/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectClose } from '../../../test-utils/compare.js';
+import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
+import { DepthAnything3, type Da3ProgressEvent } from '../src/model/depth-anything-3.js';
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'da3js-model-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const raw = async (input: unknown) => input as ImageU8;
+
+function views(u8: { data: unknown; shape: number[] }): ImageU8[] {
+  const [S, H, W] = u8.shape;
+  return Array.from({ length: S }, (_, s) => ({ data: (u8.data as Uint8Array).subarray(s * H * W * 3, (s + 1) * H * W * 3), width: W, height: H, channels: 3 as const }));
+}
+
+describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => {
+  it('converts once into the cache, runs on the CPU, and equals the reference Prediction', async () => {
+    const events: Da3ProgressEvent[] = [];
+    const files = { configPath: join(FIXTURES, 'tiny', 'config.json'), weightsPath: join(FIXTURES, 'tiny', 'model.safetensors') };
+    const model = DepthAnything3.fromFiles(files, { cacheDir, device: 'auto', progress: (e) => events.push(e) }, raw);
+    expect(model.kind).toBe('anyview');
+    const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+    const outputs = await loadTensors('tiny/multi/outputs.safetensors');
+    const pred = await model.inference(views(inputs.image_u8), { processRes: 84 });
+    expect(model.device?.device).toBe('cpu');
+    expectClose(pred.depth, outputs['out.depth'].data as Float32Array, { atol: 1e-4, rtol: 1e-4 }, 'depth');
+    expectClose(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, { atol: 1e-5, rtol: 1e-5 }, 'extrinsics');
+    expect(events.some((e) => e.status === 'convert')).toBe(true);
+    expect(events.some((e) => e.status === 'ready')).toBe(true);
+    expect(events.filter((e) => e.status === 'infer').map((e) => (e as { stage: string }).stage)).toEqual(['preprocess', 'network', 'postprocess']);
+    await model.dispose();
+
+    // A second model over the same files reuses the cached graph: no conversion events.
+    const graphs = readdirSync(join(cacheDir, 'graphs'));
+    expect(graphs).toHaveLength(1);
+    const again: Da3ProgressEvent[] = [];
+    const model2 = DepthAnything3.fromFiles(files, { cacheDir, progress: (e) => again.push(e) }, raw);
+    await model2.inference(views(inputs.image_u8), { processRes: 84 });
+    expect(again.some((e) => e.status === 'convert')).toBe(false);
+    await model2.dispose();
+    const dir = join(cacheDir, 'graphs', graphs[0]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(existsSync(join(dir, 'net-unposed-fp32-saddle_balanced.onnx'))).toBe(true);
+  });
+
+  it('tells MONO from METRIC by the config names and rejects cameras for them', async () => {
+    const files = { configPath: join(FIXTURES, 'tiny-mono', 'config.json'), weightsPath: join(FIXTURES, 'tiny-mono', 'model.safetensors') };
+    const mono = DepthAnything3.fromFiles(files, { cacheDir }, raw);
+    expect(mono.kind).toBe('mono');
+    const metric = DepthAnything3.fromFiles(files, { cacheDir, kind: 'metric' }, raw);
+    const inputs = await loadTensors('tiny-mono/mono/inputs.safetensors');
+    const K = Float32Array.of(60, 0, 42, 0, 60, 28, 0, 0, 1);
+    const p = await metric.inference(views(inputs.image_u8), { processRes: 84, intrinsics: [K] });
+    expect(p.isMetric).toBe(true);
+    await expect(mono.inference(views(inputs.image_u8), { processRes: 84, extrinsics: new Float32Array(16), intrinsics: [K] })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
+    await mono.dispose();
+    await metric.dispose();
+  });
+
+  it('reports a bad config clearly', () => {
+    expect(() => DepthAnything3.fromFiles({ configPath: join(cacheDir, 'nope.json'), weightsPath: 'x' }, {}, raw)).toThrowError(/cannot read/);
+  });
+});
