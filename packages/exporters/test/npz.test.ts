@@ -196,7 +196,6 @@ describe('bad inputs', () => {
       return sink.bytes();
     };
     const header = (dict: string) => Uint8Array.from(`\x93NUMPY\x01\x00${String.fromCharCode(dict.length + 1, 0)}${dict}\n`, (c) => c.charCodeAt(0));
-    expectCode(() => readNpz(new Uint8Array(0)), 'UNKNOWN_FORMAT');
     const notNpy = await zipOf(new TextEncoder().encode('hello'));
     expectCode(() => readNpz(notNpy), 'UNKNOWN_FORMAT');
     for (const dict of [
