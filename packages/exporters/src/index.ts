@@ -4,3 +4,6 @@
  * Node writes files and the web makes Blobs. No Node built-ins.
  */
 export { ChunkWriter, withSink, memorySink } from './writer.js';
+export * from './npz/index.js';
+export * from './images/index.js';
+export * from './feat-vis/index.js';
