@@ -7,3 +7,4 @@ export { ChunkWriter, withSink, memorySink } from './writer.js';
 export * from './npz/index.js';
 export * from './images/index.js';
 export * from './feat-vis/index.js';
+export * from './export.js';

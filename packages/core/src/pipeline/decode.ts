@@ -43,7 +43,7 @@ export function posesFromRays(rays: RayMap, views: number, height: number, width
 }
 
 /** Exported backbone features `feat_<layer>` [1, N, h, w, C] → `aux.feat_layer_<layer>`. */
-export function featureMaps(outputs: GraphOutputs): Record<string, FeatureMap> {
+export function featureMapsFromGraph(outputs: GraphOutputs): Record<string, FeatureMap> {
   const aux: Record<string, FeatureMap> = {};
   for (const [name, t] of Object.entries(outputs)) {
     const m = /^feat_(\d+)$/.exec(name);

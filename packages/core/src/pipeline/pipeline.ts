@@ -9,7 +9,7 @@ import { toProcessedImages } from '../preprocess/normalize.js';
 import type { ResizeMethod } from '../preprocess/plan.js';
 import { type IntrinsicsInput, preprocessImages } from '../preprocess/preprocess.js';
 import type { RayPoseOptions } from '../rays/ray-to-pose.js';
-import { type DecodedPoses, type GraphOutputs, featureMaps, floatOutput, posesFromCameraHead, posesFromRays } from './decode.js';
+import { type DecodedPoses, type GraphOutputs, featureMapsFromGraph, floatOutput, posesFromCameraHead, posesFromRays } from './decode.js';
 import type { Da3Model, GraphRole } from './model.js';
 
 /** Stages reported by {@link runInference}'s progress callback. */
@@ -105,7 +105,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
 
   progress('postprocess');
   let depth = floatOutput(primary, 'depth', map);
-  const aux = featureMaps(primary);
+  const aux = featureMapsFromGraph(primary);
 
   if (model.kind === 'mono' || model.kind === 'metric') {
     const skyProb = floatOutput(primary, 'sky', map);

@@ -1,0 +1,99 @@
+import { Da3Error, type Prediction, type Sink } from '@da3js/core';
+import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
+import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
+import { writePredictionNpz } from './npz/index.js';
+
+/**
+ * The front door of the exporters: the reference's `export(prediction, "mini_npz-glb", dir)` in TS.
+ * Formats write into sinks opened by relative path (node: files under a folder, written
+ * atomically; web: Blobs), with the reference's layout:
+ * `scene.glb`, `exports/mini_npz/results.npz`, `exports/npz/results.npz`, `depth_vis/0000.jpg`, …
+ */
+
+/** Options shared by every format (the reference's option names, camelCase). */
+export interface ExportOptions {
+  /** GLB / PLY / COLMAP confidence percentile (default 40). */
+  readonly confThreshPercentile?: number;
+  /** GLB point budget (default 1,000,000). */
+  readonly numMaxPoints?: number;
+  /** GLB camera frustums (default true). */
+  readonly showCameras?: boolean;
+  readonly filterBlackBg?: boolean;
+  readonly filterWhiteBg?: boolean;
+  /** Seed of every deterministic subsampling (default 0). */
+  readonly seed?: number;
+  /** feat_vis: layers to render (default: every exported layer). */
+  readonly featVisLayers?: readonly number[];
+  /** COLMAP: image file names, one per view (default `0000.png`, …). */
+  readonly imageNames?: readonly string[];
+  /** COLMAP: original image sizes `[width, height]` per view, to rescale intrinsics. */
+  readonly originalSizes?: readonly (readonly [number, number])[];
+}
+
+/** Opens the sink of one output file, by path relative to the export folder (`/` separated). */
+export type OpenSink = (relativePath: string) => Sink | Promise<Sink>;
+
+type Writer = (prediction: Prediction, open: OpenSink, options: ExportOptions) => Promise<string[]>;
+
+const pad = (i: number) => String(i).padStart(4, '0');
+
+async function write(open: OpenSink, path: string, fn: (sink: Sink) => Promise<unknown>): Promise<string> {
+  await fn(await open(path));
+  return path;
+}
+
+const WRITERS: Readonly<Record<string, Writer>> = {
+  mini_npz: async (p, open) => [await write(open, 'exports/mini_npz/results.npz', (s) => writePredictionNpz(p, s, { mini: true }))],
+  npz: async (p, open) => [await write(open, 'exports/npz/results.npz', (s) => writePredictionNpz(p, s, { mini: false }))],
+  depth_vis: async (p, open) => {
+    const files: string[] = [];
+    for (let v = 0; v < p.views; v++) files.push(await write(open, `depth_vis/${pad(v)}.jpg`, (s) => writeDepthVisJpeg(p, v, s)));
+    return files;
+  },
+  conf_vis: async (p, open) => {
+    if (!p.conf) throw new Da3Error('BAD_VALUE', 'exportPrediction: conf_vis needs a confidence map (any-view models)');
+    const files: string[] = [];
+    for (let v = 0; v < p.views; v++) files.push(await write(open, `conf_vis/${pad(v)}.jpg`, (s) => writeConfVisJpeg(p, v, s)));
+    return files;
+  },
+  feat_vis: async (p, open, o) => {
+    const maps = featureMaps(p, o.featVisLayers);
+    if (maps.length === 0) throw new Da3Error('BAD_VALUE', 'exportPrediction: feat_vis needs exported features (run inference with exportFeatLayers)');
+    const files: string[] = [];
+    for (const map of maps) {
+      const pca = featurePca(map);
+      for (let v = 0; v < p.views; v++) files.push(await write(open, `feat_vis/layer_${map.layer}/${pad(v)}.jpg`, (s) => writeFeatVisJpeg(p, pca, v, s)));
+    }
+    return files;
+  },
+};
+
+/** The format names {@link exportPrediction} accepts. */
+export function exportFormats(): string[] {
+  return Object.keys(WRITERS);
+}
+
+/**
+ * Splits a format string the way the reference does (`"mini_npz-glb"`) — or takes a list — and
+ * validates every name.
+ * @throws Da3Error `UNKNOWN_FORMAT` naming the bad format and listing the valid ones
+ */
+export function parseFormats(formats: string | readonly string[]): string[] {
+  const list = (typeof formats === 'string' ? formats.split('-') : [...formats]).map((f) => f.trim()).filter(Boolean);
+  if (list.length === 0) throw new Da3Error('UNKNOWN_FORMAT', `exportPrediction: no format given; one of ${exportFormats().join(', ')}`);
+  for (const f of list) {
+    if (!Object.hasOwn(WRITERS, f)) throw new Da3Error('UNKNOWN_FORMAT', `exportPrediction: unknown format "${f}"; one of ${exportFormats().join(', ')}`);
+  }
+  return [...new Set(list)];
+}
+
+/**
+ * Writes a prediction in every requested format. Formats run one after another; each file's sink
+ * is aborted when its writer fails (no partial files), and the error is re-thrown.
+ * @returns the relative paths written
+ */
+export async function exportPrediction(prediction: Prediction, formats: string | readonly string[], open: OpenSink, options: ExportOptions = {}): Promise<string[]> {
+  const files: string[] = [];
+  for (const f of parseFormats(formats)) files.push(...(await WRITERS[f](prediction, open, options)));
+  return files;
+}

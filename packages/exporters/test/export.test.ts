@@ -1,0 +1,37 @@
+import type { Sink } from '@da3js/core';
+import { exportFormats, exportPrediction, memorySink, parseFormats, readNpz } from '@da3js/exporters';
+import { describe, expect, it } from 'vitest';
+import { fixturePrediction } from '../../../test-utils/prediction.js';
+
+function folder() {
+  const files = new Map<string, ReturnType<typeof memorySink>>();
+  const aborted: string[] = [];
+  const open = (path: string): Sink => {
+    const s = memorySink();
+    files.set(path, s);
+    return { ...s, write: s.write, close: s.close, abort: () => void aborted.push(path) };
+  };
+  return { files, aborted, open };
+}
+
+describe('exportPrediction', () => {
+  it('accepts the reference format strings and writes the reference layout', async () => {
+    const pred = await fixturePrediction('tiny', 'multi');
+    const { files, open } = folder();
+    const written = await exportPrediction(pred, 'mini_npz-npz-depth_vis', open);
+    expect(written).toEqual(['exports/mini_npz/results.npz', 'exports/npz/results.npz', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg']);
+    const mini = readNpz(files.get('exports/mini_npz/results.npz')!.bytes());
+    expect(Object.keys(mini)).toEqual(['depth', 'conf', 'extrinsics', 'intrinsics']);
+    const jpg = files.get('depth_vis/0001.jpg')!.bytes();
+    expect([jpg[0], jpg[1]]).toEqual([0xff, 0xd8]);
+  });
+
+  it('rejects unknown formats naming the valid ones, and missing data with a clear error', async () => {
+    expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "(glb|pointz)"; one of/);
+    expect(() => parseFormats('')).toThrowError(/no format/);
+    expect(parseFormats(['npz', 'npz'])).toEqual(['npz']);
+    expect(exportFormats()).toContain('mini_npz');
+    const pred = await fixturePrediction('tiny', 'multi');
+    await expect(exportPrediction(pred, 'feat_vis', folder().open)).rejects.toMatchObject({ code: 'BAD_VALUE' });
+  });
+});
