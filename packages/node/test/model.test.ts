@@ -32,6 +32,11 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     expect(events.some((e) => e.status === 'convert')).toBe(true);
     expect(events.some((e) => e.status === 'ready')).toBe(true);
     expect(events.filter((e) => e.status === 'infer').map((e) => (e as { stage: string }).stage)).toEqual(['preprocess', 'network', 'postprocess']);
+    const out = join(cacheDir, 'export');
+    const exported = await pred.export({ dir: out, formats: 'mini_npz-depth_vis' });
+    expect(exported.map((f) => f.slice(out.length + 1))).toEqual(['exports/mini_npz/results.npz', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg']);
+    expect(exported.every((f) => existsSync(f) && !existsSync(`${f}.partial`))).toBe(true);
+    await expect(pred.export({ dir: out, formats: 'mini_npz-nope' })).rejects.toMatchObject({ code: 'UNKNOWN_FORMAT' });
     await model.dispose();
 
     // A second model over the same files reuses the cached graph: no conversion events.

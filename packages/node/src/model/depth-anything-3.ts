@@ -17,6 +17,7 @@ import {
   loadConfig,
   runInference,
 } from '@da3js/core';
+import { type ExportToDirectoryOptions, exportToDirectory } from '../export/export-dir.js';
 import { type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
 import { ensureGraph } from './graph-cache.js';
 
@@ -67,6 +68,13 @@ export interface ModelFiles {
   readonly weightsPath: string;
 }
 
+/** A {@link Prediction} with the reference's `export`: `await prediction.export({ dir, formats })`. */
+export interface NodePrediction extends Prediction {
+  /** Writes the prediction into `dir` (atomic files; see `exportToDirectory`); returns the paths. */
+  export(options: ExportToDirectoryOptions): Promise<string[]>;
+}
+
+/** The default cache folder: `$DA3_CACHE`, else `~/.cache/da3js`. */
 export function defaultCacheDir(): string {
   return process.env.DA3_CACHE ?? join(homedir(), '.cache', 'da3js');
 }
@@ -153,14 +161,15 @@ export class DepthAnything3 {
    * Predicts depth, confidence and cameras (and sky / metric depth where the model has them) for
    * one or more views of a scene. See core's `runInference` for the post-processing.
    */
-  async inference(images: NodeImageInput | readonly NodeImageInput[], options: NodeInferenceOptions = {}): Promise<Prediction> {
+  async inference(images: NodeImageInput | readonly NodeImageInput[], options: NodeInferenceOptions = {}): Promise<NodePrediction> {
     const list = Array.isArray(images) ? images : [images as NodeImageInput];
     if (list.length === 0) throw new Da3Error('EMPTY_INPUT', 'DepthAnything3.inference: no images');
     const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation })));
     const strategy = options.refViewStrategy ?? 'saddle_balanced';
     const layers = options.exportFeatLayers ?? [];
     const model: Da3Model = { config: this.config, kind: this.kind, runner: (role) => this.runnerFor(role, strategy, layers) };
-    return runInference(model, decoded, { ...options, onProgress: options.onProgress ?? this.options.progress });
+    const prediction = await runInference(model, decoded, { ...options, onProgress: options.onProgress ?? this.options.progress });
+    return Object.freeze({ ...prediction, export: (o: ExportToDirectoryOptions) => exportToDirectory(prediction, o) });
   }
 
   /** Releases every session. */

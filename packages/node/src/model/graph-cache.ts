@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { atomicFileSink, fileByteSource } from '../fs/files.js';
 import {
-  type ByteSource,
   type ConvertProgress,
   Da3Error,
   type FloatPrecision,
@@ -26,51 +26,6 @@ export interface GraphVariant {
   readonly precision: FloatPrecision;
   readonly refViewStrategy: RefViewStrategy;
   readonly exportFeatLayers: readonly number[];
-}
-
-/** A positional-read ByteSource over a file (closed with `close()`). */
-export function fileByteSource(path: string): ByteSource & { close(): void } {
-  const fd = openSync(path, 'r');
-  const size = statSync(path).size;
-  return {
-    size,
-    async read(offset, length) {
-      const buf = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, buf, done, length - done, offset + done);
-        if (n === 0) throw new Da3Error('IO', `${path}: unexpected end of file at ${offset + done}`);
-        done += n;
-      }
-      return buf;
-    },
-    close: () => closeSync(fd),
-  };
-}
-
-/** A Sink into `<path>.partial`, renamed to `path` on close and deleted on abort. */
-export function atomicFileSink(path: string): Sink {
-  const tmp = `${path}.partial`;
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(tmp, 'w');
-  let open = true;
-  return {
-    write(chunk) {
-      let done = 0;
-      while (done < chunk.byteLength) done += writeSync(fd, chunk, done, chunk.byteLength - done);
-    },
-    close() {
-      if (!open) return;
-      open = false;
-      closeSync(fd);
-      renameSync(tmp, path);
-    },
-    abort() {
-      if (open) closeSync(fd);
-      open = false;
-      rmSync(tmp, { force: true });
-    },
-  };
 }
 
 /** A stable name for the weights file (path, size, mtime): cached graphs are keyed by it. */
