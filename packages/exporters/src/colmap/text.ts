@@ -211,42 +211,62 @@ export function parseImagesText(bytes: Uint8Array, name = 'images.txt'): ColmapI
   return images;
 }
 
+/** A typed array that grows by doubling. */
+class Grow<T extends Float64Array | Uint8Array | Uint32Array> {
+  length = 0;
+  constructor(
+    public data: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(Math.max(16, 2 * this.data.length));
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  done(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
 /** Parses `points3D.txt`. @throws Da3Error `BAD_VALUE`, `NON_FINITE` naming the line. */
 export function parsePoints3DText(bytes: Uint8Array, name = 'points3D.txt'): ColmapPoints {
   const file = new TextFile(name, bytes);
-  const rows: { line: number; t: string[] }[] = [];
-  let T = 0;
+  const f64 = (n: number) => new Float64Array(n);
+  const u32 = (n: number) => new Uint32Array(n);
+  const ids = new Grow(f64(0), f64);
+  const xyz = new Grow(f64(0), f64);
+  const rgb = new Grow(new Uint8Array(0), (n) => new Uint8Array(n));
+  const error = new Grow(f64(0), f64);
+  const offsets = new Grow(u32(16), u32);
+  offsets.push(0);
+  const trackImageIds = new Grow(u32(0), u32);
+  const trackPoint2DIdx = new Grow(u32(0), u32);
   file.lines.forEach((line, i) => {
     if (isSkipped(line)) return;
     const t = tokens(line);
     if (t.length < 8) throw file.bad(i, 'a point needs POINT3D_ID X Y Z R G B ERROR TRACK[]');
     if ((t.length - 8) % 2 !== 0) throw file.bad(i, 'the track comes as IMAGE_ID POINT2D_IDX pairs, got an odd count');
-    rows.push({ line: i, t });
-    T += (t.length - 8) / 2;
-  });
-  const P = rows.length;
-  const out: ColmapPoints = {
-    count: P,
-    ids: new Float64Array(P),
-    xyz: new Float64Array(3 * P),
-    rgb: new Uint8Array(3 * P),
-    error: new Float64Array(P),
-    trackOffsets: new Uint32Array(P + 1),
-    trackImageIds: new Uint32Array(T),
-    trackPoint2DIdx: new Uint32Array(T),
-  };
-  let at = 0;
-  rows.forEach(({ line, t }, i) => {
-    out.ids[i] = file.uint(line, t[0], 'POINT3D_ID', Number.MAX_SAFE_INTEGER);
-    for (let k = 0; k < 3; k++) out.xyz[3 * i + k] = file.float(line, t[1 + k], 'XYZ'[k]);
-    for (let k = 0; k < 3; k++) out.rgb[3 * i + k] = file.uint(line, t[4 + k], 'RGB'[k], 255);
-    out.error[i] = file.float(line, t[7], 'ERROR');
+    ids.push(file.uint(i, t[0], 'POINT3D_ID', Number.MAX_SAFE_INTEGER));
+    for (let k = 0; k < 3; k++) xyz.push(file.float(i, t[1 + k], 'XYZ'[k]));
+    for (let k = 0; k < 3; k++) rgb.push(file.uint(i, t[4 + k], 'RGB'[k], 255));
+    error.push(file.float(i, t[7], 'ERROR'));
     for (let k = 8; k < t.length; k += 2) {
-      out.trackImageIds[at] = file.uint(line, t[k], 'track IMAGE_ID', U32_MAX);
-      out.trackPoint2DIdx[at] = file.uint(line, t[k + 1], 'track POINT2D_IDX', U32_MAX);
-      at++;
+      trackImageIds.push(file.uint(i, t[k], 'track IMAGE_ID', U32_MAX));
+      trackPoint2DIdx.push(file.uint(i, t[k + 1], 'track POINT2D_IDX', U32_MAX));
     }
-    out.trackOffsets[i + 1] = at;
+    offsets.push(trackImageIds.length);
   });
-  return out;
+  return {
+    count: ids.length,
+    ids: ids.done(),
+    xyz: xyz.done(),
+    rgb: rgb.done(),
+    error: error.done(),
+    trackOffsets: offsets.done(),
+    trackImageIds: trackImageIds.done(),
+    trackPoint2DIdx: trackPoint2DIdx.done(),
+  };
 }
