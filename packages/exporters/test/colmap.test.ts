@@ -1,10 +1,11 @@
-import { type Prediction, type Sink, createPrediction, isDa3Error, quatXyzwToMat3 } from '@da3js/core';
+import { createPrediction, isDa3Error, type Prediction, quatXyzwToMat3, type Sink } from '@da3js/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, maxAbsDiff } from '../../../test-utils/compare.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import {
   type ColmapModel,
   type ColmapReadResult,
+  colmapBinarySizes,
   colmapModelFromPrediction,
   colmapToCameras,
   readColmap,
@@ -233,6 +234,8 @@ describe('COLMAP export of the real tiny/multi prediction', () => {
     expect(strip(textModel)).toEqual(built);
     expect(strip(binModel)).toEqual(built);
     expect(strip(textModel)).toEqual(strip(binModel));
+    const planned = colmapBinarySizes(built);
+    expect([planned.cameras, planned.images, planned.points3D]).toEqual([sizesOut['cameras.bin'], sizesOut['images.bin'], sizesOut['points3D.bin']]);
   });
 
   it('text → binary → text is byte-identical (converting a read model)', async () => {
@@ -299,7 +302,9 @@ describe('COLMAP export of the real tiny/multi prediction', () => {
 
   it('every keypoint reprojects onto its point through the written camera (< 1e-3 px)', () => {
     const byId = new Map<number, number>();
-    binModel.points.ids.forEach((id, i) => byId.set(id, i));
+    binModel.points.ids.forEach((id, i) => {
+      byId.set(id, i);
+    });
     let worst = 0;
     let n = 0;
     const R = new Float64Array(9);
@@ -327,7 +332,9 @@ describe('COLMAP export of the real tiny/multi prediction', () => {
     const m = binModel;
     const images = new Map(m.images.map((im) => [im.id, im]));
     const points = new Map<number, number>();
-    m.points.ids.forEach((id, i) => points.set(id, i));
+    m.points.ids.forEach((id, i) => {
+      points.set(id, i);
+    });
     for (const im of m.images) {
       expect(m.cameras.some((c) => c.id === im.cameraId)).toBe(true);
       for (let j = 0; j < im.point3DIds.length; j++) {

@@ -33,12 +33,12 @@
  * `*_crop` method (the reference's `== "crop"` test never matches them and raises `ValueError`).
  */
 import {
+  createPrng,
   Da3Error,
+  mat3ToQuatXyzw,
   type Prediction,
   RESIZE_METHODS,
   type ResizeMethod,
-  createPrng,
-  mat3ToQuatXyzw,
   sampleWithoutReplacement,
   worldPointsFromDepthGlb,
 } from '@da3js/core';

@@ -3,6 +3,19 @@
  * writers and readers of the three files, and the cameras DA3 takes from a model for
  * pose-conditioned inference (`colmapToCameras`).
  */
+
+export { colmapBinarySizes } from './binary.js';
+export { type ColmapCameras, type ColmapPinholeApproximation, type ColmapToCamerasOptions, colmapToCameras } from './cameras.js';
+export { type ColmapExportOptions, type ColmapExportResult, type ColmapExportStats, colmapModelFromPrediction, writeColmap } from './export.js';
+export {
+  type ColmapFileOpener,
+  type ColmapReadResult,
+  type ColmapSinkFactory,
+  type ColmapWriteResult,
+  type ReadColmapOptions,
+  readColmap,
+  writeColmapModel,
+} from './io.js';
 export {
   COLMAP_CAMERA_MODELS,
   COLMAP_FILES,
@@ -17,15 +30,3 @@ export {
   emptyColmapPoints,
   validateColmapModel,
 } from './model.js';
-export {
-  type ColmapFileOpener,
-  type ColmapReadResult,
-  type ColmapSinkFactory,
-  type ColmapWriteResult,
-  type ReadColmapOptions,
-  readColmap,
-  writeColmapModel,
-} from './io.js';
-export { type ColmapExportOptions, type ColmapExportResult, type ColmapExportStats, colmapModelFromPrediction, writeColmap } from './export.js';
-export { type ColmapCameras, type ColmapPinholeApproximation, type ColmapToCamerasOptions, colmapToCameras } from './cameras.js';
-export { colmapBinarySizes } from './binary.js';
