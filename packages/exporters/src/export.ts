@@ -1,4 +1,5 @@
 import { Da3Error, type Prediction, type Sink } from '@da3js/core';
+import { writeColmap } from './colmap/index.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
@@ -55,6 +56,17 @@ const WRITERS: Readonly<Record<string, Writer>> = {
     const files: string[] = [];
     for (let v = 0; v < p.views; v++) files.push(await write(open, `conf_vis/${pad(v)}.jpg`, (s) => writeConfVisJpeg(p, v, s)));
     return files;
+  },
+  colmap: async (p, open, o) => {
+    const names = o.imageNames ?? Array.from({ length: p.views }, (_, i) => `${pad(i)}.png`);
+    const r = await writeColmap(p, (name) => open(`sparse/${name}`), {
+      format: 'binary',
+      imageNames: names,
+      originalSizes: o.originalSizes,
+      confThreshPercentile: o.confThreshPercentile,
+      seed: o.seed,
+    });
+    return Object.keys(r.files).map((name) => `sparse/${name}`);
   },
   feat_vis: async (p, open, o) => {
     const maps = featureMaps(p, o.featVisLayers);

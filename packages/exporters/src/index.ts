@@ -8,3 +8,4 @@ export * from './npz/index.js';
 export * from './images/index.js';
 export * from './feat-vis/index.js';
 export * from './export.js';
+export * from './colmap/index.js';

@@ -22,6 +22,8 @@ describe('exportPrediction', () => {
     expect(written).toEqual(['exports/mini_npz/results.npz', 'exports/npz/results.npz', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg']);
     const mini = readNpz(files.get('exports/mini_npz/results.npz')!.bytes());
     expect(Object.keys(mini)).toEqual(['depth', 'conf', 'extrinsics', 'intrinsics']);
+    const colmap = await exportPrediction(pred, 'colmap', open);
+    expect(colmap).toEqual(['sparse/cameras.bin', 'sparse/images.bin', 'sparse/points3D.bin']);
     const jpg = files.get('depth_vis/0001.jpg')!.bytes();
     expect([jpg[0], jpg[1]]).toEqual([0xff, 0xd8]);
   });
@@ -30,7 +32,7 @@ describe('exportPrediction', () => {
     expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "(glb|pointz)"; one of/);
     expect(() => parseFormats('')).toThrowError(/no format/);
     expect(parseFormats(['npz', 'npz'])).toEqual(['npz']);
-    expect(exportFormats()).toContain('mini_npz');
+    expect(exportFormats()).toEqual(expect.arrayContaining(['mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis']));
     const pred = await fixturePrediction('tiny', 'multi');
     await expect(exportPrediction(pred, 'feat_vis', folder().open)).rejects.toMatchObject({ code: 'BAD_VALUE' });
   });
