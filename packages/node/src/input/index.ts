@@ -5,4 +5,14 @@
  */
 export type { DecodeImageOptions, ImageInput, RawImageInput } from './decode-image.js';
 export { DEFAULT_MAX_PIXELS, decodeImage } from './decode-image.js';
+export type { InputKind, ListImagesOptions } from './listing.js';
+export {
+  compareCodePoints,
+  DEFAULT_IMAGE_EXTENSIONS,
+  detectInput,
+  IMAGE_EXTENSIONS,
+  listImages,
+  splitExt,
+  VIDEO_EXTENSIONS,
+} from './listing.js';
 export { DEFAULT_MAX_BYTES } from './source.js';
