@@ -16,3 +16,5 @@ export {
   VIDEO_EXTENSIONS,
 } from './listing.js';
 export { DEFAULT_MAX_BYTES } from './source.js';
+export type { FfmpegOptions, VideoFrame, VideoFramesOptions, VideoInfo, VideoSampling } from './video.js';
+export { extractVideoFrames, frameInterval, probeVideo, resolveFfmpeg, videoFrames } from './video.js';
