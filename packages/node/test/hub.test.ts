@@ -117,6 +117,12 @@ describe('hub: download and cache', () => {
     expect(hub.log.slice(n).map((x) => x.method)).toEqual(['HEAD']);
   });
 
+  it('a config option replaces the repo config (not downloaded)', async () => {
+    const files = await resolveModelFiles(REPO, { ...base(), config: join(TINY, C) });
+    expect(files).toMatchObject({ configPath: join(TINY, C), repo: REPO });
+    expect(hub.requestsFor(C)).toHaveLength(0);
+  });
+
   it('throttles progress events', async () => {
     const events: HubProgressEvent[] = [];
     await resolveHubFile({ ...base(), repo: REPO, file: W, progress: (e) => events.push(e), progressIntervalMs: 60_000 });
@@ -337,6 +343,9 @@ describe('hub: errors and offline', () => {
       expect(isHubError(e, 'BAD_ID')).toBe(true);
       expect(isDa3Error(e, 'BAD_VALUE')).toBe(true);
     }
+    const e = await rejection(resolveHubFile({ ...base(), endpoint: 'huggingface.co', repo: REPO, file: C }));
+    expect(isHubError(e, 'BAD_ID')).toBe(true);
+    expect(e.message).toMatch(/HF_ENDPOINT/);
     expect(hub.log).toHaveLength(0);
   });
 

@@ -74,7 +74,7 @@ export interface HubFileResult {
 function withDefaults(o: HubFileOptions) {
   return {
     revision: o.revision ?? 'main',
-    endpoint: o.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co',
+    endpoint: o.endpoint || process.env.HF_ENDPOINT || 'https://huggingface.co',
     token: o.token ?? (process.env.HF_TOKEN || undefined),
     cacheDir: resolve(o.cacheDir ?? defaultHubCacheDir()),
     localFilesOnly: o.localFilesOnly ?? envOffline(),
@@ -125,6 +125,9 @@ export async function fetchHubFile(options: HubFileOptions): Promise<HubFileResu
   const { repo, file } = options;
   const { revision, endpoint, token, cacheDir, localFilesOnly } = withDefaults(options);
   validateHubIds(repo, file, revision);
+  if (!/^https?:\/\/[^/]/i.test(endpoint) || !URL.canParse(endpoint)) {
+    throw new HubError('BAD_VALUE', 'BAD_ID', `hub: endpoint "${endpoint}" is not an http(s) URL (the endpoint option or HF_ENDPOINT)`, { repo, file, revision });
+  }
   const ctx: RequestContext = { repo, file, revision, endpoint, token, signal: options.signal };
   if (options.signal?.aborted) throw aborted(ctx);
   const c = repoCache(cacheDir, repo);
@@ -206,7 +209,7 @@ async function verifyCached(path: string, c: ReturnType<typeof repoCache>, ctx: 
 
 /** Options of {@link resolveModelFiles}. */
 export interface ResolveModelOptions extends HubOptions {
-  /** A config.json to use instead of the one beside the weights (local paths only). */
+  /** A config.json to use instead of the one beside the weights (or of the repo's, which is then not downloaded). */
   readonly config?: string;
   /** Config file name in a repo or folder (default `config.json`). */
   readonly configFile?: string;
@@ -245,8 +248,8 @@ function missing(message: string, path: string): HubError {
  * - a `.onnx` file → `{ onnxPath }` (passed through);
  * - a `.safetensors` file → with `config.json` beside it (or `options.config`);
  * - a local folder → its `config.json` + `model.safetensors` (or `model.onnx` when it has no safetensors);
- * - a hub id `owner/name` → both files through {@link fetchHubFile} (config first), plus
- *   `repo`, `revision` and the resolved `commit`.
+ * - a hub id `owner/name` → both files through {@link fetchHubFile} (config first; not fetched
+ *   when `options.config` is given), plus `repo`, `revision` and the resolved `commit`.
  * A local path wins over a hub id of the same spelling.
  * @throws {HubError} `LOCAL_MISSING` for local paths, `BAD_ID` for neither path nor id, and every error of {@link fetchHubFile}
  */
@@ -291,7 +294,8 @@ export async function resolveModelFiles(idOrPath: string, options: ResolveModelO
 
   const repo = idOrPath;
   const revision = options.revision ?? 'main';
-  const cfg = await fetchHubFile({ ...options, repo, file: configFile, revision });
+  // The (small) config first: a wrong id or revision fails before the big download starts.
+  const configPath = configOverride ?? (await fetchHubFile({ ...options, repo, file: configFile, revision })).path;
   const weights = await fetchHubFile({ ...options, repo, file: weightsFile, revision });
-  return { configPath: configOverride ?? cfg.path, weightsPath: weights.path, repo, revision, commit: weights.commit };
+  return { configPath, weightsPath: weights.path, repo, revision, commit: weights.commit };
 }

@@ -122,7 +122,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     if (range) {
       const m = /^bytes=(\d+)-(\d*)$/.exec(range);
       const start = m ? Number(m[1]) : NaN;
-      const end = m && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+      const end = m?.[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
       if (!m || start >= size || start > end) {
         entry.status = 416;
         res.writeHead(416, { 'content-range': `bytes */${size}` });
