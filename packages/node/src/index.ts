@@ -1,19 +1,32 @@
 /**
- * @da3js/node — onnxruntime-node binding, image/video decoding, model download + cache and the da3 CLI.
+ * @da3js/node — Depth Anything 3 on Node.js: `DepthAnything3.fromPretrained(id)` downloads and
+ * caches the official checkpoint, converts it once into an ONNX graph, runs it with
+ * onnxruntime-node (CUDA when its provider is installed and loads, else the CPU), and returns a
+ * `Prediction` you can `export` to glb, npz, depth images, COLMAP, ….
  *
- * This package is a skeleton: its API lands with its own issue. It already builds, type-checks
- * and resolves through its exports map (ESM and CJS), and depends on the packages below it
- * (see docs/architecture.md).
+ * ```ts
+ * const model = await DepthAnything3.fromPretrained('depth-anything/DA3-SMALL');
+ * const prediction = await model.inference(['a.jpg', 'b.jpg']);
+ * await prediction.export({ dir: 'out', formats: 'mini_npz-depth_vis' });
+ * await model.dispose();
+ * ```
  */
-import { Da3Error } from '@da3js/core';
-
-/** The npm name of this package. */
-export const PACKAGE_NAME = '@da3js/node' as const;
-
-/**
- * Throws the typed error every not-yet-implemented entry point of this package raises.
- * @throws {Da3Error} always, with code `BAD_CONFIG`
- */
-export function notImplemented(feature: string): never {
-  throw new Da3Error('BAD_CONFIG', `${PACKAGE_NAME}: ${feature} is not available in this version`);
-}
+export {
+  DepthAnything3,
+  defaultCacheDir,
+  modelKindOf,
+  type Da3ProgressEvent,
+  type FromPretrainedOptions,
+  type ImageDecoder,
+  type ModelFiles,
+  type NodeImageInput,
+  type NodeInferenceOptions,
+  type NodePrediction,
+} from './model/depth-anything-3.js';
+export { resolveModelSource, type ModelSourceOptions } from './model/from-pretrained.js';
+export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
+export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
+export * from './hub/index.js';
+export * from './input/index.js';
+export { runCli, type CliIo } from './cli/main.js';
+export { createBackend, createGallery, type BackendLimits } from './cli/serve.js';

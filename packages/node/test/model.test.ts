@@ -35,7 +35,8 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     const out = join(cacheDir, 'export');
     const exported = await pred.export({ dir: out, formats: 'mini_npz-depth_vis' });
     expect(exported.map((f) => f.slice(out.length + 1))).toEqual(['exports/mini_npz/results.npz', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg']);
-    expect(exported.every((f) => existsSync(f) && !existsSync(`${f}.partial`))).toBe(true);
+    expect(exported.every((f) => existsSync(f))).toBe(true);
+    expect(readdirSync(join(out, 'depth_vis')).filter((f) => f.includes('.tmp-'))).toEqual([]);
     await expect(pred.export({ dir: out, formats: 'mini_npz-nope' })).rejects.toMatchObject({ code: 'UNKNOWN_FORMAT' });
     await model.dispose();
 
@@ -48,7 +49,7 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     expect(again.some((e) => e.status === 'convert')).toBe(false);
     await model2.dispose();
     const dir = join(cacheDir, 'graphs', graphs[0]);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     expect(existsSync(join(dir, 'net-unposed-fp32-saddle_balanced.onnx'))).toBe(true);
   });
 

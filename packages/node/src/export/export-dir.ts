@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Da3Error, type Prediction } from '@da3js/core';
 import { type ExportOptions, exportPrediction } from '@da3js/exporters';
-import { atomicFileSink } from '../fs/files.js';
+import { fileSink } from '../hub/fs.js';
 
 /** Options of {@link exportToDirectory} / `prediction.export`. */
 export interface ExportToDirectoryOptions extends ExportOptions {
@@ -13,7 +13,7 @@ export interface ExportToDirectoryOptions extends ExportOptions {
 
 /**
  * Writes a prediction into a folder in the requested formats (the reference's `export`). Every
- * file is written to `<name>.partial` and renamed when complete, so an error leaves no half-written
+ * file is written to a temp file beside it and renamed when complete, so an error leaves no half-written
  * file; paths that would leave `dir` are refused.
  * @returns absolute paths of the files written
  */
@@ -23,7 +23,7 @@ export async function exportToDirectory(prediction: Prediction, options: ExportT
     const target = resolve(root, rel);
     const r = relative(root, target);
     if (r.startsWith('..') || isAbsolute(r)) throw new Da3Error('BAD_VALUE', `export: refusing to write outside ${root}: ${rel}`);
-    return atomicFileSink(target);
+    return fileSink(target);
   };
   const files = await exportPrediction(prediction, options.formats, open, options);
   return files.map((f) => join(root, f));

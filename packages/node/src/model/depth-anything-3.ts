@@ -18,12 +18,15 @@ import {
   runInference,
 } from '@da3js/core';
 import { type ExportToDirectoryOptions, exportToDirectory } from '../export/export-dir.js';
+import type { HubProgressEvent } from '../hub/index.js';
+import { decodeImage } from '../input/index.js';
 import { type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
 import { ensureGraph } from './graph-cache.js';
 
 /** Progress events of loading and inference (transformers.js `status` names plus `convert`, `infer`). */
 export type Da3ProgressEvent =
   | { readonly status: 'initiate' | 'download' | 'progress' | 'done' | 'ready'; readonly name?: string; readonly file?: string; readonly loaded?: number; readonly total?: number; readonly device?: DeviceInfo }
+  | HubProgressEvent
   | ConvertProgress
   | InferenceProgress;
 
@@ -112,7 +115,23 @@ export class DepthAnything3 {
     private readonly decode: ImageDecoder,
   ) {}
 
-  /** @internal Builds a model from resolved files (fromPretrained resolves them first). */
+  /**
+   * Loads a model: a Hugging Face id (`depth-anything/DA3-SMALL`; `HF_ENDPOINT`, `HF_TOKEN`
+   * honoured), a local folder with config.json + model.safetensors, or a `.safetensors` file.
+   * Files are downloaded once into the cache; graphs are converted once, when first used.
+   */
+  static async fromPretrained(idOrPath: string, options: FromPretrainedOptions = {}): Promise<DepthAnything3> {
+    const { resolveModelSource } = await import('./from-pretrained.js');
+    const files = await resolveModelSource(idOrPath, {
+      cacheDir: options.cacheDir ? join(options.cacheDir, 'hub') : undefined,
+      revision: options.revision,
+      localFilesOnly: options.localFilesOnly,
+      progress: options.progress as never,
+    });
+    return DepthAnything3.fromFiles(files, options, (input, o) => decodeImage(input as never, o));
+  }
+
+  /** Builds a model from resolved files with a given image decoder (tests, custom decoders). */
   static fromFiles(files: ModelFiles, options: FromPretrainedOptions, decode: ImageDecoder): DepthAnything3 {
     let json: Record<string, unknown>;
     try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicFileSink, fileByteSource } from '../fs/files.js';
+import { fileByteSource, fileSink } from '../hub/fs.js';
 import {
   type ConvertProgress,
   Da3Error,
@@ -42,7 +42,7 @@ function graphFileName(v: GraphVariant): string {
 
 /**
  * Returns the path of the ONNX graph for `variant`, converting the checkpoint once into
- * `<cacheDir>/<fingerprint>/` (atomic: written to `.partial` files and renamed; the external data
+ * `<cacheDir>/<fingerprint>/` (atomic: written to temp files and renamed; the external data
  * file, when the graph needs one, is renamed before the `.onnx` so a present `.onnx` is complete).
  */
 export async function ensureGraph(
@@ -70,8 +70,8 @@ export async function ensureGraph(
     const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
     const external = weightBytes > MAX_EMBEDDED_BYTES - 16 * 2 ** 20;
     const dataName = `${graphFileName(variant)}.data`;
-    const sink = atomicFileSink(path);
-    const dataSink = external ? atomicFileSink(join(dir, dataName)) : undefined;
+    const sink = fileSink(path);
+    const dataSink = external ? fileSink(join(dir, dataName)) : undefined;
     // The .onnx must appear last: close the data sink first by ordering the sinks' close calls.
     const deferredSink: Sink = {
       write: (c) => sink.write(c),

@@ -1,0 +1,168 @@
+import { parseArgs } from 'node:util';
+import { Da3Error, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
+
+/** `da3` commands (the reference's, plus `convert`). */
+export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Parsed command line (kebab-case flags of the reference, camelCase here). */
+export interface CliArgs {
+  readonly command: Command;
+  readonly input: string | undefined;
+  readonly modelDir: string;
+  readonly exportDir: string;
+  readonly exportFormat: string;
+  readonly device: 'auto' | 'cuda' | 'cpu';
+  readonly dtype: 'fp32' | 'fp16';
+  readonly processRes: number;
+  readonly processResMethod: ResizeMethod;
+  readonly refViewStrategy: RefViewStrategy;
+  readonly useRayPose: boolean;
+  readonly exportFeat: number[];
+  readonly confThreshPercentile: number;
+  readonly numMaxPoints: number;
+  readonly showCameras: boolean;
+  readonly fps: number;
+  readonly imageExtensions: string[];
+  readonly sparseSubdir: string;
+  readonly alignToInputExtScale: boolean;
+  readonly applyExifOrientation: boolean;
+  readonly cacheDir: string | undefined;
+  readonly revision: string;
+  readonly localFilesOnly: boolean;
+  readonly json: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly out: string | undefined;
+}
+
+/** The model the CLI uses by default (CPU-friendly; the reference defaults to NESTED-GIANT-LARGE-1.1). */
+export const DEFAULT_MODEL = 'depth-anything/DA3-SMALL';
+
+export const USAGE = `Usage: da3 <command> [input] [options]
+
+Commands:
+  auto <path>       detect an image, a folder of images, a video or a COLMAP folder
+  image <file>      one image
+  images <folder>   every image in a folder (--image-extensions)
+  video <file>      frames sampled at --fps (needs ffmpeg)
+  colmap <folder>   images/ + sparse/: pose-conditioned inference with the COLMAP cameras
+  convert <model>   checkpoint → ONNX (--out folder, --dtype)
+  backend           HTTP service keeping the model resident (--host, --port)
+  gallery <folder>  serve exported scenes (--host, --port)
+
+Options:
+  --model-dir <id|path>        model id, folder, .safetensors or .onnx (default ${DEFAULT_MODEL})
+  --export-dir <folder>        output folder (default ./da3-output)
+  --export-format <f1-f2>      e.g. glb, mini_npz-glb (default glb)
+  --device auto|cuda|cpu       (default auto)     --dtype fp32|fp16 (default fp32)
+  --process-res <px>           (default 504)      --process-res-method <m> (default upper_bound_resize)
+  --ref-view-strategy <s>      saddle_balanced | saddle_sim_range | first | middle
+  --use-ray-pose               cameras from the ray map instead of the camera head
+  --export-feat <l1,l2>        backbone layers to export (feat_vis)
+  --conf-thresh-percentile <p> (default 40)       --num-max-points <n> (default 1000000)
+  --no-show-cameras            leave camera frustums out of the GLB
+  --fps <n>                    video sampling rate (default 1)
+  --image-extensions <list>    (default png,jpg,jpeg)
+  --sparse-subdir <dir>        COLMAP sparse model under sparse/ (default "")
+  --no-align-to-input-ext-scale   keep predicted depth scale for COLMAP input
+  --apply-exif-orientation     rotate images by their EXIF tag (the reference does not)
+  --cache-dir <folder>  --revision <rev>  --local-files-only
+  --json                       machine-readable summary on stdout
+  --help`;
+
+function number(name: string, value: string | undefined, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Da3Error('BAD_VALUE', `--${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new Da3Error('BAD_VALUE', `--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+/**
+ * Parses `da3` arguments.
+ * @throws Da3Error `BAD_VALUE` with a one-line message for unknown commands, flags or values
+ */
+export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'model-dir': { type: 'string', short: 'm' },
+        'export-dir': { type: 'string', short: 'o' },
+        'export-format': { type: 'string', short: 'f' },
+        device: { type: 'string' },
+        dtype: { type: 'string' },
+        'process-res': { type: 'string' },
+        'process-res-method': { type: 'string' },
+        'ref-view-strategy': { type: 'string' },
+        'use-ray-pose': { type: 'boolean' },
+        'export-feat': { type: 'string' },
+        'conf-thresh-percentile': { type: 'string' },
+        'num-max-points': { type: 'string' },
+        'show-cameras': { type: 'boolean' },
+        'no-show-cameras': { type: 'boolean' },
+        fps: { type: 'string' },
+        'image-extensions': { type: 'string' },
+        'sparse-subdir': { type: 'string' },
+        'align-to-input-ext-scale': { type: 'boolean' },
+        'no-align-to-input-ext-scale': { type: 'boolean' },
+        'apply-exif-orientation': { type: 'boolean' },
+        'cache-dir': { type: 'string' },
+        revision: { type: 'string' },
+        'local-files-only': { type: 'boolean' },
+        json: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new Da3Error('BAD_VALUE', (error as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const [command, input, ...extra] = parsed.positionals;
+  if (v.help || command === undefined || command === 'help') return 'help';
+  if (!COMMANDS.includes(command as Command)) throw new Da3Error('BAD_VALUE', `unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
+  if (extra.length) throw new Da3Error('BAD_VALUE', `unexpected argument "${extra[0]}"`);
+  const str = (k: string) => v[k] as string | undefined;
+  const feat = str('export-feat');
+  return {
+    command: command as Command,
+    input,
+    modelDir: str('model-dir') ?? DEFAULT_MODEL,
+    exportDir: str('export-dir') ?? 'da3-output',
+    exportFormat: str('export-format') ?? 'glb',
+    device: oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto'),
+    dtype: oneOf('dtype', str('dtype'), ['fp32', 'fp16'] as const, 'fp32'),
+    processRes: number('process-res', str('process-res'), 504, true),
+    processResMethod: oneOf('process-res-method', str('process-res-method'), RESIZE_METHODS, 'upper_bound_resize'),
+    refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),
+    useRayPose: !!v['use-ray-pose'],
+    exportFeat: feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true)) : [],
+    confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40),
+    numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true),
+    showCameras: !v['no-show-cameras'],
+    fps: number('fps', str('fps'), 1),
+    imageExtensions: (str('image-extensions') ?? 'png,jpg,jpeg').split(',').map((e) => e.trim().replace(/^\./, '').toLowerCase()).filter(Boolean),
+    sparseSubdir: str('sparse-subdir') ?? '',
+    alignToInputExtScale: !v['no-align-to-input-ext-scale'],
+    applyExifOrientation: !!v['apply-exif-orientation'],
+    cacheDir: str('cache-dir'),
+    revision: str('revision') ?? 'main',
+    localFilesOnly: !!v['local-files-only'],
+    json: !!v.json,
+    host: str('host') ?? '127.0.0.1',
+    port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true),
+    out: str('out'),
+  };
+}

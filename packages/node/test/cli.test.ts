@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, REPO_ROOT, loadTensors } from '../../../test-utils/fixtures.js';
+
+const BIN = join(REPO_ROOT, 'packages/node/dist/cli/bin.js');
+const work = mkdtempSync(join(tmpdir(), 'da3js-cli-'));
+const cache = join(work, 'cache');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function da3(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, DA3_CACHE: cache, HF_HUB_OFFLINE: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+  const [S, H, W] = inputs.image_u8.shape;
+  mkdirSync(join(work, 'scene'));
+  for (let s = 0; s < S; s++) {
+    const px = Buffer.from((inputs.image_u8.data as Uint8Array).subarray(s * H * W * 3, (s + 1) * H * W * 3));
+    await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(work, 'scene', `view${s}.png`));
+  }
+});
+
+describe('da3 CLI', () => {
+  it('prints usage with --help and exits 0', () => {
+    const r = da3('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: da3 <command>/);
+  });
+
+  it('runs `auto` on a folder of images with a local model and writes the requested files (--json)', () => {
+    const out = join(work, 'out');
+    const r = da3('auto', join(work, 'scene'), '--model-dir', join(FIXTURES, 'tiny'), '--export-dir', out, '--export-format', 'mini_npz-depth_vis', '--process-res', '84', '--json');
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(summary).toMatchObject({ command: 'auto', kind: 'images', views: 3, width: 84, height: 56, device: 'cpu' });
+    expect(existsSync(join(out, 'exports/mini_npz/results.npz'))).toBe(true);
+    expect(readdirSync(join(out, 'depth_vis')).sort()).toEqual(['0000.jpg', '0001.jpg', '0002.jpg']);
+  });
+
+  it('converts a checkpoint to ONNX', () => {
+    const out = join(work, 'onnx');
+    const r = da3('convert', join(FIXTURES, 'tiny'), '--out', out, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.trim()).files).toEqual([join(out, 'model.onnx')]);
+    expect(existsSync(join(out, 'model.onnx'))).toBe(true);
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('fails with one clear line and a non-zero code on bad input', () => {
+    const usage = da3('frobnicate');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^da3: error: unknown command "frobnicate"/);
+    const missing = da3('image', join(work, 'nope.png'), '--model-dir', join(FIXTURES, 'tiny'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n').pop()).toMatch(/^da3: error: .*nope\.png/);
+    const badFormat = da3('images', join(work, 'scene'), '--model-dir', join(FIXTURES, 'tiny'), '--export-format', 'pointz', '--process-res', '84', '--export-dir', join(work, 'bad'));
+    expect(badFormat.code).toBe(1);
+    expect(badFormat.stderr).toMatch(/unknown format "pointz"/);
+    const badFlag = da3('images', join(work, 'scene'), '--process-res', 'big');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--process-res must be an integer/);
+  });
+});
