@@ -42,6 +42,10 @@ export interface FromPretrainedOptions {
   readonly revision?: string;
   /** Never touch the network: use the cache or fail. */
   readonly localFilesOnly?: boolean;
+  /** Hub base URL (default `$HF_ENDPOINT`, else https://huggingface.co). */
+  readonly endpoint?: string;
+  /** Hub token for gated/private repos (default `$HF_TOKEN`). */
+  readonly token?: string;
   /** CPU threads (default: all cores). */
   readonly threads?: number;
   /** Override the model kind when the config cannot tell MONO from METRIC. */
@@ -126,6 +130,8 @@ export class DepthAnything3 {
       cacheDir: options.cacheDir ? join(options.cacheDir, 'hub') : undefined,
       revision: options.revision,
       localFilesOnly: options.localFilesOnly,
+      endpoint: options.endpoint,
+      token: options.token,
       progress: options.progress as never,
     });
     return DepthAnything3.fromFiles(files, options, (input, o) => decodeImage(input as never, o));
