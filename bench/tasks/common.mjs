@@ -32,7 +32,14 @@ export function fileSink(path) {
         if (stream.write(chunk)) resolve();
         else stream.once('drain', () => (failure ? reject(failure) : resolve()));
       }),
-    close: () => new Promise((resolve, reject) => stream.end((err) => (err ? reject(err) : (renameSync(tmp, path), resolve())))),
+    close: () =>
+      new Promise((resolve, reject) =>
+        stream.end((err) => {
+          if (err) return reject(err);
+          renameSync(tmp, path);
+          resolve();
+        }),
+      ),
     abort: () => {
       stream.destroy();
       rmSync(tmp, { force: true });

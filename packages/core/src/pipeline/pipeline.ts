@@ -111,7 +111,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
     const skyProb = floatOutput(primary, 'sky', map);
     depth = monoSkyFill(depth, skyProb).depth;
     let isMetric = false;
-    let intrinsics: Float32Array | null = pre.intrinsics ?? null;
+    const intrinsics: Float32Array | null = pre.intrinsics ?? null;
     if (model.kind === 'metric' && intrinsics) {
       depth = applyMetricScaling(depth, intrinsics, [N, H, W]);
       isMetric = true;
