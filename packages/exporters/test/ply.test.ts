@@ -2,20 +2,20 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Prediction, createPrediction, isDa3Error, worldPointsFromDepthGlb } from '@da3js/core';
+import { createPrediction, isDa3Error, type Prediction, worldPointsFromDepthGlb } from '@da3js/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectClose, maxAbsDiff } from '../../../test-utils/compare.js';
 import { loadTensors } from '../../../test-utils/fixtures.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import {
-  type PlyColumn,
-  type WritePlyOptions,
   formatPlyFloat32,
+  type PlyColumn,
   plyConfidenceThreshold,
   plyElement,
   plyHeader,
   plyScalarColumn,
   readPly,
+  type WritePlyOptions,
   writePly,
 } from '../src/ply/index.js';
 import { memorySink } from '../src/writer.js';

@@ -357,7 +357,7 @@ function readBinary(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
     const columns: Record<string, PlyColumn | PlyListColumn> = {};
     if (!hasList) {
       const cols = el.properties.map((p) => newColumn(p.type, el.count));
-      el.properties.forEach((p, i) => (columns[p.name] = cols[i]));
+      for (let i = 0; i < cols.length; i++) columns[el.properties[i].name] = cols[i];
       for (let i = 0; i < el.count; i++) for (let k = 0; k < cols.length; k++) cols[k][i] = body.read(el.properties[k].type);
     } else {
       const scalars: (PlyColumn | null)[] = el.properties.map((p) => (p.countType ? null : newColumn(p.type, el.count)));

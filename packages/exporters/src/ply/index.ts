@@ -1,5 +1,8 @@
 /** PLY: the container (header, strict reader) and the point-cloud export of a Prediction. */
 export {
+  formatPlyFloat32,
+  formatPlyFloat64,
+  PLY_TYPE_SIZE,
   type PlyColumn,
   type PlyElementData,
   type PlyElementInfo,
@@ -9,14 +12,11 @@ export {
   type PlyListColumn,
   type PlyPropertyInfo,
   type PlyScalarType,
-  type ReadPlyOptions,
-  PLY_TYPE_SIZE,
-  formatPlyFloat32,
-  formatPlyFloat64,
   parsePlyHeader,
   plyElement,
   plyHeader,
   plyScalarColumn,
+  type ReadPlyOptions,
   readPly,
 } from './format.js';
-export { type ConfidenceThresholdOptions, type WritePlyOptions, type WritePlyResult, plyConfidenceThreshold, writePly } from './points.js';
+export { type ConfidenceThresholdOptions, plyConfidenceThreshold, type WritePlyOptions, type WritePlyResult, writePly } from './points.js';

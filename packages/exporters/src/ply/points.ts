@@ -32,9 +32,9 @@
  * Pixels are visited view by view, row by row; two passes (count, then write) keep memory at
  * one image row besides the output chunk, so a million points never need a second full copy.
  */
-import { Da3Error, type Prediction, type Sink, invert3, invert4, quantileLinear } from '@da3js/core';
+import { Da3Error, invert3, invert4, type Prediction, quantileLinear, type Sink } from '@da3js/core';
 import { type ChunkWriter, withSink } from '../writer.js';
-import { formatPlyFloat32, plyHeader, type PlyPropertyInfo } from './format.js';
+import { formatPlyFloat32, type PlyPropertyInfo, plyHeader } from './format.js';
 
 /** Options of {@link writePly}. */
 export interface WritePlyOptions {
