@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeColmapModel, colmapModelFromPrediction, memorySink } from '@da3js/exporters';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, REPO_ROOT, loadTensors } from '../../../test-utils/fixtures.js';
+import { fixturePrediction } from '../../../test-utils/prediction.js';
+import { DepthAnything3, createBackend, createGallery } from '../src/index.js';
+
+const BIN = join(REPO_ROOT, 'packages/node/dist/cli/bin.js');
+const work = mkdtempSync(join(tmpdir(), 'da3js-cli2-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
+
+function da3(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--model-dir', join(FIXTURES, 'tiny'), '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, DA3_CACHE: join(work, 'cache') },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
+}
+
+let pngs: Buffer[] = [];
+beforeAll(async () => {
+  const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+  const [S, H, W] = inputs.image_u8.shape;
+  pngs = await Promise.all(
+    Array.from({ length: S }, (_, s) => sharp(Buffer.from((inputs.image_u8.data as Uint8Array).subarray(s * H * W * 3, (s + 1) * H * W * 3)), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer()),
+  );
+});
+
+describe('da3 on a video and on a COLMAP folder', () => {
+  it.runIf(hasFfmpeg || process.env.CI)('video: frames sampled at --fps through ffmpeg', () => {
+    const video = join(work, 'clip.mp4');
+    const mk = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=112x84:rate=10', '-t', '1', '-pix_fmt', 'yuv420p', '-y', video]);
+    expect(mk.status, 'ffmpeg must be installed (apt-get install ffmpeg)').toBe(0);
+    const r = da3('auto', video, '--fps', '4', '--process-res', '112', '--export-format', 'mini_npz', '--export-dir', join(work, 'video-out'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ kind: 'video', views: 5, width: 112, height: 84 });
+    expect(existsSync(join(work, 'video-out/exports/mini_npz/results.npz'))).toBe(true);
+  });
+
+  it('colmap: images/ + sparse/ run pose-conditioned inference with the COLMAP cameras', async () => {
+    const root = join(work, 'colmap-scene');
+    mkdirSync(join(root, 'images'), { recursive: true });
+    mkdirSync(join(root, 'sparse'), { recursive: true });
+    const names = pngs.map((_, i) => `img${i}.png`);
+    pngs.forEach((b, i) => writeFileSync(join(root, 'images', names[i]), b));
+    const pred = await fixturePrediction('tiny', 'multi');
+    const { model } = colmapModelFromPrediction(pred, { imageNames: names });
+    const sinks = new Map<string, ReturnType<typeof memorySink>>();
+    await writeColmapModel(model, (n) => {
+      const s = memorySink();
+      sinks.set(n, s);
+      return s;
+    }, 'binary');
+    for (const [n, s] of sinks) writeFileSync(join(root, 'sparse', n), s.bytes());
+    const r = da3('colmap', root, '--process-res', '84', '--export-format', 'mini_npz', '--export-dir', join(work, 'colmap-out'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ kind: 'colmap', views: 3 });
+    const auto = da3('auto', root, '--process-res', '84', '--export-format', 'mini_npz', '--export-dir', join(work, 'colmap-out2'));
+    expect(auto.json).toMatchObject({ kind: 'colmap' });
+  });
+});
+
+describe('backend and gallery services', () => {
+  it('POST /inference queues a task; GET /task/:id reports the written files; limits are enforced', async () => {
+    const model = await DepthAnything3.fromPretrained(join(FIXTURES, 'tiny'), { cacheDir: join(work, 'cache') });
+    const server = createBackend(model, join(work, 'backend'), { maxBodyBytes: 2 ** 20, maxQueue: 2 });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const post = await fetch(`${base}/inference`, { method: 'POST', body: JSON.stringify({ images: pngs.map((b) => b.toString('base64')), exportFormat: 'mini_npz', options: { processRes: 84 } }) });
+      expect(post.status).toBe(202);
+      const { taskId } = (await post.json()) as { taskId: string };
+      let task: { status: string; result?: { files: string[]; views: number }; error?: unknown } = { status: 'queued' };
+      for (let i = 0; i < 200 && (task.status === 'queued' || task.status === 'running'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        task = (await (await fetch(`${base}/task/${taskId}`)).json()) as typeof task;
+      }
+      expect(task.status, JSON.stringify(task.error)).toBe('done');
+      expect(task.result).toMatchObject({ views: 3, files: [join(taskId, 'exports/mini_npz/results.npz')] });
+      expect((await fetch(`${base}/status`)).status).toBe(200);
+      expect((await fetch(`${base}/task/nope`)).status).toBe(404);
+      expect((await fetch(`${base}/inference`, { method: 'POST', body: 'not json' })).status).toBe(400);
+      expect((await fetch(`${base}/inference`, { method: 'POST', body: 'x'.repeat(2 ** 20 + 10) })).status).toBe(413);
+    } finally {
+      server.close();
+      await model.dispose();
+    }
+  });
+
+  it('the gallery lists scenes and refuses paths outside its folder', async () => {
+    const root = join(work, 'gallery');
+    mkdirSync(join(root, 'scene1'), { recursive: true });
+    writeFileSync(join(root, 'scene1', 'scene.glb'), 'glTF');
+    writeFileSync(join(work, 'secret.txt'), 'secret');
+    const server = createGallery(root);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await (await fetch(`${base}/`)).text()).toMatch(/scene1\/scene\.glb/);
+      expect((await fetch(`${base}/scene1/scene.glb`)).status).toBe(200);
+      expect((await fetch(`${base}/..%2Fsecret.txt`)).status).toBe(403);
+      expect((await fetch(`${base}/scene1/missing.glb`)).status).toBe(404);
+    } finally {
+      server.close();
+    }
+    expect(readdirSync(root)).toEqual(['scene1']);
+  });
+});
