@@ -3,6 +3,7 @@ import { writeColmap } from './colmap/index.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
+import { writePly } from './ply/index.js';
 
 /**
  * The front door of the exporters: the reference's `export(prediction, "mini_npz-glb", dir)` in TS.
@@ -46,6 +47,9 @@ async function write(open: OpenSink, path: string, fn: (sink: Sink) => Promise<u
 const WRITERS: Readonly<Record<string, Writer>> = {
   mini_npz: async (p, open) => [await write(open, 'exports/mini_npz/results.npz', (s) => writePredictionNpz(p, s, { mini: true }))],
   npz: async (p, open) => [await write(open, 'exports/npz/results.npz', (s) => writePredictionNpz(p, s, { mini: false }))],
+  ply: async (p, open, o) => [
+    await write(open, 'scene.ply', (s) => writePly(p, s, { format: 'binary', confPercentile: o.confThreshPercentile })),
+  ],
   depth_vis: async (p, open) => {
     const files: string[] = [];
     for (let v = 0; v < p.views; v++) files.push(await write(open, `depth_vis/${pad(v)}.jpg`, (s) => writeDepthVisJpeg(p, v, s)));

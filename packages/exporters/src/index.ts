@@ -9,3 +9,5 @@ export * from './images/index.js';
 export * from './feat-vis/index.js';
 export * from './export.js';
 export * from './colmap/index.js';
+export * from './ply/index.js';
+export * from './gaussians/index.js';

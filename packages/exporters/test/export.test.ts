@@ -32,7 +32,7 @@ describe('exportPrediction', () => {
     expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "(glb|pointz)"; one of/);
     expect(() => parseFormats('')).toThrowError(/no format/);
     expect(parseFormats(['npz', 'npz'])).toEqual(['npz']);
-    expect(exportFormats()).toEqual(expect.arrayContaining(['mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis']));
+    expect(exportFormats()).toEqual(expect.arrayContaining(['mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis', 'ply']));
     const pred = await fixturePrediction('tiny', 'multi');
     await expect(exportPrediction(pred, 'feat_vis', folder().open)).rejects.toMatchObject({ code: 'BAD_VALUE' });
   });
