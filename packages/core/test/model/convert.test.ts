@@ -132,6 +132,20 @@ describe('graph options', () => {
     }
   });
 
+  it('plain attention (default-domain ops only) equals the fused contrib-op attention', async () => {
+    const cfg = config('tiny') as NetConfig;
+    const w = await fixtureWeights('tiny');
+    const { inputs, outputs } = await fixtureCase('tiny', 'multi');
+    const plainModel = buildNetGraph(cfg, w, { refViewStrategy: 'saddle_balanced', fusedAttention: false });
+    expect(plainModel.graph.nodes.every((n) => !n.domain)).toBe(true);
+    expect(Object.keys(plainModel.opsets)).toEqual(['']);
+    const fusedModel = buildNetGraph(cfg, w, { refViewStrategy: 'saddle_balanced' });
+    expect(fusedModel.graph.nodes.filter((n) => n.opType === 'MultiHeadAttention')).toHaveLength(cfg.backbone.depth);
+    const plain = await run(await encodeOnnxModel(plainModel), inputs.x);
+    expectClose(plain.depth.data as Float32Array, outputs['out.depth'].data as Float32Array, NET_TOL, 'plain depth');
+    expectClose(plain.pose_enc.data as Float32Array, outputs['cam_dec.pose_enc'].data as Float32Array, NET_TOL, 'plain pose_enc');
+  });
+
   it('chooses the reference view in-graph exactly as the host selection for every strategy', async () => {
     const cfg = config('tiny') as NetConfig;
     const w = await fixtureWeights('tiny');
@@ -165,7 +179,7 @@ describe('graph options', () => {
 
   it('uses only operators that the CPU, CUDA and WebGPU execution providers implement', async () => {
     const WEBGPU_OPS = new Set(
-      'Abs Add And Cast Concat Conv ConvTranspose Cos Div Equal Erf Exp Expand Gather Greater GreaterOrEqual Identity LayerNormalization Less LessOrEqual MatMul Mul Neg Range ReduceL2 ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape Resize Shape Sigmoid Sin Slice Softmax Sqrt Squeeze Sub Transpose Unsqueeze Where ArgMin ArgMax Atan Tanh Pow Max Min Clip Not Or ConstantOfShape Tile Flatten'.split(' '),
+      'MultiHeadAttention Abs Add And Cast Concat Conv ConvTranspose Cos Div Equal Erf Exp Expand Gather Greater GreaterOrEqual Identity LayerNormalization Less LessOrEqual MatMul Mul Neg Range ReduceL2 ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape Resize Shape Sigmoid Sin Slice Softmax Sqrt Squeeze Sub Transpose Unsqueeze Where ArgMin ArgMax Atan Tanh Pow Max Min Clip Not Or ConstantOfShape Tile Flatten'.split(' '),
     );
     const w = await fixtureWeights('tiny');
     const ops = new Set<string>();

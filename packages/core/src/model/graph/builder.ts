@@ -43,6 +43,11 @@ export interface GraphBuilderOptions {
    * fixtures (`backbone.block03`, `head.stage0`, …) for parity bisection.
    */
   readonly taps?: boolean | ReadonlySet<string>;
+  /**
+   * Attention as the `com.microsoft.MultiHeadAttention` contrib op (onnxruntime's fused kernels:
+   * no materialised score matrix on CPU, flash attention on GPUs) instead of MatMul–Softmax–MatMul.
+   */
+  readonly fusedAttention?: boolean;
 }
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -74,11 +79,14 @@ export class GraphBuilder {
   private counter = 0;
 
   private readonly taps: boolean | ReadonlySet<string>;
+  /** See {@link GraphBuilderOptions.fusedAttention}. */
+  readonly fusedAttention: boolean;
 
   constructor(options: GraphBuilderOptions) {
     this.name = options.name;
     this.precision = options.precision ?? 'float32';
     this.taps = options.taps ?? false;
+    this.fusedAttention = options.fusedAttention ?? false;
   }
 
   /**
@@ -219,8 +227,9 @@ export class GraphBuilder {
 
   /** The finished model (opset 17, IR 8). */
   build(options: { metadata?: Record<string, string>; docString?: string; producerVersion?: string } = {}): OnnxModel {
+    const usesContrib = this.nodes.some((n) => n.domain === 'com.microsoft');
     return {
-      opsets: { '': 17 },
+      opsets: usesContrib ? { '': 17, 'com.microsoft': 1 } : { '': 17 },
       irVersion: 8,
       producerName: 'da3js',
       producerVersion: options.producerVersion,

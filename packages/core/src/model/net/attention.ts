@@ -1,6 +1,6 @@
 import type { BackboneConfig } from '../../config/schema.js';
-import type { GraphBuilder, Value } from '../graph/builder.js';
-import { type TensorRef, concat, layerNorm, linear, reshape, shapeOf, slice, softmax, transpose } from '../graph/ops.js';
+import { type GraphBuilder, type Value, attr } from '../graph/builder.js';
+import { type TensorRef, concat, layerNorm, linear, reshape, shapeOf, slice, softmax, toFloat32, toGraphFloat, transpose } from '../graph/ops.js';
 import type { WeightProvider } from '../checkpoint.js';
 
 /** Per-token RoPE tables broadcastable against `[..., N, heads, headDim]`: cos/sin of shape [N, 1, headDim/2] per axis. */
@@ -97,6 +97,17 @@ export function attention(g: GraphBuilder, x: Value, w: WeightProvider, prefix: 
   if (options.rope) {
     q = applyRope(g, q, options.rope, hd);
     k = applyRope(g, k, options.rope, hd);
+  }
+  if (g.fusedAttention) {
+    // [B, S, N, heads, hd] → [B·S, N, C] (local) or [B, S·N, C] (global), heads packed head-major.
+    const [qp, kp, vp] = options.kind === 'local'
+      ? [q, k, v].map((t) => reshape(g, reshape(g, t, concat(g, [g.int64([-1]), shapeOf(g, t, 2, 3), g.int64([C])], 0)), [0, 0, C]))
+      : [q, k, v].map((t) => reshape(g, t, [0, -1, C]));
+    // The fused kernel runs in float32 (fp16 graphs cast around it, like the softmax elsewhere).
+    const [q32, k32, v32] = [qp, kp, vp].map((t) => toFloat32(g, t));
+    const att = g.node('MultiHeadAttention', [q32, k32, v32], { num_heads: heads, scale: attr.float(hd ** -0.5) }, 1, 'com.microsoft')[0];
+    const mergedF = reshape(g, toGraphFloat(g, att), concat(g, [lead, g.int64([C])], 0));
+    return linear(g, mergedF, w.get(`${prefix}.proj.weight`), w.get(`${prefix}.proj.bias`));
   }
   q = g.op('Mul', [q, g.floatConst([hd ** -0.5], [])]);
   let out: Value;

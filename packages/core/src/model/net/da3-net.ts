@@ -26,6 +26,12 @@ export interface NetGraphOptions {
   readonly gaussians?: boolean;
   /** Debug taps (fixture names) as extra outputs, for parity bisection. */
   readonly taps?: boolean | ReadonlySet<string>;
+  /**
+   * Use onnxruntime's fused `com.microsoft.MultiHeadAttention` (CPU, CUDA and WebGPU implement it):
+   * far less memory for many views, since the score matrix is never materialised on the CPU.
+   * Default true; false writes plain MatMul–Softmax–MatMul (default-domain ops only).
+   */
+  readonly fusedAttention?: boolean;
   /** Graph name (default `da3`). */
   readonly name?: string;
 }
@@ -71,7 +77,7 @@ export function buildNetGraph(config: NetConfig, weights: WeightProvider, option
       throw new Da3Error('BAD_CONFIG', `buildNetGraph: exportFeatLayers has ${l}, outside 0..${config.backbone.depth - 1}`);
     }
   }
-  const g = new GraphBuilder({ name: options.name ?? 'da3', precision: options.precision, taps: options.taps });
+  const g = new GraphBuilder({ name: options.name ?? 'da3', precision: options.precision, taps: options.taps, fusedAttention: options.fusedAttention ?? true });
   const dyn = ['B', 'N'];
   const images = g.input('images', 'float32', [...dyn, 3, 'H', 'W']);
   let camTokens: Value | null = null;
@@ -109,6 +115,7 @@ export function buildNetGraph(config: NetConfig, weights: WeightProvider, option
       'da3js.ref_view_strategy': strategy,
       'da3js.pose_conditioned': String(posed),
       'da3js.precision': g.precision,
+      'da3js.fused_attention': String(g.fusedAttention),
       'da3js.outputs': netGraphOutputs(config, options).join(','),
       'da3js.config': JSON.stringify(config),
     },
