@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
-// onnxruntime-node on the CPU, 504×336, N = 1 and N = 8. Each step runs in its own process.
+// onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes.
+// Each step runs in its own process (peak RSS is per step).
 // Results: bench/results/<date>-<host>.json and bench/results/latest.json.
 // Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
 import { execFileSync } from 'node:child_process';
@@ -28,12 +29,19 @@ const results = [];
 try {
   const ckpt = join(work, 'da3-small.safetensors');
   results.push(task('make-checkpoint', ['DA3-SMALL', ckpt, 0]));
-  for (const precision of ['fp32', 'fp16']) {
-    const onnx = join(work, `da3-small-${precision}.onnx`);
-    results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision]));
-    const scenarios = precision === 'fp16' || quick ? [[1, 336, 504, 5]] : [[1, 336, 504, 7], [8, 336, 504, 5]];
-    for (const [n, h, w, runs] of scenarios) results.push({ precision, ...task('infer', [onnx, n, h, w, runs, 2]) });
+  // fused = com.microsoft.MultiHeadAttention (the default graph); plain = MatMul–Softmax–MatMul.
+  const graphs = [
+    ['fp32', 'fused', quick ? [[1, 336, 504, 5]] : [[1, 336, 504, 7], [8, 336, 504, 5], [16, 336, 504, 2]]],
+    ['fp32', 'plain', quick ? [] : [[1, 336, 504, 5], [8, 336, 504, 3]]],
+    ['fp16', 'fused', [[1, 336, 504, 5]]],
+  ];
+  for (const [precision, attention, scenarios] of graphs) {
+    if (scenarios.length === 0) continue;
+    const onnx = join(work, `da3-small-${precision}-${attention}.onnx`);
+    results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision, attention]));
+    for (const [n, h, w, runs] of scenarios) results.push({ precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
   }
+  for (const format of ['ply', 'glb']) results.push(task('write-export', [format, 1_000_000, quick ? 2 : 5]));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
