@@ -3,6 +3,7 @@ import { writeColmap } from './colmap/index.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
+import { writeGaussiansPly, writeSpz } from './gaussians/index.js';
 import { writePly } from './ply/index.js';
 
 /**
@@ -39,6 +40,11 @@ type Writer = (prediction: Prediction, open: OpenSink, options: ExportOptions) =
 
 const pad = (i: number) => String(i).padStart(4, '0');
 
+function gaussiansOf(p: Prediction, format: string) {
+  if (!p.gaussians) throw new Da3Error('BAD_VALUE', `exportPrediction: ${format} needs 3D Gaussians in the prediction (a model with a GS head, inferGs)`);
+  return p.gaussians;
+}
+
 async function write(open: OpenSink, path: string, fn: (sink: Sink) => Promise<unknown>): Promise<string> {
   await fn(await open(path));
   return path;
@@ -50,6 +56,9 @@ const WRITERS: Readonly<Record<string, Writer>> = {
   ply: async (p, open, o) => [
     await write(open, 'scene.ply', (s) => writePly(p, s, { format: 'binary', confPercentile: o.confThreshPercentile })),
   ],
+  gs_ply: async (p, open) => [await write(open, 'gs_ply/0000.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply'), s, { layout: 'sh0' }))],
+  gs_ply_sh3: async (p, open) => [await write(open, 'gs_ply/0000_sh3.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply_sh3'), s, { layout: 'sh3' }))],
+  spz: async (p, open) => [await write(open, 'gs/0000.spz', (s) => writeSpz(gaussiansOf(p, 'spz'), s))],
   depth_vis: async (p, open) => {
     const files: string[] = [];
     for (let v = 0; v < p.views; v++) files.push(await write(open, `depth_vis/${pad(v)}.jpg`, (s) => writeDepthVisJpeg(p, v, s)));

@@ -1,4 +1,4 @@
-import type { Sink } from '@da3js/core';
+import { type Sink, createPrediction } from '@da3js/core';
 import { exportFormats, exportPrediction, memorySink, parseFormats, readNpz } from '@da3js/exporters';
 import { describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
@@ -26,6 +26,26 @@ describe('exportPrediction', () => {
     expect(colmap).toEqual(['sparse/cameras.bin', 'sparse/images.bin', 'sparse/points3D.bin']);
     const jpg = files.get('depth_vis/0001.jpg')!.bytes();
     expect([jpg[0], jpg[1]]).toEqual([0xff, 0xd8]);
+  });
+
+  it('writes Gaussians as 3DGS PLY (reference DC-only and SH3 layouts) and SPZ, and asks for them when missing', async () => {
+    const pred = await fixturePrediction('tiny', 'multi');
+    const G = 10;
+    const gaussians = {
+      count: G,
+      means: Float32Array.from({ length: G * 3 }, (_, i) => Math.sin(i)),
+      scales: new Float32Array(G * 3).fill(0.01),
+      rotations: Float32Array.from({ length: G * 4 }, (_, i) => (i % 4 === 3 ? 1 : 0)),
+      harmonics: new Float32Array(G * 3 * 9).fill(0.1),
+      shCoefficients: 9,
+      opacities: new Float32Array(G).fill(0.5),
+    };
+    const withGs = createPrediction({ ...pred, gaussians });
+    const { files, open } = folder();
+    expect(await exportPrediction(withGs, 'gs_ply-gs_ply_sh3-spz', open)).toEqual(['gs_ply/0000.ply', 'gs_ply/0000_sh3.ply', 'gs/0000.spz']);
+    const header = new TextDecoder().decode(files.get('gs_ply/0000.ply')!.bytes().subarray(0, 200));
+    expect(header).toMatch(/element vertex 10/);
+    await expect(exportPrediction(pred, 'gs_ply', folder().open)).rejects.toThrow(/needs 3D Gaussians/);
   });
 
   it('rejects unknown formats naming the valid ones, and missing data with a clear error', async () => {
