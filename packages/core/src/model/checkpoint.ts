@@ -15,7 +15,12 @@ export interface WeightProvider {
   has(key: string): boolean;
 }
 
-/** A {@link WeightProvider} over a safetensors checkpoint that records which keys were used. */
+/**
+ * A {@link WeightProvider} over one network of a safetensors checkpoint that records which keys
+ * were used. Ties come from `ties` (full names, `{removed: stored}`, e.g. a `CheckpointReport`'s,
+ * which also knows the DualDPT tie when the metadata lacks it) or, by default, from the file's
+ * `__metadata__`.
+ */
 export class CheckpointWeights implements WeightProvider {
   private readonly used = new Set<string>();
   private readonly ties: Readonly<Record<string, string>>;
@@ -23,12 +28,17 @@ export class CheckpointWeights implements WeightProvider {
   constructor(
     readonly file: SafetensorsFile,
     readonly prefix = 'model.',
+    ties?: Readonly<Record<string, string>>,
   ) {
-    const ties: Record<string, string> = {};
-    for (const [removed, kept] of Object.entries(file.metadata)) {
-      if (removed.startsWith('model.') && typeof kept === 'string' && file.has(kept)) ties[removed] = kept;
+    if (ties) {
+      this.ties = ties;
+      return;
     }
-    this.ties = ties;
+    const fromMetadata: Record<string, string> = {};
+    for (const [removed, kept] of Object.entries(file.metadata)) {
+      if (removed.startsWith('model.') && typeof kept === 'string' && file.has(kept)) fromMetadata[removed] = kept;
+    }
+    this.ties = fromMetadata;
   }
 
   private resolve(key: string): string | undefined {

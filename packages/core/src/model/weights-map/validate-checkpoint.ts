@@ -2,8 +2,7 @@ import type { ModelConfig, NetConfig } from '../../config/schema.js';
 import { Da3Error } from '../../errors.js';
 import type { SafetensorsDtype } from '../../weights/dtype.js';
 import type { SafetensorsFile } from '../../weights/safetensors-reader.js';
-import type { WeightProvider } from '../checkpoint.js';
-import type { TensorRef } from '../graph/ops.js';
+import { CheckpointWeights } from '../checkpoint.js';
 import { type CheckpointNetwork, checkpointNetworks, DEFAULT_CHECKPOINT_PREFIX, expectedTensors, tiedTensors } from './expected-tensors.js';
 
 /** A tensor whose stored shape differs from what the configuration needs. */
@@ -208,56 +207,9 @@ export function assertValidCheckpoint(file: SafetensorsFile, config: NetConfig |
   return report;
 }
 
-/**
- * A {@link WeightProvider} over one network of a checkpoint with explicit tie resolution (from a
- * {@link CheckpointReport}), so a file without tie metadata still loads. Drop-in for
- * `CheckpointWeights` (same `get`/`has`/`unused`).
- */
-export class ResolvedCheckpointWeights implements WeightProvider {
-  private readonly used = new Set<string>();
-
-  /**
-   * @param file the checkpoint
-   * @param prefix this network's full key prefix (`model.`, `model.da3.`, `model.da3_metric.`)
-   * @param ties `{removed: stored}` with full names (`report.ties`)
-   */
-  constructor(
-    readonly file: SafetensorsFile,
-    readonly prefix: string,
-    private readonly ties: Readonly<Record<string, string>>,
-  ) {}
-
-  private resolve(key: string): string | undefined {
-    const full = this.prefix + key;
-    if (this.file.has(full)) return full;
-    const tied = this.ties[full];
-    return tied && this.file.has(tied) ? tied : undefined;
-  }
-
-  /** True when the checkpoint has `key` (relative to the prefix), directly or through a tie. */
-  has(key: string): boolean {
-    return this.resolve(key) !== undefined;
-  }
-
-  /** A lazily loaded float32 tensor; throws `MISSING_TENSOR` when absent. */
-  get(key: string): TensorRef {
-    const stored = this.resolve(key);
-    if (!stored) throw new Da3Error('MISSING_TENSOR', `checkpoint: missing tensor "${this.prefix}${key}"`);
-    this.used.add(stored);
-    const info = this.file.info(stored);
-    const file = this.file;
-    return { name: this.prefix + key, dims: info.shape, load: () => file.readFloat32(stored) };
-  }
-
-  /** Stored tensors under this prefix that no `get` asked for. */
-  unused(): string[] {
-    return this.file.names().filter((n) => n.startsWith(this.prefix) && !this.used.has(n));
-  }
-}
-
 /** One network of an opened checkpoint, ready for the graph builder. */
 export interface OpenedNetwork extends CheckpointNetwork {
-  readonly weights: ResolvedCheckpointWeights;
+  readonly weights: CheckpointWeights;
 }
 
 /** The result of {@link openCheckpoint}. */
@@ -274,6 +226,6 @@ export interface OpenedCheckpoint {
  */
 export function openCheckpoint(file: SafetensorsFile, config: NetConfig | ModelConfig, options: ValidateCheckpointOptions = {}): OpenedCheckpoint {
   const report = assertValidCheckpoint(file, config, options);
-  const networks = report.networks.map((n) => ({ ...n, weights: new ResolvedCheckpointWeights(file, n.prefix, report.ties) }));
+  const networks = report.networks.map((n) => ({ ...n, weights: new CheckpointWeights(file, n.prefix, report.ties) }));
   return { report, networks };
 }
