@@ -48,7 +48,7 @@ describe('da3 on a video and on a COLMAP folder', () => {
     mkdirSync(join(root, 'images'), { recursive: true });
     mkdirSync(join(root, 'sparse'), { recursive: true });
     const names = pngs.map((_, i) => `img${i}.png`);
-    pngs.forEach((b, i) => writeFileSync(join(root, 'images', names[i]), b));
+    for (const [i, b] of pngs.entries()) writeFileSync(join(root, 'images', names[i]), b);
     const pred = await fixturePrediction('tiny', 'multi');
     const { model } = colmapModelFromPrediction(pred, { imageNames: names });
     const sinks = new Map<string, ReturnType<typeof memorySink>>();
