@@ -243,17 +243,33 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
   const threshold = glbConfidenceThreshold(conf, o);
   const thr32 = Math.fround(threshold);
 
-  // 4) unprojection (every pixel, float32) and the kept pixels in pixel order.
-  const world = worldPointsFromDepthGlb(depth, K, ext, { views: N, height: H, width: W });
-  const keep = (p: number): boolean => {
+  // 4) unprojection, one view at a time (float32, core's GLB maths); only the kept points are
+  //    stored (xyz + pixel index, 16 B each), in pixel order.
+  const candidate = (p: number): boolean => {
     const d = depth[p];
-    if (!(Number.isFinite(d) && d > 0 && conf[p] >= thr32)) return false;
-    return Number.isFinite(world[3 * p]) && Number.isFinite(world[3 * p + 1]) && Number.isFinite(world[3 * p + 2]);
+    return Number.isFinite(d) && d > 0 && conf[p] >= thr32;
   };
+  let candidates = 0;
+  for (let p = 0; p < total; p++) if (candidate(p)) candidates++;
+  const pts = new Float32Array(3 * candidates);
+  const keptIdx = new Uint32Array(candidates);
   let kept = 0;
-  for (let p = 0; p < total; p++) if (keep(p)) kept++;
-  const keptIdx = new Uint32Array(kept);
-  for (let p = 0, k = 0; p < total; p++) if (keep(p)) keptIdx[k++] = p;
+  for (let v = 0; v < N && candidates > 0; v++) {
+    const dims = { views: 1, height: H, width: W };
+    const wv = worldPointsFromDepthGlb(depth.subarray(v * HW, (v + 1) * HW), K.subarray(9 * v, 9 * v + 9), ext.subarray(12 * v, 12 * v + 12), dims);
+    for (let q = 0; q < HW; q++) {
+      const p = v * HW + q;
+      if (!candidate(p)) continue;
+      const x = wv[3 * q];
+      const y = wv[3 * q + 1];
+      const z = wv[3 * q + 2];
+      if (!(Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(z))) continue;
+      pts[3 * kept] = x;
+      pts[3 * kept + 1] = y;
+      pts[3 * kept + 2] = z;
+      keptIdx[kept++] = p;
+    }
+  }
 
   // 5) alignment: median per axis of the kept points in the first camera's glTF frame.
   const noCentre = firstCameraGltf(ext);
@@ -264,11 +280,10 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
     for (let axis = 0; axis < 3; axis++) {
       const r = 4 * axis;
       for (let k = 0; k < kept; k++) {
-        const q = 3 * keptIdx[k];
-        const x = world[q];
-        const y = world[q + 1];
-        const z = world[q + 2];
-        scratch[k] = id0 ? world[q + axis] : noCentre[r] * x + noCentre[r + 1] * y + noCentre[r + 2] * z + noCentre[r + 3];
+        const x = pts[3 * k];
+        const y = pts[3 * k + 1];
+        const z = pts[3 * k + 2];
+        scratch[k] = id0 ? pts[3 * k + axis] : noCentre[r] * x + noCentre[r + 1] * y + noCentre[r + 2] * z + noCentre[r + 3];
       }
       centre[axis] = medianF64(scratch);
     }
@@ -283,11 +298,11 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
     order = sampleWithoutReplacement(createPrng(o.seed), kept, o.numMaxPoints);
     count = o.numMaxPoints;
   }
-  const pixelOf = (j: number): number => keptIdx[order ? order[j] : j];
-  const transform = (outXyz: Float64Array, p: number): void => {
-    const x = world[3 * p];
-    const y = world[3 * p + 1];
-    const z = world[3 * p + 2];
+  const keptOf = (j: number): number => (order ? order[j] : j);
+  const transform = (outXyz: Float64Array, k: number): void => {
+    const x = pts[3 * k];
+    const y = pts[3 * k + 1];
+    const z = pts[3 * k + 2];
     if (idA) {
       outXyz[0] = x;
       outXyz[1] = y;
@@ -308,7 +323,7 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
   const axisValues = scratch.subarray(0, count);
   for (let axis = 0; axis < 3; axis++) {
     for (let j = 0; j < count; j++) {
-      transform(xyz, pixelOf(j));
+      transform(xyz, keptOf(j));
       const v = xyz[axis];
       axisValues[j] = v;
       const f = Math.fround(v);
@@ -389,14 +404,14 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
   const binStart = out.written;
   // points: positions, then colours.
   for (let j = 0; j < count; j++) {
-    transform(xyz, pixelOf(j));
+    transform(xyz, keptOf(j));
     out.f32(xyz[0]);
     out.f32(xyz[1]);
     out.f32(xyz[2]);
     if ((j & 0xffff) === 0xffff) await out.flushIfFull();
   }
   for (let j = 0; j < count; j++) {
-    const c = 3 * pixelOf(j);
+    const c = 3 * keptIdx[keptOf(j)];
     out.u8(rgb[c]);
     out.u8(rgb[c + 1]);
     out.u8(rgb[c + 2]);
