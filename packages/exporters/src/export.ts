@@ -4,6 +4,7 @@ import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
 import { writeGaussiansPly, writeSpz } from './gaussians/index.js';
+import { writeGaussiansGltf, writeGlb } from './glb/index.js';
 import { writePly } from './ply/index.js';
 
 /**
@@ -53,6 +54,25 @@ async function write(open: OpenSink, path: string, fn: (sink: Sink) => Promise<u
 const WRITERS: Readonly<Record<string, Writer>> = {
   mini_npz: async (p, open) => [await write(open, 'exports/mini_npz/results.npz', (s) => writePredictionNpz(p, s, { mini: true }))],
   npz: async (p, open) => [await write(open, 'exports/npz/results.npz', (s) => writePredictionNpz(p, s, { mini: false }))],
+  glb: async (p, open, o) => {
+    const files = [
+      await write(open, 'scene.glb', (s) =>
+        writeGlb(p, s, {
+          confThreshPercentile: o.confThreshPercentile,
+          numMaxPoints: o.numMaxPoints,
+          showCameras: o.showCameras,
+          filterBlackBg: o.filterBlackBg,
+          filterWhiteBg: o.filterWhiteBg,
+          seed: o.seed,
+        }),
+      ),
+    ];
+    // Like the reference: the depth images beside the scene, and the first as its thumbnail.
+    for (let v = 0; v < p.views; v++) files.push(await write(open, `depth_vis/${pad(v)}.jpg`, (s) => writeDepthVisJpeg(p, v, s)));
+    files.push(await write(open, 'scene.jpg', (s) => writeDepthVisJpeg(p, 0, s)));
+    return files;
+  },
+  gs_gltf: async (p, open) => [await write(open, 'gs/scene_gaussians.glb', (s) => writeGaussiansGltf(gaussiansOf(p, 'gs_gltf'), s))],
   ply: async (p, open, o) => [
     await write(open, 'scene.ply', (s) => writePly(p, s, { format: 'binary', confPercentile: o.confThreshPercentile })),
   ],
@@ -120,5 +140,5 @@ export function parseFormats(formats: string | readonly string[]): string[] {
 export async function exportPrediction(prediction: Prediction, formats: string | readonly string[], open: OpenSink, options: ExportOptions = {}): Promise<string[]> {
   const files: string[] = [];
   for (const f of parseFormats(formats)) files.push(...(await WRITERS[f](prediction, open, options)));
-  return files;
+  return [...new Set(files)];
 }

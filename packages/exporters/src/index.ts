@@ -11,3 +11,4 @@ export * from './export.js';
 export * from './colmap/index.js';
 export * from './ply/index.js';
 export * from './gaussians/index.js';
+export * from './glb/index.js';

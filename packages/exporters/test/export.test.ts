@@ -42,17 +42,28 @@ describe('exportPrediction', () => {
     };
     const withGs = createPrediction({ ...pred, gaussians });
     const { files, open } = folder();
-    expect(await exportPrediction(withGs, 'gs_ply-gs_ply_sh3-spz', open)).toEqual(['gs_ply/0000.ply', 'gs_ply/0000_sh3.ply', 'gs/0000.spz']);
+    expect(await exportPrediction(withGs, 'gs_ply-gs_ply_sh3-spz-gs_gltf', open)).toEqual(['gs_ply/0000.ply', 'gs_ply/0000_sh3.ply', 'gs/0000.spz', 'gs/scene_gaussians.glb']);
     const header = new TextDecoder().decode(files.get('gs_ply/0000.ply')!.bytes().subarray(0, 200));
     expect(header).toMatch(/element vertex 10/);
     await expect(exportPrediction(pred, 'gs_ply', folder().open)).rejects.toThrow(/needs 3D Gaussians/);
   });
 
+  it('writes the reference glb export (scene.glb + depth_vis + scene.jpg) that gltf-validator accepts', async () => {
+    const { default: validator } = await import('gltf-validator');
+    const pred = await fixturePrediction('tiny', 'multi');
+    const { files, open } = folder();
+    const written = await exportPrediction(pred, 'glb-depth_vis', open, { confThreshPercentile: 40, showCameras: true });
+    expect(written).toEqual(['scene.glb', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg', 'scene.jpg']);
+    const report = await validator.validateBytes(files.get('scene.glb')!.bytes());
+    expect(report.issues.numErrors).toBe(0);
+    expect(report.issues.numWarnings).toBe(0);
+  });
+
   it('rejects unknown formats naming the valid ones, and missing data with a clear error', async () => {
-    expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "(glb|pointz)"; one of/);
+    expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "pointz"; one of .*glb/);
     expect(() => parseFormats('')).toThrowError(/no format/);
     expect(parseFormats(['npz', 'npz'])).toEqual(['npz']);
-    expect(exportFormats()).toEqual(expect.arrayContaining(['mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis', 'ply']));
+    expect(exportFormats()).toEqual(expect.arrayContaining(['glb', 'mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis', 'ply', 'gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf']));
     const pred = await fixturePrediction('tiny', 'multi');
     await expect(exportPrediction(pred, 'feat_vis', folder().open)).rejects.toMatchObject({ code: 'BAD_VALUE' });
   });
