@@ -51,6 +51,14 @@ describe('da3 CLI', () => {
     expect(JSON.parse(r.stdout.trim()).files).toEqual([join(out, 'model.onnx')]);
     expect(existsSync(join(out, 'model.onnx'))).toBe(true);
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // The converted graph runs on its own (config read from its metadata).
+    const scene = join(work, 'scene');
+    const r2 = da3('images', scene, '--model-dir', join(out, 'model.onnx'), '--export-format', 'mini_npz', '--process-res', '84', '--export-dir', join(work, 'from-onnx'), '--json');
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(JSON.parse(r2.stdout.trim().split('\n').pop()!)).toMatchObject({ views: 3 });
+    const r3 = da3('images', scene, '--model-dir', join(out, 'model.onnx'), '--ref-view-strategy', 'first', '--process-res', '84', '--export-dir', join(work, 'from-onnx2'));
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/was built unposed with refViewStrategy saddle_balanced/);
   });
 
   it('fails with one clear line and a non-zero code on bad input', () => {

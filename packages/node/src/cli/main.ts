@@ -39,6 +39,7 @@ function progressPrinter(io: CliIo, quiet: boolean): (e: Da3ProgressEvent) => vo
 
 async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3ProgressEvent) => void): Promise<Record<string, unknown>> {
   const files = await resolveModelSource(args.input ?? args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress });
+  if ('onnxPath' in files) throw new Da3Error('BAD_VALUE', `convert needs a checkpoint (config.json + model.safetensors), got the ONNX graph ${files.onnxPath}`);
   const out = resolve(args.out ?? args.exportDir);
   mkdirSync(out, { recursive: true });
   const config = loadConfig(JSON.parse(readFileSync(files.configPath, 'utf8')));

@@ -15,8 +15,10 @@ import {
   type Prediction,
   type RefViewStrategy,
   loadConfig,
+  readOnnxMetadata,
   runInference,
 } from '@da3js/core';
+import { fileByteSource } from '../hub/fs.js';
 import { type ExportToDirectoryOptions, exportToDirectory } from '../export/export-dir.js';
 import type { HubProgressEvent } from '../hub/index.js';
 import { decodeImage } from '../input/index.js';
@@ -110,6 +112,8 @@ export function modelKindOf(config: ModelConfig, configJson: Record<string, unkn
 export class DepthAnything3 {
   private readonly runners = new Map<string, OrtRunner>();
   private deviceInfo: DeviceInfo | undefined;
+  /** Set when loaded from a ready `.onnx`: the only graph this model can run. */
+  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: number[] } | undefined;
 
   private constructor(
     readonly config: ModelConfig,
@@ -134,7 +138,36 @@ export class DepthAnything3 {
       token: options.token,
       progress: options.progress as never,
     });
-    return DepthAnything3.fromFiles(files, options, (input, o) => decodeImage(input as never, o));
+    const decode: ImageDecoder = (input, o) => decodeImage(input as never, o);
+    if ('onnxPath' in files) return DepthAnything3.fromOnnx(files.onnxPath, options, decode);
+    return DepthAnything3.fromFiles(files, options, decode);
+  }
+
+  /**
+   * Loads a graph written by da3js (`da3 convert`, `convertCheckpoint`): the config and build
+   * choices are read from its metadata. Only that graph's choices can run (e.g. its reference-view
+   * strategy, unposed); other choices need the checkpoint.
+   */
+  static async fromOnnx(onnxPath: string, options: FromPretrainedOptions, decode: ImageDecoder): Promise<DepthAnything3> {
+    const source = fileByteSource(onnxPath);
+    let meta: Record<string, string>;
+    try {
+      meta = await readOnnxMetadata(source);
+    } finally {
+      source.close();
+    }
+    if (!meta['da3js.config']) throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} was not written by da3js (no da3js.config metadata); load the checkpoint instead`);
+    const config = loadConfig(JSON.parse(meta['da3js.config']));
+    if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} holds one graph; NESTED needs both (load the checkpoint)`);
+    const kind = options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono');
+    const built = {
+      strategy: meta['da3js.ref_view_strategy'] ?? 'saddle_balanced',
+      posed: meta['da3js.pose_conditioned'] === 'true',
+      layers: (meta['da3js.outputs'] ?? '').split(',').filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
+    };
+    const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, options, decode);
+    model.fixedGraph = { path: onnxPath, ...built };
+    return model;
   }
 
   /** Builds a model from resolved files with a given image decoder (tests, custom decoders). */
@@ -167,6 +200,17 @@ export class DepthAnything3 {
     };
     const key = JSON.stringify(variant);
     let runner = this.runners.get(key);
+    if (!runner && this.fixedGraph) {
+      const f = this.fixedGraph;
+      if (posed !== f.posed || netRole !== 'net' || strategy !== f.strategy || variant.exportFeatLayers.join(',') !== f.layers.join(',')) {
+        throw new Da3Error(
+          'BAD_CONFIG',
+          `DepthAnything3: ${f.path} was built ${f.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${f.strategy} and exportFeatLayers [${f.layers}]; this call needs ${posed ? 'pose-conditioned' : 'unposed'}, ${strategy}, [${variant.exportFeatLayers}] — load the checkpoint to convert other graphs`,
+        );
+      }
+      runner = await createRunner(f.path, { device: this.options.device, threads: this.options.threads, onDevice: (d) => (this.deviceInfo = d) });
+      this.runners.set(key, runner);
+    }
     if (!runner) {
       const path = await ensureGraph(this.files.weightsPath, this.config, variant, join(this.options.cacheDir ?? defaultCacheDir(), 'graphs'), this.options.progress);
       runner = await createRunner(path, {
