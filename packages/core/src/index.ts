@@ -24,3 +24,4 @@ export * from './model/net/index.js';
 export * from './model/weights-map/index.js';
 export * from './model/convert.js';
 export * from './pipeline/index.js';
+export * from './gaussians/index.js';

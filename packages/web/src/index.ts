@@ -1,19 +1,12 @@
 /**
- * @da3js/web — onnxruntime-web binding (WebGPU, WASM fallback) and browser image input.
+ * @da3js/web — Depth Anything 3 in the browser: official weights fetched with HTTP range requests,
+ * converted to ONNX in the page, run with onnxruntime-web (WebGPU, else WASM). No Node built-ins.
  *
- * This package is a skeleton: its API lands with its own issue. It already builds, type-checks
- * and resolves through its exports map (ESM and CJS), and depends on the packages below it
- * (see docs/architecture.md).
+ * ```ts
+ * const model = await DepthAnything3.fromPretrained('depth-anything/DA3-SMALL', { device: 'auto' });
+ * const prediction = await model.inference([{ data: imageData.data, width, height, channels: 4 }]);
+ * ```
  */
-import { Da3Error } from '@da3js/core';
-
-/** The npm name of this package. */
-export const PACKAGE_NAME = '@da3js/web' as const;
-
-/**
- * Throws the typed error every not-yet-implemented entry point of this package raises.
- * @throws {Da3Error} always, with code `BAD_CONFIG`
- */
-export function notImplemented(feature: string): never {
-  throw new Da3Error('BAD_CONFIG', `${PACKAGE_NAME}: ${feature} is not available in this version`);
-}
+export { DepthAnything3, type WebFromPretrainedOptions, type WebInferenceOptions, type WebProgressEvent } from './depth-anything-3.js';
+export { createWebRunner, executionProviders, hasWebGpu, WEB_DEVICES, type WebDevice, type WebRunner } from './backend.js';
+export { blobByteSource, blobSink, httpRangeByteSource } from './io.js';

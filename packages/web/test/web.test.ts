@@ -1,0 +1,93 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ImageU8 } from '@da3js/core';
+import { DepthAnything3, type WebProgressEvent, blobByteSource, blobSink, executionProviders } from '@da3js/web';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, REPO_ROOT, loadTensors } from '../../../test-utils/fixtures.js';
+import { type FakeHub, startFakeHub } from '../../node/test/helpers/fake-hub.js';
+
+/**
+ * The web library in Node with onnxruntime-web's WASM backend: weights streamed by HTTP range
+ * requests from a local server in the hub layout, converted in "the page", run, and compared with
+ * the reference's Prediction.
+ */
+let hub: FakeHub;
+beforeAll(async () => {
+  const files = ['config.json', 'model.safetensors'];
+  hub = await startFakeHub({ repos: { 'depth-anything/DA3-TINY': { dir: join(FIXTURES, 'tiny'), files }, 'depth-anything/DA3MONO-TINY': { dir: join(FIXTURES, 'tiny-mono'), files } } });
+});
+afterAll(() => hub?.close());
+
+function views(u8: { data: unknown; shape: number[] }): ImageU8[] {
+  const [S, H, W] = u8.shape;
+  // RGBA, as a canvas's ImageData would give.
+  return Array.from({ length: S }, (_, s) => {
+    const rgb = (u8.data as Uint8Array).subarray(s * H * W * 3, (s + 1) * H * W * 3);
+    const rgba = new Uint8ClampedArray(H * W * 4);
+    for (let i = 0; i < H * W; i++) {
+      rgba[i * 4] = rgb[i * 3];
+      rgba[i * 4 + 1] = rgb[i * 3 + 1];
+      rgba[i * 4 + 2] = rgb[i * 3 + 2];
+      rgba[i * 4 + 3] = 255;
+    }
+    return { data: rgba, width: W, height: H, channels: 4 as const };
+  });
+}
+
+function close(got: Float32Array, want: Float32Array, tol: number, label: string) {
+  expect(got.length, label).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) - tol * (1 + Math.abs(want[i])));
+  expect(worst, label).toBeLessThanOrEqual(0);
+}
+
+describe.each([
+  ['depth-anything/DA3-TINY', 'tiny', 'multi'],
+  ['depth-anything/DA3MONO-TINY', 'tiny-mono', 'multi'],
+])('web DepthAnything3 %s on WASM', (repo, dir, name) => {
+  it('streams the checkpoint by range requests, converts in the page, and equals the reference', async () => {
+    const events: WebProgressEvent[] = [];
+    const model = await DepthAnything3.fromPretrained(repo, { endpoint: hub.endpoint, device: 'wasm', threads: 1, progress: (e) => events.push(e) });
+    const inputs = await loadTensors(`${dir}/${name}/inputs.safetensors`);
+    const outputs = await loadTensors(`${dir}/${name}/outputs.safetensors`);
+    const pred = await model.inference(views(inputs.image_u8), { processRes: 84 });
+    close(pred.depth, (outputs['pred.depth'] ?? outputs['out.depth']).data as Float32Array, 1e-4, 'depth');
+    if (outputs['pred.extrinsics']) close(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, 1e-5, 'extrinsics');
+    if (outputs['pred.sky']) expect(Array.from(pred.sky!)).toEqual(Array.from(outputs['pred.sky'].data as Uint8Array));
+    expect(events.some((e) => e.status === 'convert')).toBe(true);
+    expect(events.find((e) => e.status === 'ready')).toMatchObject({ providers: ['wasm'] });
+    const ranges = hub.log.filter((r) => r.path.endsWith('model.safetensors') && r.range);
+    expect(ranges.length).toBeGreaterThan(10);
+    await model.dispose();
+  });
+});
+
+describe('web I/O and guards', () => {
+  it('Blob sources and sinks round-trip bytes', async () => {
+    const sink = blobSink('application/octet-stream');
+    sink.write(Uint8Array.of(1, 2, 3));
+    sink.write(Uint8Array.of(4, 5));
+    sink.close?.();
+    const src = blobByteSource(sink.blob());
+    expect(src.size).toBe(5);
+    expect(Array.from(await src.read(1, 3))).toEqual([2, 3, 4]);
+    await expect(src.read(4, 2)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+  });
+
+  it('says what is missing: no WebGPU here, unknown devices, bad ids', async () => {
+    await expect(executionProviders('webgpu')).rejects.toThrow(/WebGPU is not available/);
+    expect(await executionProviders('auto')).toEqual(['wasm']);
+    await expect(executionProviders('cuda' as never)).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    await expect(DepthAnything3.fromPretrained('not an id')).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    await expect(DepthAnything3.fromPretrained('depth-anything/NOPE', { endpoint: hub.endpoint })).rejects.toMatchObject({ code: 'IO' });
+  });
+
+  it('uses no Node built-ins (it must bundle for browsers)', () => {
+    const files = (function walk(d: string): string[] {
+      return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []));
+    })(join(REPO_ROOT, 'packages/web/src'));
+    const bad = files.filter((f) => /from\s+['"](node:|fs|path|os|zlib|stream|buffer|crypto|child_process|onnxruntime-node|sharp)/.test(readFileSync(f, 'utf8')));
+    expect(files.length).toBeGreaterThan(2);
+    expect(bad).toEqual([]);
+  });
+});
