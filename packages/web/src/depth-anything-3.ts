@@ -94,10 +94,11 @@ export class DepthAnything3 {
     return new DepthAnything3(config, options.kind ?? kindOf(config, json), weights, options);
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[]): Promise<WebRunner> {
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false): Promise<WebRunner> {
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const posed = role.endsWith('Posed');
-    const key = JSON.stringify([netRole, posed, strategy, layers]);
+    const gs = gaussians && netRole !== 'metric';
+    const key = JSON.stringify([netRole, posed, strategy, layers, gs]);
     let runner = this.runners.get(key);
     if (runner) return runner;
     const net = openCheckpoint(this.weights, this.config).networks.find((n) => n.role === netRole);
@@ -107,6 +108,7 @@ export class DepthAnything3 {
       refViewStrategy: strategy,
       poseConditioned: posed,
       exportFeatLayers: netRole === 'metric' ? [] : layers,
+      gaussians: gs,
     });
     let chunks: Uint8Array[] = [];
     await writeOnnxModel(model, { write: (c) => void chunks.push(c.slice()) }, {
@@ -130,7 +132,7 @@ export class DepthAnything3 {
   async inference(images: readonly ImageU8[], options: WebInferenceOptions = {}): Promise<Prediction> {
     const strategy = options.refViewStrategy ?? 'saddle_balanced';
     const layers = options.exportFeatLayers ?? [];
-    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role) => this.runnerFor(role, strategy, layers) };
+    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
     return runInference(model, images, options);
   }
 

@@ -21,6 +21,9 @@ export type GraphRole = 'net' | 'netPosed' | 'anyview' | 'anyviewPosed' | 'metri
 export interface Da3Model {
   readonly config: ModelConfig;
   readonly kind: ModelKind;
-  /** Returns the runner of a graph, building/loading it when first asked. */
-  runner(role: GraphRole): Promise<Da3Runner>;
+  /**
+   * Returns the runner of a graph, building/loading it when first asked. `gaussians` asks for the
+   * graph with the GS head's `gs_raw` output (GIANT / NESTED any-view).
+   */
+  runner(role: GraphRole, options?: { readonly gaussians?: boolean }): Promise<Da3Runner>;
 }

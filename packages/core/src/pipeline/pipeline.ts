@@ -1,6 +1,7 @@
 import { alignToInputPoses, type InputPoseAlignmentOptions } from '../align/inputPoses.js';
 import { alignNestedToMetric, applyMetricScaling, monoSkyFill } from '../align/metric.js';
 import { normalizeExtrinsicsForConditioning } from '../camera/normalize-extrinsics.js';
+import { gaussiansFromRawMap } from '../gaussians/adapter.js';
 import { Da3Error } from '../errors.js';
 import type { TensorData, TensorElements } from '../io.js';
 import { type Prediction, type RayMap, createPrediction } from '../prediction/prediction.js';
@@ -43,6 +44,13 @@ export interface InferenceOptions {
   readonly useRayPose?: boolean;
   /** Ray-pose RANSAC options: `seed` (deterministic, default 0) or recorded `draws`. */
   readonly rayPose?: RayPoseOptions;
+  /**
+   * Predict 3D Gaussians (models with a GS head: GIANT, NESTED): the graph's `gs_raw` map through
+   * the Gaussian adapter with the predicted cameras and the any-view depth (pre-metric frame, as
+   * the reference). With known cameras the reference rescales by the Umeyama scale; here the
+   * Gaussians stay in the predicted frame (see the closing notes).
+   */
+  readonly inferGs?: boolean;
   /** Keep the ray map in the Prediction (any-view models; default false). */
   readonly keepRays?: boolean;
   readonly onProgress?: (event: InferenceProgress) => void;
@@ -52,8 +60,8 @@ function tensor(data: Float32Array, shape: readonly number[]): TensorData<Tensor
   return { data, shape };
 }
 
-async function run(model: Da3Model, role: GraphRole, feeds: Record<string, TensorData<TensorElements>>): Promise<GraphOutputs> {
-  return (await model.runner(role)).run(feeds);
+async function run(model: Da3Model, role: GraphRole, feeds: Record<string, TensorData<TensorElements>>, gaussians = false): Promise<GraphOutputs> {
+  return (await model.runner(role, gaussians ? { gaussians } : undefined)).run(feeds);
 }
 
 /**
@@ -81,6 +89,8 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
     throw new Da3Error('BAD_CONFIG', `runInference: ${model.kind} models do not take camera poses (any-view and nested models do)`);
   }
   if (posed && !options.intrinsics) throw new Da3Error('BAD_VALUE', 'runInference: extrinsics need intrinsics too (pixels of the input images)');
+  const anyConfig = model.config.kind === 'NestedDepthAnything3Net' ? model.config.anyview : model.config;
+  if (options.inferGs && !anyConfig.gsHead) throw new Da3Error('BAD_CONFIG', 'runInference: inferGs needs a model with a GS head (DA3-GIANT, DA3NESTED-GIANT-LARGE)');
 
   progress('preprocess');
   const pre = preprocessImages(images, {
@@ -100,7 +110,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
 
   progress('network');
   const anyRole: GraphRole = model.kind === 'nested' ? (posed ? 'anyviewPosed' : 'anyview') : posed ? 'netPosed' : 'net';
-  const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds);
+  const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds, !!options.inferGs);
   const metricOut = model.kind === 'nested' ? await run(model, 'metric', { images: feeds.images }) : null;
 
   progress('postprocess');
@@ -129,6 +139,22 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
   let poses: DecodedPoses = options.useRayPose
     ? posesFromRays(rays!, N, H, W, options.rayPose)
     : posesFromCameraHead(floatOutput(primary, 'pose_enc', N * 9), H, W);
+
+  const gsDegree = anyConfig.gsAdapter?.shDegree ?? 2;
+  const gaussians = options.inferGs
+    ? gaussiansFromRawMap({
+        raw: floatOutput(primary, 'gs_raw', map * (anyConfig.gsHead?.outputDim ?? 38)),
+        depth,
+        extrinsics: poses.extrinsics,
+        intrinsics: poses.intrinsics,
+        views: N,
+        height: H,
+        width: W,
+        shDegree: gsDegree,
+        scaleMin: anyConfig.gsAdapter?.scaleMin,
+        scaleMax: anyConfig.gsAdapter?.scaleMax,
+      })
+    : null;
 
   let isMetric = false;
   let scaleFactor: number | null = null;
@@ -165,6 +191,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
     processedImages: processed.data,
     sky,
     rays: options.keepRays ? rays : null,
+    gaussians,
     isMetric,
     scaleFactor,
     aux,

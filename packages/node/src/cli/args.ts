@@ -18,6 +18,7 @@ export interface CliArgs {
   readonly processResMethod: ResizeMethod;
   readonly refViewStrategy: RefViewStrategy;
   readonly useRayPose: boolean;
+  readonly inferGs: boolean;
   readonly exportFeat: number[];
   readonly confThreshPercentile: number;
   readonly numMaxPoints: number;
@@ -59,6 +60,7 @@ Options:
   --process-res <px>           (default 504)      --process-res-method <m> (default upper_bound_resize)
   --ref-view-strategy <s>      saddle_balanced | saddle_sim_range | first | middle
   --use-ray-pose               cameras from the ray map instead of the camera head
+  --infer-gs                   predict 3D Gaussians (GIANT/NESTED; implied by gs_ply, gs_gltf, spz formats)
   --export-feat <l1,l2>        backbone layers to export (feat_vis)
   --conf-thresh-percentile <p> (default 40)       --num-max-points <n> (default 1000000)
   --no-show-cameras            leave camera frustums out of the GLB
@@ -105,6 +107,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
         'process-res-method': { type: 'string' },
         'ref-view-strategy': { type: 'string' },
         'use-ray-pose': { type: 'boolean' },
+        'infer-gs': { type: 'boolean' },
         'export-feat': { type: 'string' },
         'conf-thresh-percentile': { type: 'string' },
         'num-max-points': { type: 'string' },
@@ -148,6 +151,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     processResMethod: oneOf('process-res-method', str('process-res-method'), RESIZE_METHODS, 'upper_bound_resize'),
     refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),
     useRayPose: !!v['use-ray-pose'],
+    inferGs: !!v['infer-gs'] || /(^|-)(gs_ply|gs_ply_sh3|gs_gltf|spz)(-|$)/.test(str('export-format') ?? ''),
     exportFeat: feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true)) : [],
     confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40),
     numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true),

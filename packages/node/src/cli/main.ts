@@ -80,6 +80,7 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
       processResMethod: args.processResMethod,
       refViewStrategy: args.refViewStrategy,
       useRayPose: args.useRayPose,
+      inferGs: args.inferGs,
       exportFeatLayers: args.exportFeat,
       extrinsics: inputs.extrinsics,
       intrinsics: inputs.intrinsics,

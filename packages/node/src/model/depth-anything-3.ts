@@ -113,7 +113,7 @@ export class DepthAnything3 {
   private readonly runners = new Map<string, OrtRunner>();
   private deviceInfo: DeviceInfo | undefined;
   /** Set when loaded from a ready `.onnx`: the only graph this model can run. */
-  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: number[] } | undefined;
+  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: number[]; gaussians: boolean } | undefined;
 
   private constructor(
     readonly config: ModelConfig,
@@ -164,6 +164,7 @@ export class DepthAnything3 {
       strategy: meta['da3js.ref_view_strategy'] ?? 'saddle_balanced',
       posed: meta['da3js.pose_conditioned'] === 'true',
       layers: (meta['da3js.outputs'] ?? '').split(',').filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
+      gaussians: (meta['da3js.outputs'] ?? '').split(',').includes('gs_raw'),
     };
     const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, options, decode);
     model.fixedGraph = { path: onnxPath, ...built };
@@ -188,7 +189,7 @@ export class DepthAnything3 {
     return this.deviceInfo;
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[]): Promise<OrtRunner> {
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[], gaussians = false): Promise<OrtRunner> {
     const posed = role.endsWith('Posed');
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const variant = {
@@ -197,12 +198,13 @@ export class DepthAnything3 {
       precision: this.options.dtype === 'fp16' ? ('float16' as const) : ('float32' as const),
       refViewStrategy: strategy,
       exportFeatLayers: netRole === 'metric' ? [] : exportFeatLayers,
+      gaussians: gaussians && netRole !== 'metric',
     };
     const key = JSON.stringify(variant);
     let runner = this.runners.get(key);
     if (!runner && this.fixedGraph) {
       const f = this.fixedGraph;
-      if (posed !== f.posed || netRole !== 'net' || strategy !== f.strategy || variant.exportFeatLayers.join(',') !== f.layers.join(',')) {
+      if (posed !== f.posed || netRole !== 'net' || strategy !== f.strategy || variant.exportFeatLayers.join(',') !== f.layers.join(',') || variant.gaussians !== f.gaussians) {
         throw new Da3Error(
           'BAD_CONFIG',
           `DepthAnything3: ${f.path} was built ${f.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${f.strategy} and exportFeatLayers [${f.layers}]; this call needs ${posed ? 'pose-conditioned' : 'unposed'}, ${strategy}, [${variant.exportFeatLayers}] — load the checkpoint to convert other graphs`,
@@ -236,7 +238,7 @@ export class DepthAnything3 {
     const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation })));
     const strategy = options.refViewStrategy ?? 'saddle_balanced';
     const layers = options.exportFeatLayers ?? [];
-    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role) => this.runnerFor(role, strategy, layers) };
+    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
     const prediction = await runInference(model, decoded, { ...options, onProgress: options.onProgress ?? this.options.progress });
     return Object.freeze({ ...prediction, export: (o: ExportToDirectoryOptions) => exportToDirectory(prediction, o) });
   }

@@ -26,6 +26,8 @@ export interface GraphVariant {
   readonly precision: FloatPrecision;
   readonly refViewStrategy: RefViewStrategy;
   readonly exportFeatLayers: readonly number[];
+  /** Include the GS head's `gs_raw` output. */
+  readonly gaussians?: boolean;
 }
 
 /** A stable name for the weights file (path, size, mtime): cached graphs are keyed by it. */
@@ -37,6 +39,7 @@ export function weightsFingerprint(weightsPath: string): string {
 function graphFileName(v: GraphVariant): string {
   const parts = [v.role, v.posed ? 'posed' : 'unposed', v.precision === 'float16' ? 'fp16' : 'fp32', v.refViewStrategy];
   if (v.exportFeatLayers.length) parts.push(`feat${v.exportFeatLayers.join('_')}`);
+  if (v.gaussians) parts.push('gs');
   return `${parts.join('-')}.onnx`;
 }
 
@@ -65,6 +68,7 @@ export async function ensureGraph(
       refViewStrategy: variant.refViewStrategy,
       poseConditioned: variant.posed,
       exportFeatLayers: variant.exportFeatLayers,
+      gaussians: variant.gaussians,
       name: `da3_${variant.role}`,
     });
     const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
