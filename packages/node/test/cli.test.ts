@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -33,15 +33,19 @@ describe('da3 CLI', () => {
     expect(r.stdout).toMatch(/Usage: da3 <command>/);
   });
 
-  it('runs `auto` on a folder of images with a local model and writes the requested files (--json)', () => {
+  it('runs `auto` on a folder of images with a local model and writes the requested files (--json)', async () => {
     const out = join(work, 'out');
-    const r = da3('auto', join(work, 'scene'), '--model-dir', join(FIXTURES, 'tiny'), '--export-dir', out, '--export-format', 'mini_npz-depth_vis', '--process-res', '84', '--json');
+    const r = da3('auto', join(work, 'scene'), '--model-dir', join(FIXTURES, 'tiny'), '--export-dir', out, '--export-format', 'glb-mini_npz-depth_vis', '--process-res', '84', '--json');
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(summary).toMatchObject({ command: 'auto', kind: 'images', views: 3, width: 84, height: 56, device: 'cpu' });
     expect(existsSync(join(out, 'exports/mini_npz/results.npz'))).toBe(true);
     expect(readdirSync(join(out, 'depth_vis')).sort()).toEqual(['0000.jpg', '0001.jpg', '0002.jpg']);
+    const { default: validator } = await import('gltf-validator');
+    const report = await validator.validateBytes(new Uint8Array(readFileSync(join(out, 'scene.glb'))));
+    expect([report.issues.numErrors, report.issues.numWarnings]).toEqual([0, 0]);
+    expect(report.info.totalVertexCount).toBeGreaterThan(1000);
   });
 
   it('converts a checkpoint to ONNX', () => {
