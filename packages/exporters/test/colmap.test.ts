@@ -1,4 +1,4 @@
-import { createPrediction, isDa3Error, type Prediction, quatXyzwToMat3, type Sink } from '@da3js/core';
+import { createPrediction, type Prediction, quatXyzwToMat3, type Sink } from '@da3js/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, maxAbsDiff } from '../../../test-utils/compare.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
@@ -13,6 +13,7 @@ import {
   writeColmapModel,
 } from '../src/colmap/index.js';
 import { memorySink } from '../src/writer.js';
+import { expectCode, expectCodeAsync } from './helpers/shared.js';
 
 // ------------------------------------------------------------------------------------------------
 // helpers
@@ -42,33 +43,6 @@ function memoryFolder() {
 const reader = (files: Files) => (name: string) => files.get(name);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 const bytes = (s: string) => new TextEncoder().encode(s);
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isDa3Error(e), String(e)).toBe(true);
-    expect((e as { code: string }).code, String(e)).toBe(code);
-    if (message) expect(String((e as Error).message)).toMatch(message);
-    return;
-  }
-  throw new Error(`expected Da3Error ${code}`);
-}
-
-async function expectCodeAsync(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  let error: unknown;
-  await p.then(
-    () => {
-      throw new Error(`expected Da3Error ${code}`);
-    },
-    (e) => {
-      error = e;
-    },
-  );
-  expect(isDa3Error(error), String(error)).toBe(true);
-  expect((error as { code: string }).code, String(error)).toBe(code);
-  if (message) expect(String((error as Error).message)).toMatch(message);
-}
 
 /**
  * 2 views, 2×3 pixels, K = [[2,0,1],[0,2,1],[0,0,1]], depth 2 (view 1: pixel (1,0) depth 0,

@@ -24,6 +24,7 @@ import {
 } from '../src/gaussians/index.js';
 import { plyElement, plyScalarColumn, readPly } from '../src/ply/index.js';
 import { memorySink } from '../src/writer.js';
+import { BLENDER, expectCodeAsync, requireBlender, watchedSink } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'da3js-gs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -95,35 +96,6 @@ function sameBits(a: ArrayBufferView, b: ArrayBufferView): boolean {
 
 function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
-}
-
-async function expectCodeAsync(p: Promise<unknown>, code: string): Promise<void> {
-  await p.then(
-    () => {
-      throw new Error(`expected Da3Error ${code}`);
-    },
-    (e) => {
-      expect(isDa3Error(e), String(e)).toBe(true);
-      expect((e as { code: string }).code, String(e)).toBe(code);
-    },
-  );
-}
-
-function watchedSink() {
-  const inner = memorySink();
-  const state = { aborted: false, closed: false };
-  return {
-    state,
-    sink: {
-      write: (c: Uint8Array) => inner.write(c),
-      close: () => {
-        state.closed = true;
-      },
-      abort: () => {
-        state.aborted = true;
-      },
-    },
-  };
 }
 
 const G = 3000;
@@ -563,18 +535,7 @@ describe('Blender 3.4 imports the 3DGS PLYs', () => {
   });
 });
 
-const BLENDER = process.env.BLENDER ?? 'blender';
-const hasBlender = spawnSync(BLENDER, ['--version'], { encoding: 'utf8' }).status === 0;
-const NO_BLENDER = `'${BLENDER}' not found: apt-get install -y blender (Debian bookworm ships 3.4)`;
 const SCRIPT = join(__dirname, 'blender', 'ply_import.py');
-
-function requireBlender(ctx: { skip: (note?: string) => void }): boolean {
-  if (hasBlender) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_BLENDER}`);
-  console.warn(`skipped: ${NO_BLENDER}`);
-  ctx.skip(NO_BLENDER);
-  return false;
-}
 
 function runBlender(files: string[]): { ok: boolean; vertices: number; faces: number; first?: number[]; error?: string }[] {
   const r = spawnSync(BLENDER, ['-b', '--factory-startup', '--python', SCRIPT, '--', ...files], { encoding: 'utf8', timeout: 120_000 });

@@ -13,19 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import { writeGaussiansGltf, writeGlb } from '../src/glb/index.js';
 import { memorySink } from '../src/writer.js';
+import { BLENDER, requireBlender } from './helpers/shared.js';
 
-const BLENDER = process.env.BLENDER ?? 'blender';
-const hasBlender = spawnSync(BLENDER, ['--version'], { encoding: 'utf8' }).status === 0;
-const NO_BLENDER = `'${BLENDER}' not found: apt-get install -y blender (Debian bookworm ships 3.4)`;
 const SCRIPT = join(__dirname, 'blender', 'glb_import.py');
-
-function requireBlender(ctx: { skip: (note?: string) => void }): boolean {
-  if (hasBlender) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_BLENDER}`);
-  console.warn(`skipped: ${NO_BLENDER}`);
-  ctx.skip(NO_BLENDER);
-  return false;
-}
 
 interface BlenderObject {
   name: string;

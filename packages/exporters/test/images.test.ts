@@ -23,6 +23,7 @@ import {
   writeDepthVisPng,
 } from '../src/images/index.js';
 import { memorySink } from '../src/writer.js';
+import { watchedSink } from './helpers/shared.js';
 
 // Debian's python3 with python3-numpy and python3-matplotlib (NOT a pyenv python).
 const PY = '/usr/bin/python3';
@@ -58,24 +59,6 @@ function px(img: { width: number; channels: number; data: Uint8Array }, x: numbe
 /** A one-view prediction around a depth map (H×W), grey image. */
 function single(depth: Float32Array, H: number, W: number, conf: Float32Array | null = null): Prediction {
   return createPrediction({ views: 1, height: H, width: W, depth, conf, processedImages: new Uint8Array(H * W * 3).fill(128) });
-}
-
-function watchedSink() {
-  const state = { aborted: false, closed: false, bytes: 0 };
-  return {
-    state,
-    sink: {
-      write: (c: Uint8Array) => {
-        state.bytes += c.length;
-      },
-      close: () => {
-        state.closed = true;
-      },
-      abort: () => {
-        state.aborted = true;
-      },
-    },
-  };
 }
 
 describe('Spectral lookup table', () => {

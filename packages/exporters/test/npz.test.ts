@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Prediction, createPrediction, isDa3Error } from '@da3js/core';
+import { type Prediction, createPrediction } from '@da3js/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import { type NpyArray, decodeNpy, encodeNpy, npyHeader, readNpz, roundLikeNumpy, writeNpz, writePredictionNpz } from '../src/npz/index.js';
 import { memorySink } from '../src/writer.js';
+import { expectCode, expectCodeAsync, watchedSink } from './helpers/shared.js';
 
 // Debian's python3 with python3-numpy (NOT a pyenv python): the reference's numpy<2 series.
 const PY = '/usr/bin/python3';
@@ -30,47 +31,6 @@ async function npzBytes(entries: Parameters<typeof writeNpz>[0], options?: Param
   await writeNpz(entries, sink, options);
   expect(sink.closed).toBe(true);
   return sink.bytes();
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isDa3Error(e), String(e)).toBe(true);
-    expect((e as { code: string }).code, String(e)).toBe(code);
-    return;
-  }
-  throw new Error(`expected Da3Error ${code}`);
-}
-
-async function expectCodeAsync(p: Promise<unknown>, code: string): Promise<void> {
-  await p.then(
-    () => {
-      throw new Error(`expected Da3Error ${code}`);
-    },
-    (e) => {
-      expect(isDa3Error(e), String(e)).toBe(true);
-      expect((e as { code: string }).code, String(e)).toBe(code);
-    },
-  );
-}
-
-/** A sink that records whether it was aborted. */
-function watchedSink() {
-  const inner = memorySink();
-  const state = { aborted: false, closed: false };
-  return {
-    state,
-    sink: {
-      write: (c: Uint8Array) => inner.write(c),
-      close: () => {
-        state.closed = true;
-      },
-      abort: () => {
-        state.aborted = true;
-      },
-    },
-  };
 }
 
 describe('npy header', () => {

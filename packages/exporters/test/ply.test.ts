@@ -19,6 +19,7 @@ import {
   writePly,
 } from '../src/ply/index.js';
 import { memorySink } from '../src/writer.js';
+import { BLENDER, expectCode, expectCodeAsync, requireBlender, watchedSink } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'da3js-ply-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,49 +31,6 @@ async function plyBytes(prediction: Prediction, options?: WritePlyOptions) {
   const bytes = sink.bytes();
   expect(result.bytes).toBe(bytes.length);
   return { bytes, result };
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isDa3Error(e), String(e)).toBe(true);
-    expect((e as { code: string }).code, String(e)).toBe(code);
-    return;
-  }
-  throw new Error(`expected Da3Error ${code}`);
-}
-
-async function expectCodeAsync(p: Promise<unknown>, code: string): Promise<void> {
-  await p.then(
-    () => {
-      throw new Error(`expected Da3Error ${code}`);
-    },
-    (e) => {
-      expect(isDa3Error(e), String(e)).toBe(true);
-      expect((e as { code: string }).code, String(e)).toBe(code);
-    },
-  );
-}
-
-function watchedSink() {
-  const inner = memorySink();
-  const state = { aborted: false, closed: false, writes: 0 };
-  return {
-    state,
-    sink: {
-      write: (c: Uint8Array) => {
-        state.writes++;
-        return inner.write(c);
-      },
-      close: () => {
-        state.closed = true;
-      },
-      abort: () => {
-        state.aborted = true;
-      },
-    },
-  };
 }
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -481,18 +439,7 @@ describe.runIf(process.env.DA3_PLY_BENCH)('1M-point binary PLY write (measuremen
 });
 
 // Blender (Debian's 3.4 `blender`): its PLY importer is the independent reader.
-const BLENDER = process.env.BLENDER ?? 'blender';
-const hasBlender = spawnSync(BLENDER, ['--version'], { encoding: 'utf8' }).status === 0;
-const NO_BLENDER = `'${BLENDER}' not found: apt-get install -y blender (Debian bookworm ships 3.4)`;
 const SCRIPT = join(__dirname, 'blender', 'ply_import.py');
-
-function requireBlender(ctx: { skip: (note?: string) => void }): boolean {
-  if (hasBlender) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_BLENDER}`);
-  console.warn(`skipped: ${NO_BLENDER}`);
-  ctx.skip(NO_BLENDER);
-  return false;
-}
 
 function runBlender(files: string[]): { ok: boolean; vertices: number; faces: number; error?: string }[] {
   const r = spawnSync(BLENDER, ['-b', '--factory-startup', '--python', SCRIPT, '--', ...files], { encoding: 'utf8', timeout: 120_000 });
