@@ -21,7 +21,7 @@ export {
   alignToInputPoses,
 } from './inputPoses.js';
 export { type NumpyGenerator, numpyDefaultRng } from './numpyRandom.js';
-export { type QuantileOptions, type QuantilePrecision, quantileLinear, quantileMasked, weightedQuantile } from './quantile.js';
+export { type QuantileOptions, type QuantilePrecision, quantileLinear, quantileMasked, selectKth, weightedQuantile } from './quantile.js';
 export {
   type AlignmentMaskOptions,
   type MonoSkyFill,

@@ -191,9 +191,9 @@ function lerp(lo: number, hi: number, w: number, f32: boolean): number {
  * everything right of it ≥; returns `a[k]`. Quickselect with Hoare partitioning around the median
  * of three pseudo-random elements (a fixed-seed xorshift, so runs are reproducible and no input
  * order is systematically bad); small ranges are sorted. The returned value does not depend on
- * the pivots.
+ * the pivots. Exported for the exporters' NumPy-style percentiles (one selection routine).
  */
-function selectKth(a: Work, k: number): number {
+export function selectKth(a: Float32Array | Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   let state = 0x9e3779b9;

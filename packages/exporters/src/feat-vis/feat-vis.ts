@@ -13,7 +13,7 @@
  * ```
  */
 import { Da3Error, type Prediction, type Sink } from '@da3js/core';
-import { type JpegOptions, type RasterImage, hconcat, writeJpeg, writePng } from '../images/encode.js';
+import { type JpegOptions, type RasterImage, hconcat, renderInto, writeJpeg, writePng } from '../images/encode.js';
 import type { FeaturePca } from './pca.js';
 
 /**
@@ -75,17 +75,6 @@ export function renderFeatVis(prediction: Prediction, pca: FeaturePca, view: num
       ? { width: 0, height: H, channels: 3, data: new Uint8Array(0) }
       : { width: W, height: H, channels: 3, data: prediction.processedImages.subarray(view * H * W * 3, (view + 1) * H * W * 3) };
   return hconcat(left, up, channels);
-}
-
-async function renderInto(sink: Sink, render: () => RasterImage, write: (image: RasterImage, sink: Sink) => Promise<number>): Promise<number> {
-  let image: RasterImage;
-  try {
-    image = render();
-  } catch (error) {
-    await sink.abort?.(error);
-    throw error;
-  }
-  return write(image, sink);
 }
 
 /** {@link renderFeatVis} as PNG into `sink` (aborted on error); returns the byte count. */

@@ -36,11 +36,12 @@ export function checkIndices(indices: ArrayLike<number> | undefined, count: numb
 }
 
 /**
- * Checks the values the writers transform: finite everything, scales > 0 (log), opacities in
- * [0, 1], rotations not all zero.
+ * Checks the values the writers transform: finite everything, scales > 0 (PLY/SPZ store their
+ * log; `allowZeroScale` accepts 0 for formats storing linear scales), opacities in [0, 1],
+ * rotations not all zero.
  * @throws Da3Error `NON_FINITE`, `BAD_VALUE` naming the Gaussian
  */
-export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null, where: string): void {
+export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null, where: string, options: { allowZeroScale?: boolean } = {}): void {
   const n = sel ? sel.length : g.count;
   const K3 = 3 * g.shCoefficients;
   for (let j = 0; j < n; j++) {
@@ -50,7 +51,10 @@ export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null,
       if (!Number.isFinite(m)) throw new Da3Error('NON_FINITE', `${where}: means[${i}][${a}] is ${m}`);
       const s = g.scales[3 * i + a];
       if (!Number.isFinite(s)) throw new Da3Error('NON_FINITE', `${where}: scales[${i}][${a}] is ${s}`);
-      if (!(s > 0)) throw new Da3Error('BAD_VALUE', `${where}: scales[${i}][${a}] is ${s}; scales must be > 0 (they are stored as log)`);
+      if (options.allowZeroScale ? !(s >= 0) : !(s > 0)) {
+        const rule = options.allowZeroScale ? 'linear scales must be ≥ 0' : 'scales must be > 0 (they are stored as log)';
+        throw new Da3Error('BAD_VALUE', `${where}: scales[${i}][${a}] is ${s}; ${rule}`);
+      }
     }
     let q2 = 0;
     for (let a = 0; a < 4; a++) {

@@ -28,6 +28,7 @@
 import { Da3Error, type Gaussians, type Sink } from '@da3js/core';
 import { type ChunkWriter, withSink } from '../writer.js';
 import { BinPlan, GL_ARRAY_BUFFER, GL_FLOAT, GL_POINTS, GL_UNSIGNED_BYTE, assertWritten, writeGlbHead } from './container.js';
+import { checkGaussianShapes, checkGaussianValues } from '../gaussians/common.js';
 
 export const KHR_GAUSSIAN_SPLATTING = 'KHR_gaussian_splatting';
 /** The zeroth-order real SH constant Y₀₀. */
@@ -70,46 +71,11 @@ function shDegree(K: number): number {
 }
 
 function checkGaussians(g: Gaussians): { n: number; K: number; degree: number } {
-  if (!g || typeof g !== 'object') throw new Da3Error('BAD_VALUE', `${WHERE}: expected Gaussians, got ${String(g)}`);
-  const n = g.count;
-  if (!Number.isSafeInteger(n) || n < 0) throw new Da3Error('BAD_SHAPE', `${WHERE}: count must be a non-negative integer, got ${n}`);
-  if (n === 0) throw new Da3Error('EMPTY_INPUT', `${WHERE}: no Gaussians (a glTF accessor needs at least one element)`);
+  if (g && typeof g === 'object' && g.count === 0) throw new Da3Error('EMPTY_INPUT', `${WHERE}: no Gaussians (a glTF accessor needs at least one element)`);
   const K = g.shCoefficients;
   const degree = shDegree(K);
-  const fields: [string, ArrayLike<number>, number][] = [
-    ['means', g.means, 3],
-    ['scales', g.scales, 3],
-    ['rotations', g.rotations, 4],
-    ['harmonics', g.harmonics, 3 * K],
-    ['opacities', g.opacities, 1],
-  ];
-  for (const [name, data, per] of fields) {
-    if (!data || typeof data.length !== 'number' || data.length !== n * per) {
-      throw new Da3Error('BAD_SHAPE', `${WHERE}: ${name} must hold ${n} × ${per} = ${n * per} values, got ${data?.length}`);
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < 3; a++) {
-      const m = g.means[3 * i + a];
-      if (!Number.isFinite(m)) throw new Da3Error('NON_FINITE', `${WHERE}: means[${i}][${a}] is ${m}`);
-      const s = g.scales[3 * i + a];
-      if (!Number.isFinite(s)) throw new Da3Error('NON_FINITE', `${WHERE}: scales[${i}][${a}] is ${s}`);
-      if (s < 0) throw new Da3Error('BAD_VALUE', `${WHERE}: scales[${i}][${a}] is ${s}; linear scales must be ≥ 0`);
-    }
-    let q2 = 0;
-    for (let a = 0; a < 4; a++) {
-      const q = g.rotations[4 * i + a];
-      if (!Number.isFinite(q)) throw new Da3Error('NON_FINITE', `${WHERE}: rotations[${i}][${a}] is ${q}`);
-      q2 += q * q;
-    }
-    if (!(q2 > 0)) throw new Da3Error('BAD_VALUE', `${WHERE}: rotations[${i}] is the zero quaternion`);
-    const o = g.opacities[i];
-    if (!Number.isFinite(o)) throw new Da3Error('NON_FINITE', `${WHERE}: opacities[${i}] is ${o}`);
-    if (!(o >= 0 && o <= 1)) throw new Da3Error('BAD_VALUE', `${WHERE}: opacities[${i}] is ${o}; opacities are activated values in [0, 1]`);
-  }
-  for (let i = 0; i < g.harmonics.length; i++) {
-    if (!Number.isFinite(g.harmonics[i])) throw new Da3Error('NON_FINITE', `${WHERE}: harmonics[${i}] is ${g.harmonics[i]}`);
-  }
+  const n = checkGaussianShapes(g, WHERE);
+  checkGaussianValues(g, null, WHERE, { allowZeroScale: true });
   return { n, K, degree };
 }
 

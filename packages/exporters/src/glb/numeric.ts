@@ -9,6 +9,8 @@
  * identical formula with `d = b − a`).
  */
 
+import { selectKth } from '@da3js/core';
+
 type Work = Float32Array | Float64Array;
 
 /**
@@ -69,51 +71,3 @@ function maxBelow(a: Work, k: number): number {
   return m;
 }
 
-/**
- * Rearranges `a` (no NaN) so that `a[k]` is its k-th smallest, smaller-or-equal ones left of it and
- * greater-or-equal ones right; returns `a[k]`. Hoare-partition quickselect with a median-of-three
- * pivot; the value returned does not depend on the pivots.
- */
-export function selectKth(a: Work, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    if (hi - lo < 16) {
-      // insertion sort of the small range
-      for (let i = lo + 1; i <= hi; i++) {
-        const v = a[i];
-        let j = i - 1;
-        while (j >= lo && a[j] > v) {
-          a[j + 1] = a[j];
-          j--;
-        }
-        a[j + 1] = v;
-      }
-      return a[k];
-    }
-    const mid = lo + ((hi - lo) >> 1);
-    const x = a[lo];
-    const y = a[mid];
-    const z = a[hi];
-    // biome-ignore lint/complexity/useMathMinMax: a median of three, not a min/max
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    // [lo..j] ≤ pivot ≤ [i..hi], and j < i; elements strictly between are equal to the pivot.
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}

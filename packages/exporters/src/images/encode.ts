@@ -127,3 +127,18 @@ export function hconcat(left: { width: number; height: number; channels: number;
   }
   return { width, height, channels, data };
 }
+
+/**
+ * Renders an image, then encodes it into `sink` with `write`; a render error aborts the sink
+ * (encoders abort on their own errors). @internal
+ */
+export async function renderInto(sink: Sink, render: () => RasterImage, write: (image: RasterImage, sink: Sink) => Promise<number>): Promise<number> {
+  let image: RasterImage;
+  try {
+    image = render();
+  } catch (error) {
+    await sink.abort?.(error);
+    throw error;
+  }
+  return write(image, sink);
+}

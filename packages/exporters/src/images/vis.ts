@@ -13,7 +13,7 @@
  */
 import { Da3Error, type Prediction, type Sink } from '@da3js/core';
 import { type Colorized, type SpectralOptions, colorizeConf, colorizeDepth } from './colorize.js';
-import { type JpegOptions, type RasterImage, hconcat, writeJpeg, writePng } from './encode.js';
+import { type JpegOptions, type RasterImage, hconcat, renderInto, writeJpeg, writePng } from './encode.js';
 
 /** Options of {@link renderDepthVis} and {@link renderConfVis}. */
 export interface VisOptions extends SpectralOptions {
@@ -85,17 +85,6 @@ export function renderConfVis(prediction: Prediction, view: number, options: Vis
   const hw = prediction.height * prediction.width;
   if (prediction.conf.length !== prediction.views * hw) throw new Da3Error('BAD_SHAPE', `${where}: conf must hold ${prediction.views * hw} values, got ${prediction.conf.length}`);
   return compose(where, prediction, view, colorizeConf(prediction.conf.subarray(view * hw, (view + 1) * hw), options, where), options);
-}
-
-async function renderInto(sink: Sink, render: () => RasterImage, write: (image: RasterImage, sink: Sink) => Promise<number>): Promise<number> {
-  let image: RasterImage;
-  try {
-    image = render();
-  } catch (error) {
-    await sink.abort?.(error);
-    throw error;
-  }
-  return write(image, sink);
 }
 
 /** {@link renderDepthVis} as PNG into `sink` (aborted on error); returns the byte count. */
