@@ -16,7 +16,11 @@ export type Da3ErrorCode =
   | 'OUT_OF_RANGE'
   | 'DEGENERATE'
   | 'UNKNOWN_FORMAT'
-  | 'IO';
+  | 'IO'
+  /** The runtime lacks a capability (WebGPU, `shader-f16`, cross-origin isolation, …); the message names it. */
+  | 'UNSUPPORTED'
+  /** The runtime ran out of memory (WASM heap, GPU buffers); the message says what was being allocated. */
+  | 'OUT_OF_MEMORY';
 
 /**
  * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the

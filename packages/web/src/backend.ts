@@ -1,5 +1,6 @@
-import { Da3Error, type Da3Runner, type TensorData, type TensorElements } from '@da3js/core';
+import { Da3Error, type Da3Runner, type FloatPrecision, type TensorData, type TensorElements } from '@da3js/core';
 import * as ort from 'onnxruntime-web';
+import type { GraphBlobs } from './graph.js';
 
 /** Where the network runs in the page: `auto` = WebGPU when an adapter exists, else WASM. */
 export type WebDevice = 'auto' | 'webgpu' | 'wasm';
@@ -7,28 +8,109 @@ export type WebDevice = 'auto' | 'webgpu' | 'wasm';
 /** Devices accepted by {@link createWebRunner}. */
 export const WEB_DEVICES: readonly WebDevice[] = Object.freeze(['auto', 'webgpu', 'wasm']);
 
-interface NavigatorLike {
-  gpu?: { requestAdapter(): Promise<unknown> };
+/** Weight precision: `auto` = fp16 on WebGPU adapters with `shader-f16`, else fp32. */
+export type WebDtype = 'auto' | 'fp32' | 'fp16';
+
+/** What this page can do, as far as DA3 is concerned. */
+export interface WebCapabilities {
+  /** A WebGPU adapter was granted. */
+  readonly webgpu: boolean;
+  /** The adapter supports `shader-f16` (fp16 graphs on WebGPU). */
+  readonly shaderF16: boolean;
+  /** A software adapter (SwiftShader): correct but slow. */
+  readonly fallbackAdapter: boolean;
+  /**
+   * `crossOriginIsolated` (COOP/COEP), needed for WASM threads in pages and workers; true in
+   * runtimes without the notion (Node, Deno), where threads need no isolation.
+   */
+  readonly crossOriginIsolated: boolean;
+  /** Logical cores reported by the browser. */
+  readonly hardwareConcurrency: number;
+}
+
+interface GpuAdapterLike {
+  readonly features?: { has(name: string): boolean };
+  readonly isFallbackAdapter?: boolean;
+  readonly info?: { isFallbackAdapter?: boolean };
+}
+
+let capabilities: Promise<WebCapabilities> | undefined;
+
+/** Probes (once per page) WebGPU, `shader-f16` and cross-origin isolation. */
+export function webCapabilities(): Promise<WebCapabilities> {
+  capabilities ??= (async () => {
+    const g = globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> }; hardwareConcurrency?: number }; crossOriginIsolated?: boolean };
+    let adapter: GpuAdapterLike | null = null;
+    try {
+      adapter = (await g.navigator?.gpu?.requestAdapter()) ?? null;
+    } catch {
+      adapter = null;
+    }
+    return {
+      webgpu: adapter !== null,
+      shaderF16: adapter?.features?.has('shader-f16') ?? false,
+      fallbackAdapter: Boolean(adapter?.isFallbackAdapter ?? adapter?.info?.isFallbackAdapter),
+      crossOriginIsolated: g.crossOriginIsolated ?? true,
+      hardwareConcurrency: g.navigator?.hardwareConcurrency ?? 1,
+    };
+  })();
+  return capabilities;
 }
 
 /** Whether this context has a WebGPU adapter. */
 export async function hasWebGpu(): Promise<boolean> {
-  const nav = (globalThis as { navigator?: NavigatorLike }).navigator;
-  if (!nav?.gpu) return false;
-  try {
-    return (await nav.gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
+  return (await webCapabilities()).webgpu;
 }
 
-/** The execution providers for a device, in preference order. */
+/**
+ * The execution providers for a device, in preference order.
+ * @throws Da3Error `BAD_VALUE` (unknown device), `UNSUPPORTED` (`webgpu` asked for, no adapter)
+ */
 export async function executionProviders(device: WebDevice = 'auto'): Promise<('webgpu' | 'wasm')[]> {
   if (!WEB_DEVICES.includes(device)) throw new Da3Error('BAD_VALUE', `executionProviders: unknown device "${device}"; should be one of ${WEB_DEVICES.join(', ')}`);
   if (device === 'wasm') return ['wasm'];
   const gpu = await hasWebGpu();
-  if (device === 'webgpu' && !gpu) throw new Da3Error('IO', 'executionProviders: WebGPU is not available here (no navigator.gpu adapter); use device "wasm"');
+  if (device === 'webgpu' && !gpu) throw new Da3Error('UNSUPPORTED', 'executionProviders: WebGPU is not available here (no navigator.gpu adapter: an older browser, or WebGPU disabled); use device "wasm"');
   return gpu ? ['webgpu', 'wasm'] : ['wasm'];
+}
+
+/**
+ * The graph precision for a dtype on the chosen providers.
+ * @throws Da3Error `UNSUPPORTED` for fp16 on a WebGPU adapter without `shader-f16`
+ */
+export async function resolvePrecision(dtype: WebDtype = 'fp32', providers: readonly string[]): Promise<FloatPrecision> {
+  const onGpu = providers[0] === 'webgpu';
+  const { shaderF16 } = await webCapabilities();
+  if (dtype === 'fp32') return 'float32';
+  if (dtype === 'fp16') {
+    if (onGpu && !shaderF16) throw new Da3Error('UNSUPPORTED', 'resolvePrecision: dtype "fp16" on WebGPU needs the adapter feature "shader-f16", which this adapter lacks; use dtype "fp32"');
+    return 'float16';
+  }
+  if (dtype !== 'auto') throw new Da3Error('BAD_VALUE', `resolvePrecision: unknown dtype "${dtype}"; should be auto, fp32 or fp16`);
+  return onGpu && shaderF16 ? 'float16' : 'float32';
+}
+
+/** WASM backend settings; onnxruntime-web applies them when its first session is created. */
+export interface WasmOptions {
+  /** Threads (default: onnxruntime's choice); more than 1 needs a cross-origin-isolated page. */
+  readonly threads?: number;
+  /** Where onnxruntime-web's `.wasm`/`.mjs` files are served from (default: next to its bundle). */
+  readonly wasmPaths?: string;
+}
+
+/**
+ * Applies {@link WasmOptions} to onnxruntime-web's page-wide settings.
+ * @throws Da3Error `UNSUPPORTED` for threads > 1 in a page that is not cross-origin isolated
+ */
+export async function configureWasm(options: WasmOptions): Promise<void> {
+  if (options.threads !== undefined) {
+    if (!Number.isSafeInteger(options.threads) || options.threads < 1) throw new Da3Error('BAD_VALUE', `configureWasm: threads must be a positive integer, got ${options.threads}`);
+    if (options.threads > 1 && !(await webCapabilities()).crossOriginIsolated) {
+      throw new Da3Error('UNSUPPORTED', `configureWasm: ${options.threads} WASM threads need a cross-origin-isolated page (serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"); use threads: 1`);
+    }
+    ort.env.wasm.numThreads = options.threads;
+  }
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
 }
 
 // onnxruntime-web must not create or run two sessions at once (the WebGPU trap): one chain for all.
@@ -39,27 +121,61 @@ function serial<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
+const OOM = /out of memory|Maximum memory size|memory access out of bounds|failed to allocate|Array buffer allocation failed|bad_alloc|Out of Memory/i;
+
+/** Turns onnxruntime's memory failures into `OUT_OF_MEMORY` with advice; other errors pass through. */
+function explain(error: unknown, doing: string): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof RangeError || OOM.test(message)) {
+    return new Da3Error('OUT_OF_MEMORY', `${doing}: the browser ran out of memory (${message}); try a smaller model, dtype "fp16" on WebGPU, fewer views or a lower processRes`, { cause: error });
+  }
+  return error;
+}
+
 /** A runner over one onnxruntime-web session. */
 export interface WebRunner extends Da3Runner {
   readonly providers: readonly string[];
   dispose(): Promise<void>;
 }
 
+/** Options of {@link createWebRunner}. */
+export interface WebRunnerOptions extends WasmOptions {
+  readonly device?: WebDevice;
+  /** Providers already chosen (skips {@link executionProviders}). */
+  readonly providers?: readonly ('webgpu' | 'wasm')[];
+}
+
 /**
- * Creates an onnxruntime-web session from model bytes (the caller may drop its copy afterwards)
- * and adapts it to core's `Da3Runner`. Creation and runs are serialised across all sessions.
+ * Creates an onnxruntime-web session from a graph — bytes, or {@link GraphBlobs} with external
+ * data (graphs over 2 GB) — and adapts it to core's `Da3Runner`. Creation and runs are serialised
+ * across all sessions. The model bytes are read from the Blob just before the session takes them
+ * and are not kept.
+ * @throws Da3Error `UNSUPPORTED` (missing capability), `OUT_OF_MEMORY`
  */
-export async function createWebRunner(model: Uint8Array, options: { device?: WebDevice; threads?: number } = {}): Promise<WebRunner> {
-  const providers = await executionProviders(options.device);
-  if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
-  const session = await serial(() => ort.InferenceSession.create(model, { executionProviders: providers, graphOptimizationLevel: 'all' }));
+export async function createWebRunner(graph: Uint8Array | GraphBlobs, options: WebRunnerOptions = {}): Promise<WebRunner> {
+  const providers = options.providers ? [...options.providers] : await executionProviders(options.device);
+  await configureWasm(options);
+  const session = await serial(async () => {
+    try {
+      const bytes = graph instanceof Uint8Array ? graph : new Uint8Array(await graph.model.arrayBuffer());
+      const externalData = graph instanceof Uint8Array || !graph.externalData ? undefined : [{ path: graph.externalData.location, data: graph.externalData.blob }];
+      return await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all', ...(externalData ? { externalData } : {}) });
+    } catch (error) {
+      throw explain(error, 'createWebRunner');
+    }
+  });
   return {
     providers,
     run: (feeds) =>
       serial(async () => {
         const f: Record<string, ort.Tensor> = {};
         for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-        const out = await session.run(f);
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run(f);
+        } catch (error) {
+          throw explain(error, 'WebRunner.run');
+        }
         const res: Record<string, TensorData<TensorElements>> = {};
         for (const [k, t] of Object.entries(out)) res[k] = { data: t.data as TensorElements, shape: t.dims };
         return res;

@@ -1,43 +1,59 @@
 import {
   Da3Error,
   type Da3Model,
+  type FloatPrecision,
   type GraphRole,
-  type ImageU8,
   type InferenceOptions,
+  type ModelCache,
   type ModelConfig,
   type ModelKind,
   type NetworkRole,
   type Prediction,
   type RefViewStrategy,
   SafetensorsFile,
-  buildNetGraph,
+  builtGraphChoices,
   loadConfig,
-  openCheckpoint,
+  modelKindOf,
+  readOnnxMetadata,
   runInference,
-  writeOnnxModel,
 } from '@da3js/core';
-import { type WebDevice, type WebRunner, createWebRunner } from './backend.js';
-import { httpRangeByteSource } from './io.js';
+import type { ExportOptions } from '@da3js/exporters';
+import { type WebDevice, type WebDtype, type WebRunner, createWebRunner, executionProviders, resolvePrecision } from './backend.js';
+import { defaultModelCache } from './cache.js';
+import { exportToFiles } from './export.js';
+import { type GraphBlobs, type GraphBuild, cachedGraph, convertGraph, graphCacheKey, storeGraph } from './graph.js';
+import { decodeImage, type WebImageInput } from './input.js';
+import { blobByteSource, httpRangeByteSource } from './io.js';
 
-/** Progress events (transformers.js `status` names plus `convert`). */
+/** Progress events (transformers.js `status` names, plus `convert` and `cache`). */
 export type WebProgressEvent =
   | { readonly status: 'initiate' | 'done'; readonly file: string }
   | { readonly status: 'convert'; readonly role: NetworkRole; readonly done: number; readonly total: number }
-  | { readonly status: 'ready'; readonly providers: readonly string[] };
+  | { readonly status: 'cache'; readonly role: NetworkRole; readonly hit: boolean; readonly key: string }
+  | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision };
 
 /** Options of {@link DepthAnything3.fromPretrained} (web). */
 export interface WebFromPretrainedOptions {
+  /** `auto` (default): WebGPU when the page has an adapter, else WASM. */
   readonly device?: WebDevice;
-  readonly dtype?: 'fp32' | 'fp16';
+  /** `fp32` (default), `fp16`, or `auto` (fp16 on WebGPU with `shader-f16`). */
+  readonly dtype?: WebDtype;
   /** Hub base URL (default https://huggingface.co). */
   readonly endpoint?: string;
   readonly revision?: string;
   /** Extra request headers (e.g. `Authorization`). */
   readonly headers?: Record<string, string>;
-  /** WASM threads (needs a cross-origin-isolated page for more than 1). */
+  /** WASM threads (more than 1 needs a cross-origin-isolated page). */
   readonly threads?: number;
+  /** Where onnxruntime-web's `.wasm` files are served from (default: next to its bundle). */
+  readonly wasmPaths?: string;
   /** MONO and METRIC share an architecture: say which one a custom checkpoint is. */
   readonly kind?: ModelKind;
+  /**
+   * Where converted graphs are kept: the browser's Cache API by default (when the context has
+   * one), any {@link ModelCache}, or `false` for none.
+   */
+  readonly cache?: ModelCache | false;
   readonly progress?: (event: WebProgressEvent) => void;
 }
 
@@ -45,6 +61,14 @@ export interface WebFromPretrainedOptions {
 export interface WebInferenceOptions extends InferenceOptions {
   readonly refViewStrategy?: RefViewStrategy;
   readonly exportFeatLayers?: readonly number[];
+  /** Rotate JPEG inputs by their EXIF orientation (default false, like the reference). */
+  readonly applyExifOrientation?: boolean;
+}
+
+/** A {@link Prediction} with `export`, producing `File`s in the reference's formats and layout. */
+export interface WebPrediction extends Prediction {
+  /** `await prediction.export('glb-depth_vis')` → `[File scene.glb, File depth_vis/0000.jpg, …]`. */
+  export(formats: string | readonly string[], options?: ExportOptions): Promise<File[]>;
 }
 
 function urlsFor(idOrUrl: string, options: WebFromPretrainedOptions): { config: string; weights: string } {
@@ -58,82 +82,176 @@ function urlsFor(idOrUrl: string, options: WebFromPretrainedOptions): { config: 
   return { config: `${endpoint}/${idOrUrl}/resolve/${rev}/config.json`, weights: `${endpoint}/${idOrUrl}/resolve/${rev}/model.safetensors` };
 }
 
-function kindOf(config: ModelConfig, json: Record<string, unknown>): ModelKind {
-  if (config.kind === 'NestedDepthAnything3Net') return 'nested';
-  if (config.head.type === 'DualDPT') return 'anyview';
-  const name = `${json.model_name ?? ''} ${json.variant ?? ''}`.toLowerCase();
-  return name.includes('metric') && !name.includes('mono') ? 'metric' : 'mono';
+function parseConfigJson(text: string, where: string): Record<string, unknown> {
+  try {
+    const json = JSON.parse(text);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
+    return json as Record<string, unknown>;
+  } catch (cause) {
+    throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${where} is not a valid config.json: ${(cause as Error).message}`, { cause });
+  }
 }
+
+/** Where a model's graphs come from: a checkpoint to convert, or one pre-converted graph. */
+type GraphSource =
+  | { readonly kind: 'checkpoint'; readonly weights: SafetensorsFile; readonly weightsId?: string }
+  | { readonly kind: 'onnx'; readonly graph: GraphBlobs; readonly name: string; readonly built: Omit<GraphBuild, 'role' | 'precision'> };
 
 /**
  * Depth Anything 3 in the browser (or any JS runtime with `fetch`): the official checkpoint is
  * read with HTTP range requests and converted **in the page** into ONNX graphs, run with
- * onnxruntime-web (WebGPU when available, else WASM). Graphs are converted on first use per
- * build choice; the converted bytes are handed to onnxruntime and released.
+ * onnxruntime-web (WebGPU when available, else WASM). Each graph is converted on first use per
+ * build choice and kept in the Cache API, so later visits skip the conversion.
+ *
+ * ```ts
+ * const model = await DepthAnything3.fromPretrained('depth-anything/DA3-SMALL', { device: 'auto' });
+ * const prediction = await model.inference([fileA, fileB]);
+ * const [glb] = await prediction.export('glb');
+ * ```
  */
 export class DepthAnything3 {
   private readonly runners = new Map<string, WebRunner>();
+  private readonly cache: ModelCache | undefined;
 
   private constructor(
+    /** The model's architecture (the reference's config). */
     readonly config: ModelConfig,
     readonly kind: ModelKind,
-    private readonly weights: SafetensorsFile,
+    private readonly source: GraphSource,
     private readonly options: WebFromPretrainedOptions,
-  ) {}
+  ) {
+    this.cache = options.cache === false ? undefined : (options.cache ?? defaultModelCache());
+  }
 
-  /** Loads `owner/name` from the hub (or a base URL holding config.json + model.safetensors). */
+  /**
+   * Loads `owner/name` from the hub (or a base URL holding config.json + model.safetensors). Only
+   * the config and the safetensors header are fetched here; tensors are read when a graph is
+   * converted (not at all when the graph is cached).
+   * @throws Da3Error `IO` (HTTP errors, no Range support), `BAD_CONFIG`, `BAD_SAFETENSORS`
+   */
   static async fromPretrained(idOrUrl: string, options: WebFromPretrainedOptions = {}): Promise<DepthAnything3> {
     const urls = urlsFor(idOrUrl, options);
     options.progress?.({ status: 'initiate', file: urls.config });
     const res = await fetch(urls.config, { headers: options.headers ?? {} });
     if (!res.ok) throw new Da3Error('IO', `fromPretrained: ${urls.config} answered HTTP ${res.status}`);
-    const json = JSON.parse(await res.text()) as Record<string, unknown>;
+    const json = parseConfigJson(await res.text(), urls.config);
     options.progress?.({ status: 'done', file: urls.config });
     const config = loadConfig(json);
-    const weights = await SafetensorsFile.open(await httpRangeByteSource(urls.weights, { headers: options.headers }));
-    return new DepthAnything3(config, options.kind ?? kindOf(config, json), weights, options);
+    const source = await httpRangeByteSource(urls.weights, { headers: options.headers });
+    const weights = await SafetensorsFile.open(source);
+    return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId: `${urls.weights}@${source.etag ?? source.size}` }, options);
+  }
+
+  /**
+   * Loads a checkpoint from local files (`<input type=file>`): `config` is the config.json file
+   * (or its parsed object), `weights` the model.safetensors file, read lazily by `Blob.slice`.
+   */
+  static async fromBlobs(files: { readonly config: Blob | Record<string, unknown>; readonly weights: Blob }, options: WebFromPretrainedOptions = {}): Promise<DepthAnything3> {
+    const json = files.config instanceof Blob ? parseConfigJson(await files.config.text(), 'the config file') : files.config;
+    const config = loadConfig(json);
+    const weights = await SafetensorsFile.open(blobByteSource(files.weights));
+    const file = files.weights as Partial<File>;
+    const weightsId = file.name && file.lastModified ? `file:${file.name}:${files.weights.size}:${file.lastModified}` : undefined;
+    return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId }, options);
+  }
+
+  /**
+   * Loads a graph written by da3js (`da3 convert`, `convertCheckpoint`): a `Blob`/`File` or a URL,
+   * with its external data file when it has one. Config and build choices come from the graph's
+   * metadata; only those choices can run.
+   */
+  static async fromOnnx(model: Blob | string, options: WebFromPretrainedOptions & { readonly externalData?: Blob | string } = {}): Promise<DepthAnything3> {
+    const fetchBlob = async (src: Blob | string): Promise<Blob> => {
+      if (typeof src !== 'string') return src;
+      options.progress?.({ status: 'initiate', file: src });
+      const res = await fetch(src, { headers: options.headers ?? {} });
+      if (!res.ok) throw new Da3Error('IO', `fromOnnx: ${src} answered HTTP ${res.status}`);
+      const blob = await res.blob();
+      options.progress?.({ status: 'done', file: src });
+      return blob;
+    };
+    const name = typeof model === 'string' ? model : ((model as Partial<File>).name ?? 'the graph');
+    const modelBlob = await fetchBlob(model);
+    const choices = builtGraphChoices(await readOnnxMetadata(blobByteSource(modelBlob)), `DepthAnything3: ${name}`);
+    const config = loadConfig(choices.configJson);
+    if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${name} holds one graph; NESTED needs both (load the checkpoint)`);
+    const data = options.externalData === undefined ? undefined : await fetchBlob(options.externalData);
+    const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: 'model.onnx.data', blob: data } : undefined };
+    const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians };
+    return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, cache: false });
+  }
+
+  private async graphFor(build: GraphBuild): Promise<{ graph: GraphBlobs; key?: string }> {
+    const src = this.source;
+    if (src.kind === 'onnx') {
+      const b = src.built;
+      if (build.posed !== b.posed || build.refViewStrategy !== b.refViewStrategy || build.exportFeatLayers.join(',') !== b.exportFeatLayers.join(',') || build.gaussians !== b.gaussians) {
+        throw new Da3Error(
+          'BAD_CONFIG',
+          `DepthAnything3: ${src.name} was built ${b.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${b.refViewStrategy}, exportFeatLayers [${b.exportFeatLayers}]${b.gaussians ? ', gs_raw' : ''}; this call needs ${build.posed ? 'pose-conditioned' : 'unposed'}, ${build.refViewStrategy}, [${build.exportFeatLayers}]${build.gaussians ? ', gs_raw' : ''} — load the checkpoint to convert other graphs`,
+        );
+      }
+      return { graph: src.graph };
+    }
+    const key = this.cache && src.weightsId ? graphCacheKey(src.weightsId, build) : undefined;
+    if (key && this.cache) {
+      const hit = await cachedGraph(this.cache, key).catch(() => undefined);
+      this.options.progress?.({ status: 'cache', role: build.role, hit: hit !== undefined, key });
+      if (hit) return { graph: hit, key };
+    }
+    const graph = await convertGraph(src.weights, this.config, build, (done, total) => this.options.progress?.({ status: 'convert', role: build.role, done, total }));
+    if (key && this.cache) {
+      // A full disk or a quota error must not stop the page: the graph is simply not kept.
+      await storeGraph(this.cache, key, graph).catch((error) => console.warn(`da3js: could not cache ${key}: ${(error as Error).message}`));
+    }
+    return { graph };
   }
 
   private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false): Promise<WebRunner> {
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
-    const posed = role.endsWith('Posed');
-    const gs = gaussians && netRole !== 'metric';
-    const key = JSON.stringify([netRole, posed, strategy, layers, gs]);
-    let runner = this.runners.get(key);
-    if (runner) return runner;
-    const net = openCheckpoint(this.weights, this.config).networks.find((n) => n.role === netRole);
-    if (!net) throw new Da3Error('BAD_CONFIG', `DepthAnything3: the checkpoint has no "${netRole}" network`);
-    const model = buildNetGraph(net.config, net.weights, {
-      precision: this.options.dtype === 'fp16' ? 'float16' : 'float32',
+    const providers = await executionProviders(this.options.device);
+    const build: GraphBuild = {
+      role: netRole,
+      posed: role.endsWith('Posed'),
+      precision: await resolvePrecision(this.options.dtype, providers),
       refViewStrategy: strategy,
-      poseConditioned: posed,
       exportFeatLayers: netRole === 'metric' ? [] : layers,
-      gaussians: gs,
-    });
-    let chunks: Uint8Array[] = [];
-    await writeOnnxModel(model, { write: (c) => void chunks.push(c.slice()) }, {
-      onInitializer: (done, total) => this.options.progress?.({ status: 'convert', role: netRole, done, total }),
-    });
-    let bytes: Uint8Array | undefined = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.byteLength;
+      gaussians: gaussians && netRole !== 'metric',
+    };
+    const runnerKey = JSON.stringify(build);
+    const known = this.runners.get(runnerKey);
+    if (known) return known;
+    const wasm = { threads: this.options.threads, wasmPaths: this.options.wasmPaths };
+    let { graph, key } = await this.graphFor(build); // key: set when the graph came from the cache
+    let runner: WebRunner;
+    try {
+      runner = await createWebRunner(graph, { providers, ...wasm });
+    } catch (error) {
+      // A cached entry that no longer loads (evicted data, a browser update): convert again.
+      if (!key || error instanceof Da3Error) throw error;
+      await (this.cache as { delete?: (k: string) => Promise<unknown> } | undefined)?.delete?.(key);
+      ({ graph } = await this.graphFor(build));
+      runner = await createWebRunner(graph, { providers, ...wasm });
     }
-    chunks = [];
-    runner = await createWebRunner(bytes, { device: this.options.device, threads: this.options.threads });
-    bytes = undefined;
-    this.options.progress?.({ status: 'ready', providers: runner.providers });
-    this.runners.set(key, runner);
+    this.options.progress?.({ status: 'ready', providers: runner.providers, precision: build.precision });
+    this.runners.set(runnerKey, runner);
     return runner;
   }
 
-  /** Depth, confidence and cameras (and sky / metric depth where the model has them) for RGB(A) images. */
-  async inference(images: readonly ImageU8[], options: WebInferenceOptions = {}): Promise<Prediction> {
+  /**
+   * Depth, confidence and cameras (and sky / metric depth where the model has them) for one or
+   * more views. Inputs may be files, elements, bitmaps, video frames or RGB(A) arrays (see
+   * {@link WebImageInput}); they are decoded one at a time.
+   */
+  async inference(images: WebImageInput | readonly WebImageInput[], options: WebInferenceOptions = {}): Promise<WebPrediction> {
+    const list = Array.isArray(images) ? (images as readonly WebImageInput[]) : [images as WebImageInput];
+    const decoded = [];
+    for (const image of list) decoded.push(await decodeImage(image, { applyExifOrientation: options.applyExifOrientation }));
     const strategy = options.refViewStrategy ?? 'saddle_balanced';
     const layers = options.exportFeatLayers ?? [];
     const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
-    return runInference(model, images, options);
+    const prediction = await runInference(model, decoded, options);
+    return Object.freeze({ ...prediction, export: (formats: string | readonly string[], o?: ExportOptions) => exportToFiles(prediction, formats, o) });
   }
 
   /** Releases every session. */
@@ -142,3 +260,4 @@ export class DepthAnything3 {
     this.runners.clear();
   }
 }
+

@@ -1,12 +1,39 @@
 /**
  * @da3js/web — Depth Anything 3 in the browser: official weights fetched with HTTP range requests,
- * converted to ONNX in the page, run with onnxruntime-web (WebGPU, else WASM). No Node built-ins.
+ * converted to ONNX in the page (and cached), run with onnxruntime-web (WebGPU, else WASM).
+ * No Node built-ins.
  *
  * ```ts
  * const model = await DepthAnything3.fromPretrained('depth-anything/DA3-SMALL', { device: 'auto' });
- * const prediction = await model.inference([{ data: imageData.data, width, height, channels: 4 }]);
+ * const prediction = await model.inference([fileInput.files[0], fileInput.files[1]]);
+ * const files = await prediction.export('glb-depth_vis'); // File[]
  * ```
  */
-export { DepthAnything3, type WebFromPretrainedOptions, type WebInferenceOptions, type WebProgressEvent } from './depth-anything-3.js';
-export { createWebRunner, executionProviders, hasWebGpu, WEB_DEVICES, type WebDevice, type WebRunner } from './backend.js';
-export { blobByteSource, blobSink, httpRangeByteSource } from './io.js';
+export {
+  DepthAnything3,
+  type WebFromPretrainedOptions,
+  type WebInferenceOptions,
+  type WebPrediction,
+  type WebProgressEvent,
+} from './depth-anything-3.js';
+export {
+  configureWasm,
+  createWebRunner,
+  executionProviders,
+  hasWebGpu,
+  resolvePrecision,
+  webCapabilities,
+  WEB_DEVICES,
+  type WasmOptions,
+  type WebCapabilities,
+  type WebDevice,
+  type WebDtype,
+  type WebRunner,
+  type WebRunnerOptions,
+} from './backend.js';
+export { cacheApiModelCache, defaultModelCache, memoryModelCache, type WebModelCache } from './cache.js';
+export { GRAPH_CACHE_VERSION, convertGraph, graphCacheKey, type GraphBlobs, type GraphBuild } from './graph.js';
+export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
+export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
+export { exportToFiles, mimeTypeOf } from './export.js';
+export { blobByteSource, blobSink, httpRangeByteSource, type BlobByteSource, type HttpByteSource } from './io.js';

@@ -1,12 +1,19 @@
 import { type ByteSource, Da3Error, type Sink } from '@da3js/core';
 
+/** A {@link ByteSource} over HTTP, with what identifies the remote file's version. */
+export interface HttpByteSource extends ByteSource {
+  readonly url: string;
+  /** The hub's `X-Linked-Etag` (the LFS sha256) or the `ETag`, when the server sent one. */
+  readonly etag?: string;
+}
+
 /**
  * A {@link ByteSource} over HTTP range requests: the safetensors reader asks for the header, then
  * each tensor, so multi-GB weights stream into the converter without being downloaded whole.
  * The size comes from a `Range: bytes=0-0` probe (`Content-Range`), falling back to
  * `Content-Length` of a HEAD request.
  */
-export async function httpRangeByteSource(url: string, options: { headers?: Record<string, string> } = {}): Promise<ByteSource> {
+export async function httpRangeByteSource(url: string, options: { headers?: Record<string, string> } = {}): Promise<HttpByteSource> {
   const headers = options.headers ?? {};
   let size: number | undefined;
   const probe = await fetch(url, { headers: { ...headers, Range: 'bytes=0-0' } });
@@ -18,11 +25,14 @@ export async function httpRangeByteSource(url: string, options: { headers?: Reco
   } else {
     throw new Da3Error('IO', `httpRangeByteSource: ${url} answered HTTP ${probe.status}`);
   }
+  const etag = probe.headers.get('x-linked-etag') ?? probe.headers.get('etag') ?? undefined;
   await probe.arrayBuffer();
   if (size === undefined || !Number.isFinite(size)) throw new Da3Error('IO', `httpRangeByteSource: ${url} did not say its size (Content-Range / Content-Length)`);
   const total = size;
   return {
     size: total,
+    url,
+    etag,
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > total) throw new Da3Error('OUT_OF_RANGE', `httpRangeByteSource: read [${offset}, ${offset + length}) outside ${total} bytes of ${url}`);
       if (length === 0) return new Uint8Array(0);
@@ -37,9 +47,15 @@ export async function httpRangeByteSource(url: string, options: { headers?: Reco
   };
 }
 
-/** A {@link ByteSource} over a `Blob`/`File` (`Blob.slice`). */
-export function blobByteSource(blob: Blob): ByteSource {
+/** A {@link ByteSource} that keeps its `Blob` (so caches and sessions can take the Blob whole). */
+export interface BlobByteSource extends ByteSource {
+  readonly blob: Blob;
+}
+
+/** A {@link ByteSource} over a `Blob`/`File` (`Blob.slice`: nothing is read until asked). */
+export function blobByteSource(blob: Blob): BlobByteSource {
   return {
+    blob,
     size: blob.size,
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > blob.size) throw new Da3Error('OUT_OF_RANGE', `blobByteSource: read [${offset}, ${offset + length}) outside ${blob.size} bytes`);
@@ -48,19 +64,37 @@ export function blobByteSource(blob: Blob): ByteSource {
   };
 }
 
-/** A {@link Sink} collecting chunks into a `Blob` (`blob()` after close; nothing kept after abort). */
+/** Bytes of copied chunks a {@link blobSink} holds before folding them into a Blob. */
+const FOLD_BYTES = 32 * 2 ** 20;
+
+/**
+ * A {@link Sink} collecting chunks into a `Blob` (`blob()` after close; nothing kept after abort).
+ * Chunks are folded into partial Blobs every 32 MiB, so a large output (a converted graph) is
+ * never held twice in the JS heap: browsers keep big Blobs outside it (on disk when needed).
+ */
 export function blobSink(type = 'application/octet-stream'): Sink & { blob(): Blob } {
-  let parts: Uint8Array[] = [];
+  let pending: Uint8Array<ArrayBuffer>[] = [];
+  let pendingBytes = 0;
+  let parts: Blob[] = [];
   let result: Blob | undefined;
+  const fold = () => {
+    if (pending.length) parts.push(new Blob(pending));
+    pending = [];
+    pendingBytes = 0;
+  };
   return {
     write(chunk) {
-      parts.push(chunk.slice());
+      pending.push(chunk.slice());
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= FOLD_BYTES) fold();
     },
     close() {
+      fold();
       result = new Blob(parts, { type });
       parts = [];
     },
     abort() {
+      pending = [];
       parts = [];
     },
     blob() {

@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../config/schema.js';
+import { Da3Error } from '../errors.js';
 import type { Da3Runner } from '../io.js';
 
 /**
@@ -26,4 +27,44 @@ export interface Da3Model {
    * graph with the GS head's `gs_raw` output (GIANT / NESTED any-view).
    */
   runner(role: GraphRole, options?: { readonly gaussians?: boolean }): Promise<Da3Runner>;
+}
+
+/**
+ * The kind of a checkpoint from its config (and the raw config.json, whose `model_name` tells
+ * METRIC from MONO: they share an architecture).
+ */
+export function modelKindOf(config: ModelConfig, configJson: Readonly<Record<string, unknown>>): ModelKind {
+  if (config.kind === 'NestedDepthAnything3Net') return 'nested';
+  if (config.head.type === 'DualDPT') return 'anyview';
+  const name = `${configJson.model_name ?? ''} ${configJson.variant ?? ''}`.toLowerCase();
+  return name.includes('metric') && !name.includes('mono') ? 'metric' : 'mono';
+}
+
+/** The build choices a da3js-written ONNX graph records in its metadata (`da3js.*` keys). */
+export interface BuiltGraphChoices {
+  /** The model config (`da3js.config`). */
+  readonly configJson: Record<string, unknown>;
+  readonly refViewStrategy: string;
+  readonly posed: boolean;
+  /** Backbone layers exported as `feat_<i>`. */
+  readonly exportFeatLayers: readonly number[];
+  /** Whether it has the GS head's `gs_raw` output. */
+  readonly gaussians: boolean;
+}
+
+/**
+ * Reads the build choices from a da3js graph's metadata (`readOnnxMetadata`).
+ * @throws Da3Error `BAD_CONFIG` when the graph was not written by da3js
+ */
+export function builtGraphChoices(metadata: Readonly<Record<string, string>>, where: string): BuiltGraphChoices {
+  const json = metadata['da3js.config'];
+  if (!json) throw new Da3Error('BAD_CONFIG', `${where} was not written by da3js (no da3js.config metadata); load the checkpoint instead`);
+  const outputs = (metadata['da3js.outputs'] ?? '').split(',');
+  return {
+    configJson: JSON.parse(json) as Record<string, unknown>,
+    refViewStrategy: metadata['da3js.ref_view_strategy'] ?? 'saddle_balanced',
+    posed: metadata['da3js.pose_conditioned'] === 'true',
+    exportFeatLayers: outputs.filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
+    gaussians: outputs.includes('gs_raw'),
+  };
 }

@@ -15,6 +15,8 @@ import {
   type Prediction,
   type RefViewStrategy,
   loadConfig,
+  builtGraphChoices,
+  modelKindOf,
   readOnnxMetadata,
   runInference,
 } from '@da3js/core';
@@ -89,12 +91,8 @@ export function defaultCacheDir(): string {
 }
 
 /** MONO and METRIC share an architecture: tell them apart by the config's names. */
-export function modelKindOf(config: ModelConfig, configJson: Record<string, unknown>): ModelKind {
-  if (config.kind === 'NestedDepthAnything3Net') return 'nested';
-  if (config.head.type === 'DualDPT') return 'anyview';
-  const name = `${configJson.model_name ?? ''} ${configJson.variant ?? ''}`.toLowerCase();
-  return name.includes('metric') && !name.includes('mono') ? 'metric' : 'mono';
-}
+/** The kind of a checkpoint from its config (core's `modelKindOf`, re-exported). */
+export { modelKindOf };
 
 /**
  * Depth Anything 3 on onnxruntime-node. Converted graphs are cached per build choice (precision,
@@ -113,7 +111,7 @@ export class DepthAnything3 {
   private readonly runners = new Map<string, OrtRunner>();
   private deviceInfo: DeviceInfo | undefined;
   /** Set when loaded from a ready `.onnx`: the only graph this model can run. */
-  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: number[]; gaussians: boolean } | undefined;
+  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: readonly number[]; gaussians: boolean } | undefined;
 
   private constructor(
     readonly config: ModelConfig,
@@ -156,16 +154,11 @@ export class DepthAnything3 {
     } finally {
       source.close();
     }
-    if (!meta['da3js.config']) throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} was not written by da3js (no da3js.config metadata); load the checkpoint instead`);
-    const config = loadConfig(JSON.parse(meta['da3js.config']));
+    const choices = builtGraphChoices(meta, `DepthAnything3: ${onnxPath}`);
+    const config = loadConfig(choices.configJson);
     if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} holds one graph; NESTED needs both (load the checkpoint)`);
     const kind = options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono');
-    const built = {
-      strategy: meta['da3js.ref_view_strategy'] ?? 'saddle_balanced',
-      posed: meta['da3js.pose_conditioned'] === 'true',
-      layers: (meta['da3js.outputs'] ?? '').split(',').filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
-      gaussians: (meta['da3js.outputs'] ?? '').split(',').includes('gs_raw'),
-    };
+    const built = { strategy: choices.refViewStrategy, posed: choices.posed, layers: choices.exportFeatLayers, gaussians: choices.gaussians };
     const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, options, decode);
     model.fixedGraph = { path: onnxPath, ...built };
     return model;

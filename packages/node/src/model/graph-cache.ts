@@ -6,15 +6,13 @@ import {
   type ConvertProgress,
   Da3Error,
   type FloatPrecision,
-  MAX_EMBEDDED_BYTES,
   type ModelConfig,
   type NetworkRole,
-  ONNX_TYPE_BYTES,
   type RefViewStrategy,
   SafetensorsFile,
   type Sink,
   buildNetGraph,
-  numelOf,
+  needsExternalData,
   openCheckpoint,
   writeOnnxModel,
 } from '@da3js/core';
@@ -71,8 +69,7 @@ export async function ensureGraph(
       gaussians: variant.gaussians,
       name: `da3_${variant.role}`,
     });
-    const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
-    const external = weightBytes > MAX_EMBEDDED_BYTES - 16 * 2 ** 20;
+    const external = needsExternalData(model);
     const dataName = `${graphFileName(variant)}.data`;
     const sink = fileSink(path);
     const dataSink = external ? fileSink(join(dir, dataName)) : undefined;

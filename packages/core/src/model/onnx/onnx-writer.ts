@@ -17,6 +17,19 @@ const NAME = 'onnx writer';
 /** Protobuf messages cannot exceed 2 GiB; stay clear of it. */
 export const MAX_EMBEDDED_BYTES = 2 ** 31 - 64 * 2 ** 20;
 
+/** Bytes of all initializers of `model` (what the weights take in the graph). */
+export function initializerBytes(model: OnnxModel): number {
+  return model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
+}
+
+/**
+ * Whether `model` must be written with external data: its initializers alone come within 16 MiB
+ * of {@link MAX_EMBEDDED_BYTES} (protobuf's 2 GB limit, less room for the graph itself).
+ */
+export function needsExternalData(model: OnnxModel): boolean {
+  return initializerBytes(model) > MAX_EMBEDDED_BYTES - 16 * 2 ** 20;
+}
+
 const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 
 /** Where initializer bytes go when the model is written with external data. */

@@ -1,0 +1,91 @@
+import {
+  type ByteSource,
+  Da3Error,
+  type FloatPrecision,
+  type ModelCache,
+  type ModelConfig,
+  type NetworkRole,
+  type RefViewStrategy,
+  type SafetensorsFile,
+  buildNetGraph,
+  needsExternalData,
+  openCheckpoint,
+  writeOnnxModel,
+} from '@da3js/core';
+import { type BlobByteSource, blobByteSource, blobSink } from './io.js';
+
+/** Bumped when the graph builder's output changes, so stale cached graphs are not reused. */
+export const GRAPH_CACHE_VERSION = 1;
+
+/** The build-time choices that make one graph. */
+export interface GraphBuild {
+  readonly role: NetworkRole;
+  readonly posed: boolean;
+  readonly precision: FloatPrecision;
+  readonly refViewStrategy: RefViewStrategy;
+  readonly exportFeatLayers: readonly number[];
+  readonly gaussians: boolean;
+}
+
+/** A converted graph as Blobs: the `.onnx` and, above 2 GB, its external data file. */
+export interface GraphBlobs {
+  readonly model: Blob;
+  readonly externalData?: { readonly location: string; readonly blob: Blob };
+}
+
+/** File name the external data is recorded under inside the model. */
+export const EXTERNAL_DATA_LOCATION = 'model.onnx.data';
+
+/** The cache key of one graph of one set of weights (`weightsId` names the weights' version). */
+export function graphCacheKey(weightsId: string, build: GraphBuild): string {
+  const parts = [build.role, build.posed ? 'posed' : 'unposed', build.precision === 'float16' ? 'fp16' : 'fp32', build.refViewStrategy];
+  if (build.exportFeatLayers.length) parts.push(`feat${build.exportFeatLayers.join('_')}`);
+  if (build.gaussians) parts.push('gs');
+  return `da3js-graph/v${GRAPH_CACHE_VERSION}/${weightsId}/${parts.join('-')}.onnx`;
+}
+
+/**
+ * Converts one network of a checkpoint into an ONNX graph held in Blobs. Weights are read one
+ * tensor at a time from `weights` and written straight into the Blob sink, so the page holds at
+ * most one copy of them.
+ */
+export async function convertGraph(weights: SafetensorsFile, config: ModelConfig, build: GraphBuild, onInitializer?: (done: number, total: number) => void): Promise<GraphBlobs> {
+  const net = openCheckpoint(weights, config).networks.find((n) => n.role === build.role);
+  if (!net) throw new Da3Error('BAD_CONFIG', `convertGraph: the checkpoint has no "${build.role}" network`);
+  const model = buildNetGraph(net.config, net.weights, {
+    precision: build.precision,
+    refViewStrategy: build.refViewStrategy,
+    poseConditioned: build.posed,
+    exportFeatLayers: build.exportFeatLayers,
+    gaussians: build.gaussians,
+    name: `da3_${build.role}`,
+  });
+  const sink = blobSink();
+  const dataSink = needsExternalData(model) ? blobSink() : undefined;
+  await writeOnnxModel(model, sink, {
+    externalData: dataSink ? { sink: dataSink, location: EXTERNAL_DATA_LOCATION } : undefined,
+    onInitializer: (done, total) => onInitializer?.(done, total),
+  });
+  return { model: sink.blob(), externalData: dataSink ? { location: EXTERNAL_DATA_LOCATION, blob: dataSink.blob() } : undefined };
+}
+
+const blobOf = (source: ByteSource): Blob | undefined => (source as BlobByteSource).blob;
+
+/**
+ * A cached graph, or undefined. A model entry whose external data entry is gone still comes back
+ * (without data); session creation then fails and the caller converts again.
+ */
+export async function cachedGraph(cache: ModelCache, key: string): Promise<GraphBlobs | undefined> {
+  const model = await cache.match(key);
+  const modelBlob = model && blobOf(model);
+  if (!modelBlob) return undefined;
+  const data = await cache.match(`${key}.data`);
+  const dataBlob = data && blobOf(data);
+  return dataBlob ? { model: modelBlob, externalData: { location: EXTERNAL_DATA_LOCATION, blob: dataBlob } } : { model: modelBlob };
+}
+
+/** Stores a graph: the external data first, so a present model entry has its data beside it. */
+export async function storeGraph(cache: ModelCache, key: string, graph: GraphBlobs): Promise<void> {
+  if (graph.externalData) await cache.put(`${key}.data`, blobByteSource(graph.externalData.blob));
+  await cache.put(key, blobByteSource(graph.model));
+}
