@@ -1,0 +1,119 @@
+/**
+ * Downloads: one button per export format. A click exports the prediction in that format (the
+ * library's `prediction.export` when it has one, else the exporters with Blob sinks) and hands
+ * every file to the browser as an anchor download.
+ */
+import type { Prediction } from '@da3js/core';
+import { type ExportOptions, exportFormats, exportPrediction } from '@da3js/exporters';
+import { blobSink } from '@da3js/web';
+import { byId } from './dom.js';
+
+const GAUSSIAN_FORMATS = new Set(['gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf']);
+
+/** Why a format cannot be exported from this prediction, or `null` when it can. */
+export function unavailableReason(format: string, p: Prediction): string | null {
+  if (GAUSSIAN_FORMATS.has(format) && !p.gaussians) return 'needs 3D Gaussians (a model with a GS head and "Infer 3D Gaussians")';
+  if (format === 'conf_vis' && !p.conf) return 'needs a confidence map (any-view models)';
+  if (format === 'feat_vis' && Object.keys(p.aux).length === 0) return 'needs exported features';
+  if ((format === 'glb' || format === 'colmap') && (!p.extrinsics || !p.intrinsics || !p.conf)) return 'needs cameras and confidence (any-view models)';
+  return null;
+}
+
+type Exportable = Prediction & { export?: (formats: string | readonly string[], options?: ExportOptions) => Promise<File[]> };
+
+/** The prediction's files in `formats` (paths like `scene.glb`, `depth_vis/0000.jpg` as names). */
+export async function exportFiles(p: Prediction, formats: string | readonly string[], options: ExportOptions = {}): Promise<File[]> {
+  const own = (p as Exportable).export;
+  if (typeof own === 'function') return own.call(p, formats, options);
+  const sinks = new Map<string, ReturnType<typeof blobSink>>();
+  const paths = await exportPrediction(
+    p,
+    formats,
+    (path) => {
+      const s = blobSink();
+      sinks.set(path, s);
+      return s;
+    },
+    options,
+  );
+  return paths.map((path) => {
+    const blob = sinks.get(path)?.blob();
+    if (!blob) throw new Error(`export: no data for ${path}`);
+    return new File([blob], path, { type: mimeOf(path) });
+  });
+}
+
+/** A browser download name for an export path (`depth_vis/0000.jpg` → `depth_vis_0000.jpg`). */
+export function downloadName(path: string): string {
+  return path.replace(/^\/+/, '').replace(/[/\\]+/g, '_');
+}
+
+function mimeOf(path: string): string {
+  if (path.endsWith('.glb')) return 'model/gltf-binary';
+  if (path.endsWith('.jpg')) return 'image/jpeg';
+  if (path.endsWith('.png')) return 'image/png';
+  return 'application/octet-stream';
+}
+
+/** Saves a file through a temporary anchor. */
+export function saveFile(file: Blob, name: string): void {
+  const url = URL.createObjectURL(file);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** The download buttons. */
+export class Downloads {
+  private prediction: Prediction | null = null;
+  private readonly buttons = new Map<string, HTMLButtonElement>();
+
+  constructor(
+    private readonly exportOptions: () => ExportOptions,
+    private readonly onStatus: (text: string, error?: unknown) => void,
+  ) {
+    const box = byId('downloads');
+    for (const f of exportFormats()) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.id = `download-${f}`;
+      b.dataset.format = f;
+      b.textContent = f;
+      b.disabled = true;
+      b.addEventListener('click', () => void this.download(f));
+      box.appendChild(b);
+      this.buttons.set(f, b);
+    }
+  }
+
+  /** Enables the formats this prediction can be exported to. */
+  setPrediction(p: Prediction | null): void {
+    this.prediction = p;
+    for (const [f, b] of this.buttons) {
+      const why = p ? unavailableReason(f, p) : 'no prediction yet';
+      b.disabled = why !== null;
+      b.title = why ?? `Download ${f}`;
+    }
+  }
+
+  /** Exports one format and downloads its files; returns the names saved. */
+  async download(format: string): Promise<string[]> {
+    const p = this.prediction;
+    if (!p) return [];
+    try {
+      this.onStatus(`Exporting ${format}…`);
+      const files = await exportFiles(p, format, this.exportOptions());
+      const names = files.map((f) => downloadName(f.name));
+      for (let i = 0; i < files.length; i++) saveFile(files[i], names[i]);
+      this.onStatus(`Exported ${format}: ${names.join(', ')}`);
+      return names;
+    } catch (e) {
+      this.onStatus(`Export ${format} failed`, e);
+      return [];
+    }
+  }
+}
