@@ -1,11 +1,11 @@
 /**
  * Downloads: one button per export format. A click exports the prediction in that format (the
- * library's `prediction.export` when it has one, else the exporters with Blob sinks) and hands
+ * library's `prediction.export`, or @da3js/web's `exportToFiles` for a prediction made elsewhere) and hands
  * every file to the browser as an anchor download.
  */
 import type { Prediction } from '@da3js/core';
-import { type ExportOptions, exportFormats, exportPrediction } from '@da3js/exporters';
-import { blobSink } from '@da3js/web';
+import { type ExportOptions, exportFormats } from '@da3js/exporters';
+import { type WebPrediction, exportToFiles } from '@da3js/web';
 import { byId } from './dom.js';
 
 const GAUSSIAN_FORMATS = new Set(['gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf']);
@@ -19,40 +19,15 @@ export function unavailableReason(format: string, p: Prediction): string | null 
   return null;
 }
 
-type Exportable = Prediction & { export?: (formats: string | readonly string[], options?: ExportOptions) => Promise<File[]> };
-
-/** The prediction's files in `formats` (paths like `scene.glb`, `depth_vis/0000.jpg` as names). */
-export async function exportFiles(p: Prediction, formats: string | readonly string[], options: ExportOptions = {}): Promise<File[]> {
-  const own = (p as Exportable).export;
-  if (typeof own === 'function') return own.call(p, formats, options);
-  const sinks = new Map<string, ReturnType<typeof blobSink>>();
-  const paths = await exportPrediction(
-    p,
-    formats,
-    (path) => {
-      const s = blobSink();
-      sinks.set(path, s);
-      return s;
-    },
-    options,
-  );
-  return paths.map((path) => {
-    const blob = sinks.get(path)?.blob();
-    if (!blob) throw new Error(`export: no data for ${path}`);
-    return new File([blob], path, { type: mimeOf(path) });
-  });
+/** The prediction's files in `formats` (names are paths like `scene.glb`, `depth_vis/0000.jpg`). */
+export function exportFiles(p: Prediction, formats: string | readonly string[], options: ExportOptions = {}): Promise<File[]> {
+  const own = (p as Partial<WebPrediction>).export;
+  return typeof own === 'function' ? own.call(p, formats, options) : exportToFiles(p, formats, options);
 }
 
 /** A browser download name for an export path (`depth_vis/0000.jpg` → `depth_vis_0000.jpg`). */
 export function downloadName(path: string): string {
   return path.replace(/^\/+/, '').replace(/[/\\]+/g, '_');
-}
-
-function mimeOf(path: string): string {
-  if (path.endsWith('.glb')) return 'model/gltf-binary';
-  if (path.endsWith('.jpg')) return 'image/jpeg';
-  if (path.endsWith('.png')) return 'image/png';
-  return 'application/octet-stream';
 }
 
 /** Saves a file through a temporary anchor. */

@@ -8,13 +8,13 @@
 export function describeError(e: unknown): string {
   const err = e instanceof Error ? e : new Error(String(e));
   const msg = err.message || String(e);
-  if (/webgpu/i.test(msg) && /not available|no navigator\.gpu|adapter/i.test(msg)) {
+  const code = (err as { code?: unknown }).code;
+  if (/webgpu/i.test(msg) && /not available|no navigator\.gpu/i.test(msg)) {
     return `WebGPU is not available in this browser: choose the WASM device (slower), or use a browser with WebGPU enabled. (${msg})`;
   }
-  if (isOutOfMemory(err)) {
+  if (code === 'OUT_OF_MEMORY' || isOutOfMemory(err)) {
     return `Out of memory: try a smaller model, fewer images or a lower process resolution, or fp16. (${msg})`;
   }
-  const code = (err as { code?: unknown }).code;
   if (err.name === 'Da3Error' || typeof code === 'string') return `Error${typeof code === 'string' ? ` (${code})` : ''}: ${msg}`;
   return `Error: ${msg}`;
 }

@@ -19,6 +19,8 @@ export interface Da3AppHook {
   readonly prediction: Prediction | null;
   /** The loaded model, or null. */
   readonly model: DepthAnything3 | null;
+  /** Execution providers of the last session made ready (`['wasm']`, `['webgpu', 'wasm']`). */
+  readonly providers: readonly string[];
   /** The measure tool: the last completed distance (world units; metres when the prediction is metric). */
   readonly measure: { readonly lastDistance: number | null };
   /** The 3D viewer: points drawn, and the page position (CSS px) of a world point (OpenCV axes). */

@@ -1,10 +1,11 @@
 /**
  * The input section: a file input and a drop zone for several images or one video, the video's
- * sampling-FPS slider, and decoding into RGBA {@link ImageU8} frames in the page.
+ * sampling-FPS slider, and decoding into RGBA {@link ImageU8} frames in the page (@da3js/web's
+ * `decodeImage` — exact pixels, EXIF orientation as stored, like the reference — and `sampleVideo`).
  */
 import type { ImageU8 } from '@da3js/core';
+import { decodeImage, sampleVideo } from '@da3js/web';
 import { byId } from './dom.js';
-import { decodeImageFile, sampleVideoFile } from './media.js';
 
 /** The current selection: images, or one video. */
 export interface InputSelection {
@@ -18,6 +19,9 @@ export interface InputsUi {
   /** Decodes the selection (images as they are, the video sampled at the slider's FPS). */
   decode(onFrame?: (done: number, total: number | null) => void): Promise<ImageU8[]>;
 }
+
+/** Video frames kept at most (memory and time grow with the number of views). */
+export const MAX_VIDEO_FRAMES = 64;
 
 const isVideo = (f: File) => f.type.startsWith('video/') || /\.(mp4|webm|mov|mkv|ogv)$/i.test(f.name);
 
@@ -59,10 +63,13 @@ export function createInputs(onChange: (s: InputSelection) => void): InputsUi {
   return {
     selection: () => current,
     async decode(onFrame) {
-      if (current.video) return sampleVideoFile(current.video, { fps: Number(fps.value), onFrame });
+      if (current.video) {
+        let n = 0;
+        return sampleVideo(current.video, { fps: Number(fps.value), maxFrames: MAX_VIDEO_FRAMES, onFrame: () => onFrame?.(++n, null) });
+      }
       const out: ImageU8[] = [];
       for (const f of current.images) {
-        out.push(await decodeImageFile(f));
+        out.push(await decodeImage(f));
         onFrame?.(out.length, current.images.length);
       }
       return out;

@@ -13,14 +13,12 @@ import { type Da3AppHook, type PredictionLike, toPrediction } from './hook.js';
 import { createInputs } from './inputs.js';
 import { createModelPicker, hasGaussianHead } from './model-picker.js';
 import { createOptions } from './options.js';
-import { configureOrt } from './ort-setup.js';
 import { parseUrlParams } from './params.js';
-import { setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
+import { providers, setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
 import { MeasureTool } from './viewer/measure-tool.js';
 import { SceneController, readViewerSettings } from './viewer/scene-controller.js';
 import { Viewer } from './viewer/viewer.js';
 
-configureOrt();
 const params = parseUrlParams(location.search);
 
 let prediction: Prediction | null = null;
@@ -101,6 +99,9 @@ window.da3App = {
   },
   get model() {
     return picker.current();
+  },
+  get providers() {
+    return providers();
   },
   measure: {
     get lastDistance() {

@@ -18,8 +18,8 @@ export const DEFAULT_MODEL = 'depth-anything/DA3-SMALL';
 
 /** What the picker says to load. */
 export type ModelChoice =
-  | { readonly source: 'hub'; readonly id: string; readonly endpoint: string; readonly device: AppDevice; readonly dtype: AppDtype; readonly threads?: number }
-  | { readonly source: 'local'; readonly config: File; readonly weights: File; readonly device: AppDevice; readonly dtype: AppDtype; readonly threads?: number };
+  | { readonly source: 'hub'; readonly id: string; readonly endpoint: string; readonly device: AppDevice; readonly dtype: AppDtype; readonly threads?: number; readonly cache: boolean }
+  | { readonly source: 'local'; readonly config: File; readonly weights: File; readonly device: AppDevice; readonly dtype: AppDtype; readonly threads?: number; readonly cache: boolean };
 
 /** True when the config (or the Nested model's any-view part) has a 3D-Gaussian head. */
 export function hasGaussianHead(config: ModelConfig): boolean {
@@ -34,8 +34,12 @@ export interface ModelPicker {
   current(): DepthAnything3 | null;
 }
 
-interface FromBlobs {
-  fromBlobs?: (files: { config: Blob; weights: Blob }, options: object) => Promise<DepthAnything3>;
+/**
+ * Where onnxruntime-web's runtime files are served: `ort/` beside the page (vite.config.ts copies
+ * them there), so the app needs no CDN.
+ */
+export function ortWasmPaths(base: string = document.baseURI): string {
+  return new URL('./ort/', base).href;
 }
 
 /** Builds the picker; URL parameters override the defaults. */
@@ -48,6 +52,7 @@ export function createModelPicker(params: UrlParams, onLoaded: (model: DepthAnyt
   const threads = byId<HTMLInputElement>('threads');
   const localConfig = byId<HTMLInputElement>('local-config');
   const localWeights = byId<HTMLInputElement>('local-weights');
+  const cache = byId<HTMLInputElement>('use-cache');
 
   const entries: [string, string][] = VARIANT_IDS.map((id) => {
     const v = VARIANTS[id];
@@ -65,6 +70,7 @@ export function createModelPicker(params: UrlParams, onLoaded: (model: DepthAnyt
   if (params.endpoint) endpoint.value = params.endpoint;
   if (params.device) device.value = params.device;
   if (params.dtype) dtype.value = params.dtype;
+  if (params.cache !== undefined) cache.checked = params.cache;
   threads.value = String(params.threads ?? Math.min(8, navigator.hardwareConcurrency || 4));
   if (!crossOriginIsolated && !params.threads) threads.value = '1';
 
@@ -79,7 +85,7 @@ export function createModelPicker(params: UrlParams, onLoaded: (model: DepthAnyt
   let loadedKey = '';
 
   const choice = (): ModelChoice => {
-    const common = { device: device.value as AppDevice, dtype: dtype.value as AppDtype, threads: Number(threads.value) || undefined };
+    const common = { device: device.value as AppDevice, dtype: dtype.value as AppDtype, threads: Number(threads.value) || undefined, cache: cache.checked };
     if (select.value === LOCAL) {
       const config = localConfig.files?.[0];
       const weights = localWeights.files?.[0];
@@ -103,13 +109,11 @@ export function createModelPicker(params: UrlParams, onLoaded: (model: DepthAnyt
       if (model && key === loadedKey) return model;
       if (model) await model.dispose();
       model = null;
-      const options = { device: c.device, dtype: c.dtype, threads: c.threads, progress };
+      const options = { device: c.device, dtype: c.dtype, threads: c.threads, cache: c.cache ? undefined : (false as const), wasmPaths: ortWasmPaths(), progress };
       if (c.source === 'hub') {
         model = await DepthAnything3.fromPretrained(c.id, { ...options, endpoint: c.endpoint || undefined });
       } else {
-        const fromBlobs = (DepthAnything3 as unknown as FromBlobs).fromBlobs;
-        if (!fromBlobs) throw new Error('this build of @da3js/web cannot load local files yet (DepthAnything3.fromBlobs is missing)');
-        model = await fromBlobs.call(DepthAnything3, { config: c.config, weights: c.weights }, options);
+        model = await DepthAnything3.fromBlobs({ config: c.config, weights: c.weights }, options);
       }
       loadedKey = key;
       onLoaded(model);

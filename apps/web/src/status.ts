@@ -10,6 +10,12 @@ import { byId } from './dom.js';
 export type StatusKind = 'info' | 'busy' | 'done' | 'error';
 
 let current = '';
+let lastProviders: string[] = [];
+
+/** Execution providers of the last session made ready (e.g. `['webgpu', 'wasm']`). */
+export function providers(): readonly string[] {
+  return lastProviders;
+}
 
 /** Shows `text` in the status area. */
 export function setStatus(text: string, kind: StatusKind = 'info'): void {
@@ -35,7 +41,7 @@ export function setProgress(fraction: number | null, caption: string): void {
 
 /** Shows a library progress event (download, conversion, cache, ready). */
 export function showLoadProgress(e: WebProgressEvent): void {
-  const ev = e as WebProgressEvent & { status: string; role?: string; done?: number; total?: number; file?: string; hit?: boolean; providers?: readonly string[] };
+  const ev = e as WebProgressEvent & { status: string; role?: string; done?: number; total?: number; file?: string; hit?: boolean; providers?: readonly string[]; precision?: string };
   switch (ev.status) {
     case 'initiate':
       setProgress(null, `Downloading ${shortName(ev.file)}…`);
@@ -50,7 +56,8 @@ export function showLoadProgress(e: WebProgressEvent): void {
       setProgress(null, ev.hit ? `Converted ${ev.role} graph found in the browser cache` : `Caching the converted ${ev.role} graph`);
       break;
     case 'ready':
-      setProgress(1, `Session ready (${(ev.providers ?? []).join(', ')})`);
+      setProgress(1, `Session ready (${(ev.providers ?? []).join(', ')}${ev.precision ? `, ${ev.precision}` : ''})`);
+      lastProviders = [...(ev.providers ?? [])];
       break;
     default:
       setProgress(null, String((e as { status: unknown }).status));
