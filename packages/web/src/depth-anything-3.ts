@@ -160,7 +160,15 @@ export class DepthAnything3 {
    * with its external data file when it has one. Config and build choices come from the graph's
    * metadata; only those choices can run.
    */
-  static async fromOnnx(model: Blob | string, options: WebFromPretrainedOptions & { readonly externalData?: Blob | string } = {}): Promise<DepthAnything3> {
+  static async fromOnnx(
+    model: Blob | string,
+    options: WebFromPretrainedOptions & {
+      /** The external data file (`<name>.onnx.data`) of a graph over 2 GB. */
+      readonly externalData?: Blob | string;
+      /** The data file's name as recorded in the graph (default: the URL's or File's name). */
+      readonly externalDataLocation?: string;
+    } = {},
+  ): Promise<DepthAnything3> {
     const fetchBlob = async (src: Blob | string): Promise<Blob> => {
       if (typeof src !== 'string') return src;
       options.progress?.({ status: 'initiate', file: src });
@@ -176,7 +184,10 @@ export class DepthAnything3 {
     const config = loadConfig(choices.configJson);
     if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${name} holds one graph; NESTED needs both (load the checkpoint)`);
     const data = options.externalData === undefined ? undefined : await fetchBlob(options.externalData);
-    const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: 'model.onnx.data', blob: data } : undefined };
+    const ext = options.externalData;
+    const location = options.externalDataLocation ?? (typeof ext === 'string' ? decodeURIComponent(new URL(ext, 'http://x/').pathname.split('/').pop() ?? '') : (ext as Partial<File> | undefined)?.name);
+    if (data && !location) throw new Da3Error('BAD_VALUE', 'fromOnnx: say externalDataLocation (the data file name recorded in the graph)');
+    const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: location!, blob: data } : undefined };
     const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians };
     return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, cache: false });
   }

@@ -3,8 +3,7 @@ import { Da3Error } from '../errors.js';
 import type { Sink } from '../io.js';
 import type { SafetensorsFile } from '../weights/safetensors-reader.js';
 import { type NetGraphOptions, buildNetGraph, netGraphOutputs } from './net/da3-net.js';
-import { MAX_EMBEDDED_BYTES, writeOnnxModel } from './onnx/onnx-writer.js';
-import { ONNX_TYPE_BYTES, numelOf } from './onnx/types.js';
+import { initializerBytes, needsExternalData, writeOnnxModel } from './onnx/onnx-writer.js';
 import type { NetworkRole } from './weights-map/expected-tensors.js';
 import { openCheckpoint } from './weights-map/validate-checkpoint.js';
 
@@ -68,9 +67,9 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
   const graphs: ConvertedGraph[] = [];
   for (const net of opened.networks) {
     const model = buildNetGraph(net.config, net.weights, { ...options, name: net.role === 'net' ? 'da3' : `da3_${net.role}` });
-    const weightBytes = model.graph.initializers.reduce((a, t) => a + numelOf(t.dims) * ONNX_TYPE_BYTES[t.dataType], 0);
+    const weightBytes = initializerBytes(model);
     const mode = options.externalData ?? 'auto';
-    const external = mode === 'always' || (mode === 'auto' && weightBytes > MAX_EMBEDDED_BYTES - 16 * 2 ** 20);
+    const external = mode === 'always' || (mode === 'auto' && needsExternalData(model));
     if (mode === 'never' && external) {
       throw new Da3Error('BAD_VALUE', `convertCheckpoint: the ${net.role} graph holds ${weightBytes} bytes of weights, over the 2 GB protobuf limit; use externalData`);
     }
