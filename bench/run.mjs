@@ -2,21 +2,27 @@
 // `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
 // onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes.
 // Each step runs in its own process (peak RSS is per step).
+// Then the same checkpoint and the tiny fixture model through @da3js/web in headless Chromium
+// (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
+// runtime 'chromium-wasm' (skipped, saying why, when there is no Chromium). --quick: fewer
+// scenarios and runs (browser: 2 threads only).
 // Results: bench/results/<date>-<host>.json and bench/results/latest.json.
 // Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VARIANTS } from '@da3js/core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'da3js-bench-'));
 const quick = process.argv.includes('--quick');
 
-function task(name, args) {
+function task(name, args, timeout = 0) {
   const out = execFileSync(process.execPath, [join(here, 'tasks', `${name}.mjs`), ...args.map(String)], {
     encoding: 'utf8',
+    timeout,
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 24,
   });
@@ -26,8 +32,13 @@ function task(name, args) {
 }
 
 const results = [];
+let failed = false;
 try {
-  const ckpt = join(work, 'da3-small.safetensors');
+  // The checkpoint sits in a hub-layout folder (config.json + model.safetensors) for the browser step.
+  const repo = join(work, 'da3-small');
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'config.json'), JSON.stringify({ model_name: VARIANTS['DA3-SMALL'].modelName }));
+  const ckpt = join(repo, 'model.safetensors');
   results.push(task('make-checkpoint', ['DA3-SMALL', ckpt, 0]));
   // fused = com.microsoft.MultiHeadAttention (the default graph); plain = MatMul–Softmax–MatMul.
   const graphs = [
@@ -39,7 +50,30 @@ try {
     if (scenarios.length === 0) continue;
     const onnx = join(work, `da3-small-${precision}-${attention}.onnx`);
     results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision, attention]));
-    for (const [n, h, w, runs] of scenarios) results.push({ precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
+    for (const [n, h, w, runs] of scenarios) results.push({ runtime: 'node-cpu', precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
+  }
+  // In-browser: [name, hub-layout folder, width, height, process_res, runs].
+  const tiny = join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', '..', 'shared', 'fixtures'), 'tiny');
+  const pages = [
+    ['DA3-TINY (fixture)', tiny, 84, 56, 84, quick ? 5 : 10],
+    ['DA3-SMALL', repo, 504, 336, 504, quick ? 3 : 5],
+  ];
+  browser: for (const [name, dir, w, h, res, runs] of pages) {
+    if (!existsSync(join(dir, 'model.safetensors'))) {
+      results.push({ task: 'infer', runtime: 'chromium-wasm', model: name, skipped: `no model at ${dir}` });
+      continue;
+    }
+    for (const threads of quick ? [2] : [1, 2]) {
+      try {
+        const r = task('browser', [name, dir, w, h, res, threads, runs], 10 * 60_000);
+        results.push(r);
+        if (r.skipped?.startsWith('no Chromium')) break browser;
+      } catch (e) {
+        failed = true;
+        console.error(`bench: browser ${name} ${threads} thread(s) failed: ${e.message.split('\n')[0]}`);
+        results.push({ task: 'infer', runtime: 'chromium-wasm', model: name, threads, error: e.message.split('\n')[0] });
+      }
+    }
   }
   for (const format of ['ply', 'glb']) results.push(task('write-export', [format, 1_000_000, quick ? 2 : 5]));
 } finally {
@@ -57,3 +91,4 @@ const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}.json`
 writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 console.log(`bench: wrote ${file}`);
+if (failed) process.exitCode = 1;
