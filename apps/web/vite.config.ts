@@ -12,6 +12,10 @@ import { type Plugin, defaultClientConditions, defineConfig } from 'vite';
  * points `wasmPaths` there (src/ort-setup.ts) — no CDN, works offline, and the `.mjs` is a
  * standalone module that WASM threads can start their workers from.
  */
+/** COOP/COEP: a cross-origin-isolated page can use WASM threads (SharedArrayBuffer). */
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/** See the file's first comment. */
 function ortRuntimeFiles(): Plugin {
   const require = createRequire(import.meta.url);
   // The package's main entry lives in dist/, next to the runtime files.
@@ -24,6 +28,7 @@ function ortRuntimeFiles(): Plugin {
         const m = /\/ort\/([^/?]+)/.exec(req.url ?? '');
         if (!m || !files.includes(m[1])) return next();
         res.setHeader('content-type', m[1].endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
         res.end(readFileSync(join(dir, m[1])));
       });
     },
@@ -34,9 +39,6 @@ function ortRuntimeFiles(): Plugin {
     },
   };
 }
-
-/** COOP/COEP: a cross-origin-isolated page can use WASM threads (SharedArrayBuffer). */
-const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   base: './',
