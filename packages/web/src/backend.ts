@@ -159,7 +159,10 @@ export async function createWebRunner(graph: Uint8Array | GraphBlobs, options: W
     try {
       const bytes = graph instanceof Uint8Array ? graph : new Uint8Array(await graph.model.arrayBuffer());
       const externalData = graph instanceof Uint8Array || !graph.externalData ? undefined : [{ path: graph.externalData.location, data: graph.externalData.blob }];
-      return await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all', ...(externalData ? { externalData } : {}) });
+      // WebGPU with NCHW kernels: the provider's default NHWC layout transform gave wrong numbers
+      // for DPT's Conv → Transpose chains (errors of 1e-2 with onnxruntime-web 1.30).
+      const executionProviders = providers.map((p) => (p === 'webgpu' ? { name: 'webgpu' as const, preferredLayout: 'NCHW' as const } : p));
+      return await ort.InferenceSession.create(bytes, { executionProviders, graphOptimizationLevel: 'all', ...(externalData ? { externalData } : {}) });
     } catch (error) {
       throw explain(error, 'createWebRunner');
     }

@@ -47,16 +47,16 @@ function positionEmbedding(g: GraphBuilder, w: WeightProvider, cfg: BackboneConf
     const D = cfg.embedDim;
     const cls = slice(g, table, [0], [1], [1]);
     const grid = transpose(g, reshape(g, slice(g, table, [1], [1 + gh * gw], [1]), [1, gh, gw, D]), [0, 3, 1, 2]);
-    const f = (v: Value) => g.op('Cast', [v], { to: 1 });
-    const offset = g.float32([cfg.interpolateOffset], [1]);
-    const scaleH = g.op('Div', [g.op('Add', [f(gridH), offset]), g.float32([gh], [1])]);
-    const scaleW = g.op('Div', [g.op('Add', [f(gridW), offset]), g.float32([gw], [1])]);
+    // scales = [1, 1, (h + 0.1)/gh, (w + 0.1)/gw], computed as one 4-vector: the only Concat is of
+    // int64 shape values (which every provider keeps on the CPU). Concatenating computed float
+    // scalars instead came out shuffled on onnxruntime-web's WebGPU provider.
+    const sizes = g.op('Cast', [concat(g, [g.int64([1, 1], [2]), gridH, gridW], 0)], { to: 1 });
+    const scaleHW = g.op('Div', [g.op('Add', [sizes, g.float32([0, 0, cfg.interpolateOffset, cfg.interpolateOffset], [4])]), g.float32([1, 1, gh, gw], [4])]);
     const trainingSize = g.op('And', [
       g.op('Equal', [g.op('Mul', [gridH, gridW]), g.int64([gh * gw], [1])]),
       g.op('Equal', [imageH, imageW]),
     ]);
-    const one = g.float32([1], [1]);
-    const scales = concat(g, [g.float32([1, 1], [2]), g.op('Where', [trainingSize, one, scaleH]), g.op('Where', [trainingSize, one, scaleW])], 0);
+    const scales = g.op('Where', [trainingSize, g.float32([1, 1, 1, 1], [4]), scaleHW]);
     const resized = g.op('Resize', [grid, '', scales], {
       mode: 'cubic',
       cubic_coeff_a: attr.float(-0.75),
