@@ -4,10 +4,11 @@
  * (`/hub/{owner}/{name}/resolve/{revision}/{file}`, with HTTP Range support) from the same origin,
  * so a cross-origin-isolated page (COOP/COEP, needed for WASM threads) can fetch them.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, normalize, resolve, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
 /** The Chromium binary (override with $CHROMIUM_PATH). `.ci/run` installs Debian's `chromium`. */
@@ -147,3 +148,26 @@ function inside(dir: string, rel: string): string | undefined {
   return target === root || target.startsWith(root + sep) ? target : undefined;
 }
 
+
+/**
+ * Bundles an ES module (source text, resolved from the repo root so workspace packages and
+ * onnxruntime-web resolve) for the browser into `outDir/<name>.js`, and copies onnxruntime-web's
+ * `.wasm`/`.mjs` runtime files beside it so nothing is fetched from a CDN. Uses esbuild (a
+ * dependency of tsup and vite).
+ */
+export async function bundleForBrowser(source: string, outDir: string, name = 'bundle'): Promise<string> {
+  const { build } = await import('esbuild');
+  const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+  await build({
+    stdin: { contents: source, resolveDir: root, loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outfile: join(outDir, `${name}.js`),
+    logLevel: 'error',
+  });
+  const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
+  for (const f of readdirSync(ortDist)) if (/^ort-wasm.*\.(wasm|mjs)$/.test(f)) copyFileSync(join(ortDist, f), join(outDir, f));
+  return join(outDir, `${name}.js`);
+}

@@ -1,0 +1,235 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StaticServer, bundleForBrowser, launchChromium, requireChromium, startStaticServer } from '../../../test-utils/browser.js';
+import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
+
+/**
+ * @da3js/web in Debian's Chromium (headless, offline): decoding of every input kind against
+ * sharp's pixels, EXIF handling, <video> sampling of an ffmpeg-made clip, the Cache API graph
+ * cache across a page reload, and the capability errors (threads without cross-origin
+ * isolation, WebGPU's software adapter).
+ */
+const REPO = 'test-org/da3-tiny';
+let dir: string;
+let server: StaticServer;
+let plainServer: StaticServer;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+let rgb: { data: Uint8Array; width: number; height: number };
+
+const PAGE = '<!doctype html><meta charset="utf-8"><script type="module">import * as lib from "./lib.js"; window.lib = lib; window.libReady = true;</script>';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'da3js-web-browser-'));
+  await bundleForBrowser("export * from '@da3js/web';", dir, 'lib');
+  writeFileSync(join(dir, 'index.html'), PAGE);
+  const u8 = (await loadTensors('tiny/multi/inputs.safetensors')).image_u8;
+  const [, H, W] = u8.shape;
+  rgb = { data: (u8.data as Uint8Array).slice(0, H * W * 3), width: W, height: H };
+  const raw = { raw: { width: W, height: H, channels: 3 as const } };
+  writeFileSync(join(dir, 'view0.png'), await sharp(rgb.data, raw).png().toBuffer());
+  // EXIF orientation 6 ("rotate 90° clockwise to view"): stored pixels stay W×H.
+  writeFileSync(join(dir, 'rotated.jpg'), await sharp(rgb.data, raw).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+  // A 10-frame, 10 fps clip whose frame k is a flat grey of 20·k.
+  for (let k = 0; k < 10; k++) writeFileSync(join(dir, `f${k}.png`), await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 20 * k, g: 20 * k, b: 20 * k } } }).png().toBuffer());
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-framerate', '10', '-i', join(dir, 'f%d.png'), '-c:v', 'libvpx', '-b:v', '2M', '-pix_fmt', 'yuv420p', join(dir, 'clip.webm')]);
+  const hub = { [REPO]: join(FIXTURES, 'tiny') };
+  server = await startStaticServer({ mounts: { '/': dir }, hub });
+  plainServer = await startStaticServer({ mounts: { '/': dir }, hub, crossOriginIsolated: false });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await plainServer?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(url: string, webgpu = false): Promise<Page> {
+  browser ??= await launchChromium({ webgpu });
+  // One context for all pages: its storage (the Cache API) survives from page to page.
+  context ??= await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.warn(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { libReady?: boolean }).libReady === true);
+  return page;
+}
+
+describe('web library in Chromium', () => {
+  it('decodes PNG files, bitmaps, canvases, ImageData, <img> and VideoFrames to the exact stored pixels', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${server.url}/`);
+    const got = await page.evaluate(async () => {
+      const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+      const blob = await (await fetch('./view0.png')).blob();
+      const bitmap = await createImageBitmap(blob);
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+      const img = new Image();
+      img.src = './view0.png';
+      await img.decode();
+      const frame = new VideoFrame(bitmap, { timestamp: 0 });
+      const inputs = { blob, file: new File([blob], 'view0.png', { type: 'image/png' }), url: './view0.png', bitmap, canvas, img, frame };
+      const out: Record<string, { w: number; h: number; c: number; rgb: number[] }> = {};
+      for (const [name, input] of Object.entries(inputs)) {
+        const d = await lib.decodeImage(input as never);
+        const px: number[] = [];
+        for (let i = 0; i < d.width * d.height; i++) px.push(d.data[i * 4], d.data[i * 4 + 1], d.data[i * 4 + 2]);
+        out[name] = { w: d.width, h: d.height, c: d.channels, rgb: px };
+      }
+      frame.close();
+      const bad = await lib.decodeImage(new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' })).then(
+        () => 'decoded',
+        (e: { code: string }) => e.code,
+      );
+      return { out, bad };
+    });
+    for (const [name, d] of Object.entries(got.out)) {
+      expect({ name, w: d.w, h: d.h, c: d.c }).toEqual({ name, w: rgb.width, h: rgb.height, c: 4 });
+      expect(d.rgb.every((v, i) => v === rgb.data[i]), `${name} pixels`).toBe(true);
+    }
+    expect(got.bad).toBe('UNKNOWN_FORMAT');
+  });
+
+  it('keeps JPEG pixels as stored (EXIF orientation ignored) unless applyExifOrientation', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${server.url}/`);
+    const got = await page.evaluate(async () => {
+      const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+      const blob = await (await fetch('./rotated.jpg')).blob();
+      const asStored = await lib.decodeImage(blob);
+      const rotated = await lib.decodeImage(blob, { applyExifOrientation: true });
+      return { stored: [asStored.width, asStored.height, Array.from(asStored.data)], rotated: [rotated.width, rotated.height] };
+    });
+    const [w, h, data] = got.stored as [number, number, number[]];
+    expect([w, h]).toEqual([rgb.width, rgb.height]);
+    expect(got.rotated).toEqual([rgb.height, rgb.width]);
+    // Same JPEG decoded by libvips (sharp), orientation not applied: the decoders agree to ±2.
+    const ref = await sharp(join(dir, 'rotated.jpg')).raw().toBuffer();
+    let worst = 0;
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(data[i * 4 + c] - ref[i * 3 + c]));
+    expect(worst).toBeLessThanOrEqual(2);
+  });
+
+  it('samples a <video> at the reference frame indices', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${server.url}/`);
+    const means = await page.evaluate(async () => {
+      const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+      const blob = await (await fetch('./clip.webm')).blob();
+      const frames = await lib.sampleVideo(blob, { fps: 5, videoFps: 10 });
+      const byTime = await lib.sampleVideo('./clip.webm', { fps: 2, maxFrames: 2 });
+      const mean = (f: { data: ArrayLike<number>; width: number; height: number }) => {
+        let s = 0;
+        for (let i = 0; i < f.width * f.height; i++) s += f.data[i * 4];
+        return s / (f.width * f.height);
+      };
+      const bad = await lib.sampleVideo(new Blob([new Uint8Array(64)], { type: 'video/webm' })).then(
+        () => 'played',
+        (e: { code: string }) => e.code,
+      );
+      return { sampled: frames.map(mean), size: [frames[0].width, frames[0].height], byTime: byTime.map(mean), bad };
+    });
+    expect(means.size).toEqual([64, 48]);
+    // every 2nd frame: 0, 2, 4, 6, 8 → grey 0, 40, 80, 120, 160 (lossy VP8: ±4)
+    expect(means.sampled).toHaveLength(5);
+    means.sampled.forEach((m, i) => expect(Math.abs(m - 40 * i)).toBeLessThanOrEqual(4));
+    means.byTime.forEach((m, i) => expect(Math.abs(m - 100 * i)).toBeLessThanOrEqual(4));
+    expect(means.bad).toBe('UNKNOWN_FORMAT');
+  });
+
+  it('caches the converted graph in the Cache API: after a reload nothing is converted and no tensor is fetched', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const url = `${server.url}/`;
+    const run = async () => {
+      const page = await open(url);
+      const result = await page.evaluate(
+        async ([endpoint, repo]) => {
+          const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+          const events: string[] = [];
+          const model = await lib.DepthAnything3.fromPretrained(repo, { endpoint, device: 'wasm', threads: 2, progress: (e) => events.push(e.status === 'cache' ? `cache:${e.hit}` : e.status) });
+          const img = { data: new Uint8Array(56 * 84 * 3).fill(128), width: 84, height: 56, channels: 3 as const };
+          const p = await model.inference([img, img], { processRes: 84 });
+          await model.dispose();
+          return { events: [...new Set(events)], depth0: p.depth[0], coi: crossOriginIsolated };
+        },
+        [server.hubEndpoint, REPO],
+      );
+      await page.close();
+      return result;
+    };
+    await open(url).then((p) => p.evaluate(() => caches.delete('da3js-graphs')).then(() => p.close()));
+    const first = await run();
+    expect(first.coi).toBe(true);
+    expect(first.events).toContain('cache:false');
+    expect(first.events).toContain('convert');
+    const tensorReads = () => server.log.filter((r) => r.path.endsWith('model.safetensors')).length;
+    const before = tensorReads();
+    const second = await run();
+    expect(second.events).toContain('cache:true');
+    expect(second.events).not.toContain('convert');
+    expect(second.depth0).toBe(first.depth0);
+    // only the size probe and the safetensors header are read on the second load
+    expect(tensorReads() - before).toBeLessThanOrEqual(3);
+  });
+
+  it('says which capability is missing: threads without cross-origin isolation', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${plainServer.url}/`);
+    const err = await page.evaluate(async () => {
+      const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+      return lib.configureWasm({ threads: 2 }).then(
+        () => 'ok',
+        (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+      );
+    });
+    expect(err).toMatch(/^UNSUPPORTED: .*cross-origin-isolated.*Cross-Origin-Embedder-Policy/);
+  });
+});
+
+describe('web library on WebGPU (software adapter)', () => {
+  let gpuBrowser: Browser | undefined;
+  afterAll(async () => gpuBrowser?.close());
+
+  it('finds the SwiftShader adapter and runs the tiny model on it like on WASM', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    gpuBrowser = await launchChromium({ webgpu: true });
+    const page = await gpuBrowser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => (window as unknown as { libReady?: boolean }).libReady === true);
+    const got = await page.evaluate(
+      async ([endpoint, repo]) => {
+        const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+        const caps = await lib.webCapabilities();
+        const img = { data: new Uint8Array(56 * 84 * 3).map((_, i) => (i * 7) % 251), width: 84, height: 56, channels: 3 as const };
+        const depth: Record<string, number[]> = {};
+        const providers: Record<string, readonly string[]> = {};
+        for (const device of ['webgpu', 'wasm'] as const) {
+          const model = await lib.DepthAnything3.fromPretrained(repo, { endpoint, device, cache: false, progress: (e) => e.status === 'ready' && (providers[device] = e.providers) });
+          depth[device] = Array.from((await model.inference([img, img], { processRes: 84 })).depth);
+          await model.dispose();
+        }
+        const fp16 = await lib.resolvePrecision('fp16', ['webgpu', 'wasm']).then(
+          (p) => p,
+          (e: { code: string; message: string }) => `${e.code}: ${e.message}`,
+        );
+        return { caps, depth, providers, fp16 };
+      },
+      [server.hubEndpoint, REPO],
+    );
+    expect(got.caps).toMatchObject({ webgpu: true, fallbackAdapter: true });
+    expect(got.providers.webgpu).toEqual(['webgpu', 'wasm']);
+    let worst = 0;
+    for (let i = 0; i < got.depth.wasm.length; i++) worst = Math.max(worst, Math.abs(got.depth.webgpu[i] - got.depth.wasm[i]) / (1 + Math.abs(got.depth.wasm[i])));
+    console.log(`WebGPU vs WASM tiny depth: max relative difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    if (got.caps.shaderF16) expect(got.fp16).toBe('float16');
+    else expect(got.fp16).toMatch(/^UNSUPPORTED: .*shader-f16/);
+  });
+});
