@@ -139,8 +139,8 @@ describe('web library in Chromium', () => {
     expect(means.size).toEqual([64, 48]);
     // every 2nd frame: 0, 2, 4, 6, 8 → grey 0, 40, 80, 120, 160 (lossy VP8: ±4)
     expect(means.sampled).toHaveLength(5);
-    means.sampled.forEach((m, i) => expect(Math.abs(m - 40 * i)).toBeLessThanOrEqual(4));
-    means.byTime.forEach((m, i) => expect(Math.abs(m - 100 * i)).toBeLessThanOrEqual(4));
+    for (const [i, m] of means.sampled.entries()) expect(Math.abs(m - 40 * i)).toBeLessThanOrEqual(4);
+    for (const [i, m] of means.byTime.entries()) expect(Math.abs(m - 100 * i)).toBeLessThanOrEqual(4);
     expect(means.bad).toBe('UNKNOWN_FORMAT');
   });
 
