@@ -90,3 +90,15 @@ describe('runInference with ray pose (tiny/multi, replayed RANSAC draws)', () =>
     }
   });
 });
+
+describe('runInference input size limit', () => {
+  it('refuses a network input wider than the RoPE tables (1024 patches) before running anything', async () => {
+    let ran = false;
+    const loaded = await fixtureModel('anyview');
+    await loaded.dispose();
+    const model = { config: loaded.config, kind: 'anyview' as const, runner: async () => ((ran = true), { run: async () => ({}) }) };
+    const wide: ImageU8 = { data: new Uint8Array(14 * 15_000 * 3), width: 15_000, height: 14, channels: 3 };
+    await expect(runInference(model, [wide], { processRes: 15_000 })).rejects.toThrow(/sides above 14336 pixels are not supported/);
+    expect(ran).toBe(false);
+  });
+});

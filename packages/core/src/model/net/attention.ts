@@ -12,37 +12,65 @@ export interface RopeTables {
 }
 
 /**
+ * Largest patch-grid coordinate the RoPE tables cover: 1024 patches per side (14,336 pixels). The
+ * pipeline refuses larger inputs.
+ */
+export const ROPE_MAX_POSITION = 1024;
+
+/**
+ * cos and sin of `pos · invFreq` for integer positions 0…maxPos, rows `[cos|sin](angles, angles)`
+ * of width `half`, as float32 constants. Computed here in float64 from the float32 angle and
+ * rounded once, so every runtime gets the same correctly rounded values; GPU `Sin`/`Cos` are only
+ * accurate to about 2^-11 (the Vulkan bound), which moved WebGPU poses by 2e-4.
+ */
+function ropeLookup(invFreq: readonly number[], maxPos: number): { cos: number[]; sin: number[] } {
+  const cos: number[] = [];
+  const sin: number[] = [];
+  for (let p = 0; p <= maxPos; p++) {
+    const angles = invFreq.map((f) => Math.fround(p * f));
+    for (const a of [...angles, ...angles]) {
+      cos.push(Math.fround(Math.cos(a)));
+      sin.push(Math.fround(Math.sin(a)));
+    }
+  }
+  return { cos, sin };
+}
+
+/**
  * RoPE tables for `1 + h·w` tokens from positions computed in-graph (h, w dynamic): token 0 at
  * (0, 0); patches at (row+1, col+1) for local layers or all (1, 1) for global layers
- * (layers/rope.py, vision_transformer.py `_prepare_rope`). Angles are float32 `pos · invFreq`.
+ * (layers/rope.py, vision_transformer.py `_prepare_rope`). Angles are float32 `pos · invFreq`;
+ * their cos/sin are gathered from precomputed tables ({@link ROPE_MAX_POSITION}).
  */
 export function ropeTables(g: GraphBuilder, gridH: Value, gridW: Value, headDim: number, frequency: number, global: boolean): RopeTables {
   return g.scope(global ? 'rope_global' : 'rope_local', () => {
     const half = headDim / 2;
     const invFreq: number[] = [];
     for (let i = 0; i < half / 2; i++) invFreq.push(Math.fround(1 / Math.fround(frequency ** Math.fround((2 * i) / half))));
-    const inv = g.float32(invFreq, [1, half / 2]);
+    const maxPos = global ? 1 : ROPE_MAX_POSITION;
+    const lookup = ropeLookup(invFreq, maxPos);
+    const cosTable = g.float32(lookup.cos, [maxPos + 1, half]);
+    const sinTable = g.float32(lookup.sin, [maxPos + 1, half]);
     const one = g.int64([1], []);
     let ys: Value;
     let xs: Value;
     const hw = g.op('Concat', [gridH, gridW], { axis: 0 });
     if (global) {
-      const ones = g.op('Expand', [g.float32([1], [1, 1]), hw]);
+      const ones = g.op('Expand', [g.int64([1], [1, 1]), hw]);
       ys = ones;
       xs = ones;
     } else {
-      const rows = g.op('Cast', [g.op('Range', [one, g.op('Add', [g.op('Squeeze', [gridH]), one]), one])], { to: 1 });
-      const cols = g.op('Cast', [g.op('Range', [one, g.op('Add', [g.op('Squeeze', [gridW]), one]), one])], { to: 1 });
+      const rows = g.op('Range', [one, g.op('Add', [g.op('Squeeze', [gridH]), one]), one]);
+      const cols = g.op('Range', [one, g.op('Add', [g.op('Squeeze', [gridW]), one]), one]);
       ys = g.op('Expand', [g.op('Unsqueeze', [rows, g.int64([1])]), hw]);
       xs = g.op('Expand', [g.op('Unsqueeze', [cols, g.int64([0])]), hw]);
     }
-    const zero = g.float32([0], [1]);
+    const zero = g.int64([0], [1]);
     const flat = (v: Value) => concat(g, [zero, reshape(g, v, [-1])], 0);
+    const toPrecision = (v: Value) => (g.precision === 'float16' ? g.op('Cast', [v], { to: 10 }) : v);
     const table = (pos: Value) => {
-      const angles = g.op('Mul', [g.op('Unsqueeze', [pos, g.int64([1])]), inv]);
-      const full = reshape(g, concat(g, [angles, angles], 1), [-1, 1, half]);
-      const toPrecision = (v: Value) => (g.precision === 'float16' ? g.op('Cast', [v], { to: 10 }) : v);
-      return { cos: toPrecision(g.op('Cos', [full])), sin: toPrecision(g.op('Sin', [full])) };
+      const rows = (t: Value) => toPrecision(reshape(g, g.op('Gather', [t, pos], { axis: 0 }), [-1, 1, half]));
+      return { cos: rows(cosTable), sin: rows(sinTable) };
     };
     const y = table(flat(ys));
     const x = table(flat(xs));
