@@ -75,10 +75,11 @@ export async function executionProviders(device: WebDevice = 'auto'): Promise<('
 }
 
 /**
- * The graph precision for a dtype on the chosen providers.
+ * The graph precision for a dtype on the chosen providers (default `auto`: fp16 on WebGPU adapters
+ * with `shader-f16`, else fp32).
  * @throws Da3Error `UNSUPPORTED` for fp16 on a WebGPU adapter without `shader-f16`
  */
-export async function resolvePrecision(dtype: WebDtype = 'fp32', providers: readonly string[]): Promise<FloatPrecision> {
+export async function resolvePrecision(dtype: WebDtype = 'auto', providers: readonly string[]): Promise<FloatPrecision> {
   const onGpu = providers[0] === 'webgpu';
   const { shaderF16 } = await webCapabilities();
   if (dtype === 'fp32') return 'float32';

@@ -36,7 +36,7 @@ export type WebProgressEvent =
 export interface WebFromPretrainedOptions {
   /** `auto` (default): WebGPU when the page has an adapter, else WASM. */
   readonly device?: WebDevice;
-  /** `fp32` (default), `fp16`, or `auto` (fp16 on WebGPU with `shader-f16`). */
+  /** `auto` (default: fp16 on WebGPU adapters with `shader-f16`, else fp32), `fp32` or `fp16`. */
   readonly dtype?: WebDtype;
   /** Hub base URL (default https://huggingface.co). */
   readonly endpoint?: string;
