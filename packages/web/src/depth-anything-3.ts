@@ -92,6 +92,9 @@ function parseConfigJson(text: string, where: string): Record<string, unknown> {
   }
 }
 
+/** Weights a WASM session can hold: WebAssembly memory stops at 4 GiB, runtime and activations included. */
+const WASM_MAX_GRAPH_BYTES = 3 * 2 ** 30;
+
 /** Where a model's graphs come from: a checkpoint to convert, or one pre-converted graph. */
 type GraphSource =
   | { readonly kind: 'checkpoint'; readonly weights: SafetensorsFile; readonly weightsId?: string }
@@ -232,6 +235,12 @@ export class DepthAnything3 {
     const runnerKey = JSON.stringify(build);
     const known = this.runners.get(runnerKey);
     if (known) return known;
+    if (providers[0] === 'wasm' && this.source.kind === 'checkpoint') {
+      const bytes = this.source.weights.header.tensors.reduce((a, t) => a + t.numel, 0) * (build.precision === 'float16' ? 2 : 4);
+      if (bytes > WASM_MAX_GRAPH_BYTES) {
+        throw new Da3Error('UNSUPPORTED', `DepthAnything3: this model needs about ${(bytes / 2 ** 30).toFixed(1)} GiB for its weights, over what WebAssembly can address (4 GiB with the runtime); run it on WebGPU (device "webgpu", dtype "fp16")`);
+      }
+    }
     const wasm = { threads: this.options.threads, wasmPaths: this.options.wasmPaths };
     let { graph, key } = await this.graphFor(build); // key: set when the graph came from the cache
     let runner: WebRunner;

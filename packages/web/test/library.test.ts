@@ -113,6 +113,25 @@ describe('local files and pre-converted graphs', () => {
     await expect(DepthAnything3.fromBlobs({ config: new Blob([configJson()]), weights: new Blob([new Uint8Array(16)]) })).rejects.toMatchObject({ code: 'BAD_SAFETENSORS' });
   });
 
+  it('refuses, before converting anything, weights too large for WebAssembly memory', async () => {
+    // A virtual 4 GB checkpoint: only its header is ever read.
+    const header = new TextEncoder().encode(JSON.stringify({ big: { dtype: 'F32', shape: [1_000_000_000], data_offsets: [0, 4_000_000_000] } }));
+    const head = new Uint8Array(8 + header.length);
+    new DataView(head.buffer).setBigUint64(0, BigInt(header.length), true);
+    head.set(header, 8);
+    const reads: number[] = [];
+    const huge = {
+      size: head.length + 4_000_000_000,
+      slice: (a: number, b: number) => {
+        reads.push(a);
+        return { arrayBuffer: async () => head.slice(a, b).buffer };
+      },
+    } as unknown as Blob;
+    const m = await DepthAnything3.fromBlobs({ config: JSON.parse(configJson().toString()), weights: huge }, { device: 'wasm', cache: false });
+    await expect(m.inference(views(), { processRes: 84 })).rejects.toThrow(/needs about 3\.7 GiB .* run it on WebGPU/);
+    expect(Math.max(...reads)).toBeLessThan(head.length);
+  });
+
   it('fromOnnx runs a da3js graph from a Blob and refuses build choices it was not made with', async () => {
     const file = await SafetensorsFile.open(blobByteSource(weights()));
     const sink = blobSink();
