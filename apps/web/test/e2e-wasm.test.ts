@@ -3,7 +3,7 @@ import validator from 'gltf-validator';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, type StaticServer, requireChromium } from '../../../test-utils/browser.js';
-import { appUrl, decodePng, launchChromium, openPage, serveApp, tinyMultiCase, waitForRun, worstExcess } from './helpers.js';
+import { appUrl, decodePng, launchChromium, openPage, runTinyMulti, serveApp, tinyMultiCase, worstExcess } from './helpers.js';
 
 /**
  * The built app in headless Chromium on the WASM backend: the tiny model from the fixture hub,
@@ -30,16 +30,8 @@ describe('web app on WASM (headless Chromium)', () => {
   it('uploads the tiny/multi images, runs, and equals the reference (depth 1e-4, extrinsics 1e-5)', async (ctx) => {
     if (!requireChromium(ctx)) return;
     const c = await tinyMultiCase();
-    await page.setInputFiles('#file-input', c.pngs);
-    await page.fill('#process-res', '84');
-    const t0 = Date.now();
-    await page.click('#run');
-    const status = await waitForRun(page);
-    const seconds = (Date.now() - t0) / 1000;
-    const got = await page.evaluate(() => {
-      const p = window.da3App.prediction!;
-      return { views: p.views, height: p.height, width: p.width, depth: Array.from(p.depth), extrinsics: Array.from(p.extrinsics!), timings: window.da3App.timings };
-    });
+    const got = await runTinyMulti(page, c.pngs);
+    const { status, seconds } = got;
     expect([got.views, got.height, got.width]).toEqual([3, 56, 84]);
     const depth = worstExcess(got.depth, c.depth, 1e-4);
     const ext = worstExcess(got.extrinsics, c.extrinsics, 1e-5);

@@ -100,3 +100,31 @@ export function worstExcess(got: ArrayLike<number>, want: ArrayLike<number>, tol
 }
 
 export { launchChromium };
+
+/** What {@link runTinyMulti} read back from the page. */
+export interface TinyMultiRun {
+  readonly status: string;
+  readonly seconds: number;
+  readonly views: number;
+  readonly height: number;
+  readonly width: number;
+  readonly depth: number[];
+  readonly extrinsics: number[];
+  readonly providers: readonly string[];
+  readonly timings: { load?: number; inference?: number };
+}
+
+/** Uploads the tiny/multi PNGs through the file input, runs at process res 84, reads the prediction back. */
+export async function runTinyMulti(page: Page, pngs: readonly string[]): Promise<TinyMultiRun> {
+  await page.setInputFiles('#file-input', [...pngs]);
+  await page.fill('#process-res', '84');
+  const t0 = Date.now();
+  await page.click('#run');
+  const status = await waitForRun(page);
+  const seconds = (Date.now() - t0) / 1000;
+  const got = await page.evaluate(() => {
+    const p = window.da3App.prediction!;
+    return { views: p.views, height: p.height, width: p.width, depth: Array.from(p.depth), extrinsics: Array.from(p.extrinsics!), timings: window.da3App.timings, providers: window.da3App.providers };
+  });
+  return { status, seconds, ...got };
+}

@@ -1,31 +1,20 @@
 import {
   type ByteSource,
-  Da3Error,
-  type FloatPrecision,
+  type GraphBuild,
   type ModelCache,
   type ModelConfig,
-  type NetworkRole,
-  type RefViewStrategy,
   type SafetensorsFile,
-  buildNetGraph,
+  buildGraphFor,
+  graphBuildName,
   needsExternalData,
-  openCheckpoint,
   writeOnnxModel,
 } from '@da3js/core';
 import { type BlobByteSource, blobByteSource, blobSink } from './io.js';
 
+export type { GraphBuild };
+
 /** Bumped when the graph builder's output changes, so stale cached graphs are not reused. */
 export const GRAPH_CACHE_VERSION = 1;
-
-/** The build-time choices that make one graph. */
-export interface GraphBuild {
-  readonly role: NetworkRole;
-  readonly posed: boolean;
-  readonly precision: FloatPrecision;
-  readonly refViewStrategy: RefViewStrategy;
-  readonly exportFeatLayers: readonly number[];
-  readonly gaussians: boolean;
-}
 
 /** A converted graph as Blobs: the `.onnx` and, above 2 GB, its external data file. */
 export interface GraphBlobs {
@@ -38,10 +27,7 @@ export const EXTERNAL_DATA_LOCATION = 'model.onnx.data';
 
 /** The cache key of one graph of one set of weights (`weightsId` names the weights' version). */
 export function graphCacheKey(weightsId: string, build: GraphBuild): string {
-  const parts = [build.role, build.posed ? 'posed' : 'unposed', build.precision === 'float16' ? 'fp16' : 'fp32', build.refViewStrategy];
-  if (build.exportFeatLayers.length) parts.push(`feat${build.exportFeatLayers.join('_')}`);
-  if (build.gaussians) parts.push('gs');
-  return `da3js-graph/v${GRAPH_CACHE_VERSION}/${weightsId}/${parts.join('-')}.onnx`;
+  return `da3js-graph/v${GRAPH_CACHE_VERSION}/${weightsId}/${graphBuildName(build)}.onnx`;
 }
 
 /**
@@ -50,16 +36,7 @@ export function graphCacheKey(weightsId: string, build: GraphBuild): string {
  * most one copy of them.
  */
 export async function convertGraph(weights: SafetensorsFile, config: ModelConfig, build: GraphBuild, onInitializer?: (done: number, total: number) => void): Promise<GraphBlobs> {
-  const net = openCheckpoint(weights, config).networks.find((n) => n.role === build.role);
-  if (!net) throw new Da3Error('BAD_CONFIG', `convertGraph: the checkpoint has no "${build.role}" network`);
-  const model = buildNetGraph(net.config, net.weights, {
-    precision: build.precision,
-    refViewStrategy: build.refViewStrategy,
-    poseConditioned: build.posed,
-    exportFeatLayers: build.exportFeatLayers,
-    gaussians: build.gaussians,
-    name: `da3_${build.role}`,
-  });
+  const model = buildGraphFor(weights, config, build);
   const sink = blobSink();
   const dataSink = needsExternalData(model) ? blobSink() : undefined;
   await writeOnnxModel(model, sink, {

@@ -4,6 +4,9 @@ import type { Sink } from '../io.js';
 import type { SafetensorsFile } from '../weights/safetensors-reader.js';
 import { type NetGraphOptions, buildNetGraph, netGraphOutputs } from './net/da3-net.js';
 import { initializerBytes, needsExternalData, writeOnnxModel } from './onnx/onnx-writer.js';
+import type { FloatPrecision } from './graph/builder.js';
+import type { RefViewStrategy } from './host/ref-view.js';
+import type { OnnxModel } from './onnx/types.js';
 import type { NetworkRole } from './weights-map/expected-tensors.js';
 import { openCheckpoint } from './weights-map/validate-checkpoint.js';
 
@@ -93,4 +96,43 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
     });
   }
   return { graphs, warnings: opened.report.warnings };
+}
+
+/** The build-time choices that make one graph of one network (what runtimes cache graphs by). */
+export interface GraphBuild {
+  readonly role: NetworkRole;
+  /** Pose-conditioned (takes `extrinsics` / `intrinsics` inputs). */
+  readonly posed: boolean;
+  readonly precision: FloatPrecision;
+  readonly refViewStrategy: RefViewStrategy;
+  /** Backbone layers exported as `feat_<i>`. */
+  readonly exportFeatLayers: readonly number[];
+  /** Include the GS head's `gs_raw` output. */
+  readonly gaussians?: boolean;
+}
+
+/** A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs` (cache file names/keys). */
+export function graphBuildName(build: GraphBuild): string {
+  const parts = [build.role, build.posed ? 'posed' : 'unposed', build.precision === 'float16' ? 'fp16' : 'fp32', build.refViewStrategy];
+  if (build.exportFeatLayers.length) parts.push(`feat${build.exportFeatLayers.join('_')}`);
+  if (build.gaussians) parts.push('gs');
+  return parts.join('-');
+}
+
+/**
+ * Builds the ONNX graph of one network of a checkpoint for a {@link GraphBuild} (weights stay
+ * lazy: they are read when the model is written).
+ * @throws Da3Error `BAD_CONFIG` when the checkpoint has no such network, or the checkpoint's errors
+ */
+export function buildGraphFor(file: SafetensorsFile, config: ModelConfig, build: GraphBuild): OnnxModel {
+  const net = openCheckpoint(file, config).networks.find((n) => n.role === build.role);
+  if (!net) throw new Da3Error('BAD_CONFIG', `buildGraphFor: the checkpoint has no "${build.role}" network`);
+  return buildNetGraph(net.config, net.weights, {
+    precision: build.precision,
+    refViewStrategy: build.refViewStrategy,
+    poseConditioned: build.posed,
+    exportFeatLayers: build.exportFeatLayers,
+    gaussians: build.gaussians,
+    name: `da3_${build.role}`,
+  });
 }

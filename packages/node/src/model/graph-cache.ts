@@ -2,31 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileByteSource, fileSink } from '../hub/fs.js';
-import {
-  type ConvertProgress,
-  Da3Error,
-  type FloatPrecision,
-  type ModelConfig,
-  type NetworkRole,
-  type RefViewStrategy,
-  SafetensorsFile,
-  type Sink,
-  buildNetGraph,
-  needsExternalData,
-  openCheckpoint,
-  writeOnnxModel,
-} from '@da3js/core';
+import { type ConvertProgress, type GraphBuild, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
 
-/** The build-time choices that make one cached graph. */
-export interface GraphVariant {
-  readonly role: NetworkRole;
-  readonly posed: boolean;
-  readonly precision: FloatPrecision;
-  readonly refViewStrategy: RefViewStrategy;
-  readonly exportFeatLayers: readonly number[];
-  /** Include the GS head's `gs_raw` output. */
-  readonly gaussians?: boolean;
-}
+/** The build-time choices that make one cached graph (core's `GraphBuild`). */
+export type GraphVariant = GraphBuild;
 
 /** A stable name for the weights file (path, size, mtime): cached graphs are keyed by it. */
 export function weightsFingerprint(weightsPath: string): string {
@@ -35,10 +14,7 @@ export function weightsFingerprint(weightsPath: string): string {
 }
 
 function graphFileName(v: GraphVariant): string {
-  const parts = [v.role, v.posed ? 'posed' : 'unposed', v.precision === 'float16' ? 'fp16' : 'fp32', v.refViewStrategy];
-  if (v.exportFeatLayers.length) parts.push(`feat${v.exportFeatLayers.join('_')}`);
-  if (v.gaussians) parts.push('gs');
-  return `${parts.join('-')}.onnx`;
+  return `${graphBuildName(v)}.onnx`;
 }
 
 /**
@@ -59,16 +35,7 @@ export async function ensureGraph(
   const source = fileByteSource(weightsPath);
   try {
     const file = await SafetensorsFile.open(source);
-    const net = openCheckpoint(file, config).networks.find((n) => n.role === variant.role);
-    if (!net) throw new Da3Error('BAD_CONFIG', `ensureGraph: the checkpoint has no "${variant.role}" network`);
-    const model = buildNetGraph(net.config, net.weights, {
-      precision: variant.precision,
-      refViewStrategy: variant.refViewStrategy,
-      poseConditioned: variant.posed,
-      exportFeatLayers: variant.exportFeatLayers,
-      gaussians: variant.gaussians,
-      name: `da3_${variant.role}`,
-    });
+    const model = buildGraphFor(file, config, variant);
     const external = needsExternalData(model);
     const dataName = `${graphFileName(variant)}.data`;
     const sink = fileSink(path);
