@@ -132,6 +132,21 @@ describe('local files and pre-converted graphs', () => {
     expect(Math.max(...reads)).toBeLessThan(head.length);
   });
 
+  it('fromOnnx runs a graph with external data (the > 2 GB layout) from two Blobs', async () => {
+    const file = await SafetensorsFile.open(blobByteSource(weights()));
+    const sink = blobSink();
+    const data = blobSink();
+    await convertCheckpoint(file, loadConfig(JSON.parse(configJson().toString())), {
+      externalData: 'always',
+      output: async () => ({ sink, externalDataSink: data, externalDataLocation: 'tiny.onnx.data' }),
+    });
+    expect(data.blob().size).toBeGreaterThan(sink.blob().size); // the weights live in the data file
+    const dataFile = new File([data.blob()], 'tiny.onnx.data');
+    const m = await DepthAnything3.fromOnnx(sink.blob(), { device: 'wasm', threads: 1, externalData: dataFile });
+    expectDepth((await m.inference(views(), { processRes: 84 })).depth);
+    await m.dispose();
+  });
+
   it('fromOnnx runs a da3js graph from a Blob and refuses build choices it was not made with', async () => {
     const file = await SafetensorsFile.open(blobByteSource(weights()));
     const sink = blobSink();
