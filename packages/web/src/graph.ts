@@ -1,5 +1,6 @@
 import {
   type ByteSource,
+  GRAPH_BUILDER_VERSION,
   type GraphBuild,
   type ModelCache,
   type ModelConfig,
@@ -13,8 +14,6 @@ import { type BlobByteSource, blobByteSource, blobSink } from './io.js';
 
 export type { GraphBuild };
 
-/** Bumped when the graph builder's output changes, so stale cached graphs are not reused. */
-export const GRAPH_CACHE_VERSION = 1;
 
 /** A converted graph as Blobs: the `.onnx` and, above 2 GB, its external data file. */
 export interface GraphBlobs {
@@ -27,7 +26,7 @@ export const EXTERNAL_DATA_LOCATION = 'model.onnx.data';
 
 /** The cache key of one graph of one set of weights (`weightsId` names the weights' version). */
 export function graphCacheKey(weightsId: string, build: GraphBuild): string {
-  return `da3js-graph/v${GRAPH_CACHE_VERSION}/${weightsId}/${graphBuildName(build)}.onnx`;
+  return `da3js-graph/v${GRAPH_BUILDER_VERSION}/${weightsId}/${graphBuildName(build)}.onnx`;
 }
 
 /**

@@ -32,7 +32,7 @@ export {
   type WebRunnerOptions,
 } from './backend.js';
 export { cacheApiModelCache, defaultModelCache, memoryModelCache, type WebModelCache } from './cache.js';
-export { GRAPH_CACHE_VERSION, convertGraph, graphCacheKey, type GraphBlobs, type GraphBuild } from './graph.js';
+export { convertGraph, graphCacheKey, type GraphBlobs, type GraphBuild } from './graph.js';
 export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
 export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
 export { exportToFiles, mimeTypeOf } from './export.js';

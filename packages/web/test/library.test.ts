@@ -58,7 +58,7 @@ describe('graph cache', () => {
     expect(first.find((e) => e.status === 'cache')).toMatchObject({ hit: false });
     expect(first.some((e) => e.status === 'convert')).toBe(true);
     expect(cache.keys()).toHaveLength(1);
-    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v1\/.+model\.safetensors@.+\/net-unposed-fp32-saddle_balanced\.onnx$/);
+    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v2\/.+model\.safetensors@.+\/net-unposed-fp32-saddle_balanced\.onnx$/);
 
     const second: WebProgressEvent[] = [];
     const b = await DepthAnything3.fromPretrained(REPO, { endpoint: hub.endpoint, device: 'wasm', threads: 1, cache, progress: (e) => second.push(e) });

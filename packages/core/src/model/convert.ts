@@ -98,6 +98,13 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
   return { graphs, warnings: opened.report.warnings };
 }
 
+/**
+ * Version of the graphs {@link buildGraphFor} produces. Runtimes put it in their graph-cache keys,
+ * so a cached graph from an older builder is converted again. Bump it whenever the builder's
+ * output changes (2: RoPE from float32 tables, pos-embed scales as one vector).
+ */
+export const GRAPH_BUILDER_VERSION = 2;
+
 /** The build-time choices that make one graph of one network (what runtimes cache graphs by). */
 export interface GraphBuild {
   readonly role: NetworkRole;

@@ -2,15 +2,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileByteSource, fileSink } from '../hub/fs.js';
-import { type ConvertProgress, type GraphBuild, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
+import { type ConvertProgress, GRAPH_BUILDER_VERSION, type GraphBuild, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
 
 /** The build-time choices that make one cached graph (core's `GraphBuild`). */
 export type GraphVariant = GraphBuild;
 
-/** A stable name for the weights file (path, size, mtime): cached graphs are keyed by it. */
+/**
+ * A stable name for the weights file (path, size, mtime) and the graph builder's version: cached
+ * graphs are keyed by it.
+ */
 export function weightsFingerprint(weightsPath: string): string {
   const st = statSync(weightsPath);
-  return createHash('sha256').update(`${weightsPath}\n${st.size}\n${st.mtimeMs}`).digest('hex').slice(0, 16);
+  return createHash('sha256').update(`${weightsPath}\n${st.size}\n${st.mtimeMs}\nbuilder ${GRAPH_BUILDER_VERSION}`).digest('hex').slice(0, 16);
 }
 
 function graphFileName(v: GraphVariant): string {
