@@ -39,10 +39,16 @@ export function setProgress(fraction: number | null, caption: string): void {
   byId('progress-text').textContent = caption;
 }
 
+let weightsRead = '';
+
 /** Shows a library progress event (download, conversion, cache, ready). */
 export function showLoadProgress(e: WebProgressEvent): void {
-  const ev = e as WebProgressEvent & { status: string; role?: string; done?: number; total?: number; file?: string; hit?: boolean; providers?: readonly string[]; precision?: string };
+  const ev = e as WebProgressEvent & { status: string; role?: string; done?: number; total?: number; loaded?: number; file?: string; hit?: boolean; providers?: readonly string[]; precision?: string };
   switch (ev.status) {
+    case 'progress':
+      // Weights are range-read while converting: the next 'convert' caption shows these bytes.
+      weightsRead = `, ${((ev.loaded ?? 0) / 2 ** 20).toFixed(1)} of ${((ev.total ?? 0) / 2 ** 20).toFixed(1)} MiB read`;
+      break;
     case 'initiate':
       setProgress(null, `Downloading ${shortName(ev.file)}…`);
       break;
@@ -50,7 +56,7 @@ export function showLoadProgress(e: WebProgressEvent): void {
       setProgress(1, `Downloaded ${shortName(ev.file)}`);
       break;
     case 'convert':
-      setProgress((ev.done ?? 0) / Math.max(1, ev.total ?? 1), `Converting the ${ev.role} network: ${ev.done}/${ev.total} weights`);
+      setProgress((ev.done ?? 0) / Math.max(1, ev.total ?? 1), `Converting the ${ev.role} network: ${ev.done}/${ev.total} weights${weightsRead}`);
       break;
     case 'cache':
       setProgress(null, ev.hit ? `Converted ${ev.role} graph found in the browser cache` : `Caching the converted ${ev.role} graph`);

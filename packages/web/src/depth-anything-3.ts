@@ -23,11 +23,13 @@ import { defaultModelCache } from './cache.js';
 import { exportToFiles } from './export.js';
 import { type GraphBlobs, type GraphBuild, cachedGraph, convertGraph, graphCacheKey, storeGraph } from './graph.js';
 import { decodeImage, type WebImageInput } from './input.js';
-import { blobByteSource, httpRangeByteSource } from './io.js';
+import { blobByteSource, httpRangeByteSource, withReadProgress } from './io.js';
 
 /** Progress events (transformers.js `status` names, plus `convert` and `cache`). */
 export type WebProgressEvent =
   | { readonly status: 'initiate' | 'done'; readonly file: string }
+  /** Bytes of `file` read so far (weights are range-read while graphs are converted). */
+  | { readonly status: 'progress'; readonly file: string; readonly loaded: number; readonly total: number; readonly progress: number }
   | { readonly status: 'convert'; readonly role: NetworkRole; readonly done: number; readonly total: number }
   | { readonly status: 'cache'; readonly role: NetworkRole; readonly hit: boolean; readonly key: string }
   | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision };
@@ -141,7 +143,9 @@ export class DepthAnything3 {
     options.progress?.({ status: 'done', file: urls.config });
     const config = loadConfig(json);
     const source = await httpRangeByteSource(urls.weights, { headers: options.headers });
-    const weights = await SafetensorsFile.open(source);
+    const progress = options.progress;
+    const tracked = progress ? withReadProgress(source, (loaded, total) => progress({ status: 'progress', file: urls.weights, loaded, total, progress: (100 * loaded) / total })) : source;
+    const weights = await SafetensorsFile.open(tracked);
     return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId: `${urls.weights}@${source.etag ?? source.size}` }, options);
   }
 

@@ -36,4 +36,4 @@ export { convertGraph, graphCacheKey, type GraphBlobs, type GraphBuild } from '.
 export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
 export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
 export { exportToFiles, mimeTypeOf } from './export.js';
-export { blobByteSource, blobSink, httpRangeByteSource, type BlobByteSource, type HttpByteSource } from './io.js';
+export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, type BlobByteSource, type HttpByteSource } from './io.js';

@@ -47,6 +47,23 @@ export async function httpRangeByteSource(url: string, options: { headers?: Reco
   };
 }
 
+/**
+ * Wraps a source so `onRead(loaded, total)` reports the bytes read so far (download progress of
+ * range-streamed weights). The wrapper keeps the source's other fields (`url`, `etag`, `blob`).
+ */
+export function withReadProgress<S extends ByteSource>(source: S, onRead: (loaded: number, total: number) => void): S {
+  let loaded = 0;
+  return {
+    ...source,
+    async read(offset: number, length: number) {
+      const bytes = await source.read(offset, length);
+      loaded += bytes.byteLength;
+      onRead(loaded, source.size);
+      return bytes;
+    },
+  };
+}
+
 /** A {@link ByteSource} that keeps its `Blob` (so caches and sessions can take the Blob whole). */
 export interface BlobByteSource extends ByteSource {
   readonly blob: Blob;

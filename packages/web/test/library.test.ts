@@ -57,6 +57,12 @@ describe('graph cache', () => {
     await a.dispose();
     expect(first.find((e) => e.status === 'cache')).toMatchObject({ hit: false });
     expect(first.some((e) => e.status === 'convert')).toBe(true);
+    // download progress: bytes of model.safetensors, increasing; the discarded aux-head weights
+    // (output_conv*_aux levels 0–2, about 18% of this tiny file) are never read
+    const loaded = first.flatMap((e) => (e.status === 'progress' ? [e] : []));
+    expect(loaded.length).toBeGreaterThan(10);
+    expect(loaded.every((e, i) => i === 0 || e.loaded > loaded[i - 1].loaded)).toBe(true);
+    expect(loaded.at(-1)!.loaded / loaded.at(-1)!.total).toBeGreaterThan(0.75);
     expect(cache.keys()).toHaveLength(1);
     expect(cache.keys()[0]).toMatch(/^da3js-graph\/v2\/.+model\.safetensors@.+\/net-unposed-fp32-saddle_balanced\.onnx$/);
 

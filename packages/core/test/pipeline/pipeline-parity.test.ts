@@ -96,7 +96,14 @@ describe('runInference input size limit', () => {
     let ran = false;
     const loaded = await fixtureModel('anyview');
     await loaded.dispose();
-    const model = { config: loaded.config, kind: 'anyview' as const, runner: async () => ((ran = true), { run: async () => ({}) }) };
+    const model = {
+      config: loaded.config,
+      kind: 'anyview' as const,
+      runner: async () => {
+        ran = true;
+        return { run: async () => ({}) };
+      },
+    };
     const wide: ImageU8 = { data: new Uint8Array(14 * 15_000 * 3), width: 15_000, height: 14, channels: 3 };
     await expect(runInference(model, [wide], { processRes: 15_000 })).rejects.toThrow(/sides above 14336 pixels are not supported/);
     expect(ran).toBe(false);
