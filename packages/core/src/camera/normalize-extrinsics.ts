@@ -1,4 +1,5 @@
 import { Da3Error } from '../errors.js';
+import { affineInverse } from './matrix.js';
 import type { ReadonlyNumArray } from './types.js';
 import { assertFinite, assertPositiveInt, rigidStride } from './validate.js';
 
@@ -52,16 +53,7 @@ export function normalizeExtrinsicsForConditioning(w2c: ReadonlyNumArray, views:
     }
   }
   // transform = affine_inverse(ex[0]) (4×4: [Rᵀ | −Rᵀt] over ex0's own last row)
-  const t = new Float64Array(16);
-  {
-    const r00 = ex[0], r01 = ex[1], r02 = ex[2], t0 = ex[3];
-    const r10 = ex[4], r11 = ex[5], r12 = ex[6], t1 = ex[7];
-    const r20 = ex[8], r21 = ex[9], r22 = ex[10], t2 = ex[11];
-    t[0] = r00; t[1] = r10; t[2] = r20; t[3] = -(r00 * t0 + r10 * t1 + r20 * t2);
-    t[4] = r01; t[5] = r11; t[6] = r21; t[7] = -(r01 * t0 + r11 * t1 + r21 * t2);
-    t[8] = r02; t[9] = r12; t[10] = r22; t[11] = -(r02 * t0 + r12 * t1 + r22 * t2);
-    t[12] = ex[12]; t[13] = ex[13]; t[14] = ex[14]; t[15] = ex[15];
-  }
+  const t = affineInverse(new Float64Array(16), ex.subarray(0, 16));
   const out = new Float64Array(16 * views);
   const dists = new Float64Array(views);
   for (let b = 0; b < views; b++) {

@@ -14,6 +14,7 @@
 import { Da3Error, type Prediction, type Sink } from '@da3js/core';
 import { type Colorized, type SpectralOptions, colorizeConf, colorizeDepth } from './colorize.js';
 import { type JpegOptions, type RasterImage, hconcat, renderInto, writeJpeg, writePng } from './encode.js';
+import { checkPredictionDims } from '../prediction-dims.js';
 
 /** Options of {@link renderDepthVis} and {@link renderConfVis}. */
 export interface VisOptions extends SpectralOptions {
@@ -29,15 +30,8 @@ export interface VisImage extends RasterImage {
 }
 
 function checkView(where: string, prediction: Prediction, view: number): void {
+  checkPredictionDims(where, prediction, 'EMPTY_INPUT');
   const { views: N, height: H, width: W } = prediction;
-  for (const [k, v] of [
-    ['views', N],
-    ['height', H],
-    ['width', W],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new Da3Error('BAD_SHAPE', `${where}: prediction.${k} must be a non-negative integer, got ${v}`);
-    if (v === 0) throw new Da3Error('EMPTY_INPUT', `${where}: prediction.${k} is 0`);
-  }
   if (!Number.isInteger(view) || view < 0 || view >= N) throw new Da3Error('OUT_OF_RANGE', `${where}: view ${view} is not in [0, ${N})`);
   if (!prediction.processedImages || prediction.processedImages.length !== N * H * W * 3) {
     throw new Da3Error('BAD_SHAPE', `${where}: processedImages must be [${N}, ${H}, ${W}, 3], got ${prediction.processedImages?.length} values`);

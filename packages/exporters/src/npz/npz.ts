@@ -16,6 +16,7 @@ import { Da3Error, type Prediction, type Sink } from '@da3js/core';
 import { withSink } from '../writer.js';
 import { type NpyArray, decodeNpy, npyDataBytes, npyHeader, validateNpyArray } from './npy.js';
 import { type ZipWriteOptions, readZipDirectory, readZipEntry, writeZip } from './zip.js';
+import { checkPredictionDims } from '../prediction-dims.js';
 
 /** Options of {@link writeNpz}: the ZIP container's (deflate like `savez_compressed` by default). */
 export type NpzWriteOptions = ZipWriteOptions;
@@ -147,14 +148,8 @@ function checkLength(where: string, field: string, data: ArrayLike<number> | nul
  */
 export function predictionNpzArrays(prediction: Prediction, options: { mini: boolean }): Map<string, NpyArray> {
   const where = options.mini ? 'mini_npz' : 'npz';
+  checkPredictionDims(where, prediction);
   const { views: N, height: H, width: W } = prediction;
-  for (const [k, v] of [
-    ['views', N],
-    ['height', H],
-    ['width', W],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new Da3Error('BAD_SHAPE', `${where}: prediction.${k} must be a positive integer, got ${v}`);
-  }
   const hw = N * H * W;
   checkLength(where, 'depth', prediction.depth, hw);
   checkLength(where, 'conf', prediction.conf, hw);

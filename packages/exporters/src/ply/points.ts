@@ -35,6 +35,7 @@
 import { Da3Error, invert3, invert4, type Prediction, quantileLinear, type Sink } from '@da3js/core';
 import { type ChunkWriter, withSink } from '../writer.js';
 import { formatPlyFloat32, type PlyPropertyInfo, plyHeader } from './format.js';
+import { checkPredictionDims } from '../prediction-dims.js';
 
 /** Options of {@link writePly}. */
 export interface WritePlyOptions {
@@ -135,14 +136,8 @@ function viewCameras(prediction: Prediction, where: string): ViewCamera[] {
 
 function checkPrediction(prediction: Prediction, where: string): void {
   if (!prediction || typeof prediction !== 'object') throw new Da3Error('BAD_VALUE', `${where}: expected a Prediction, got ${prediction}`);
+  checkPredictionDims(where, prediction);
   const { views: N, height: H, width: W } = prediction;
-  for (const [k, v] of [
-    ['views', N],
-    ['height', H],
-    ['width', W],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new Da3Error('BAD_SHAPE', `${where}: ${k} must be a positive integer, got ${v}`);
-  }
   const px = N * H * W;
   if (!(prediction.depth instanceof Float32Array) || prediction.depth.length !== px) {
     throw new Da3Error('BAD_SHAPE', `${where}: depth must be a Float32Array [${N}, ${H}, ${W}] = ${px} values, got ${prediction.depth?.length}`);
