@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { requireTool } from './tools.js';
 
 /** The Chromium binary (override with $CHROMIUM_PATH). `.ci/run` installs Debian's `chromium`. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,11 +18,7 @@ const NO_CHROMIUM = `'${CHROMIUM}' not found: apt-get install -y chromium (or se
 
 /** True when Chromium is there; otherwise fails under CI and skips (saying why) elsewhere. */
 export function requireChromium(ctx: { skip: (note?: string) => void }): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_CHROMIUM}`);
-  console.warn(`skipped: ${NO_CHROMIUM}`);
-  ctx.skip(NO_CHROMIUM);
-  return false;
+  return requireTool(ctx, existsSync(CHROMIUM), NO_CHROMIUM);
 }
 
 /**

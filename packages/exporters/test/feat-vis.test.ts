@@ -10,19 +10,11 @@ import { loadTensors } from '../../../test-utils/fixtures.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import { type FeaturePca, featureMaps, featurePca, renderFeatVis, upsampleNearest, writeFeatVisJpeg, writeFeatVisPng } from '../src/feat-vis/index.js';
 import { memorySink } from '../src/writer.js';
+import { PY, requireNumpy } from './helpers/shared.js';
 
 // Debian's python3 with python3-numpy (NOT a pyenv python).
-const PY = '/usr/bin/python3';
 const SCRIPT = join(__dirname, 'python', 'check_feat.py');
-const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-const NO_NUMPY = `${PY} cannot import numpy: apt-get install -y python3-numpy (Debian's python3, not pyenv)`;
 
-function requireNumpy(ctx: { skip: (note?: string) => void }): void {
-  if (hasNumpy) return;
-  if (process.env.CI) throw new Error(`CI: ${NO_NUMPY}`);
-  console.warn(`skipped: ${NO_NUMPY}`);
-  ctx.skip(NO_NUMPY);
-}
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 

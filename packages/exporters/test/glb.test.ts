@@ -24,6 +24,7 @@ import {
   writeGlb,
 } from '../src/glb/index.js';
 import { memorySink } from '../src/writer.js';
+import { PY, requireNumpy } from './helpers/shared.js';
 
 // ───────────────────────────────────────── helpers ─────────────────────────────────────────
 
@@ -143,16 +144,6 @@ const A4 = (a: ArrayLike<number>, x: number, y: number, z: number): [number, num
 ];
 
 // NumPy oracle: Debian's python3 + numpy 1.24 (the reference pins numpy<2).
-const PY = '/usr/bin/python3';
-const NO_NUMPY = `${PY} with numpy is missing: apt-get install -y python3-numpy (Debian's; the reference pins numpy<2)`;
-const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-function requireNumpy(ctx: { skip: (note?: string) => void }): boolean {
-  if (hasNumpy) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_NUMPY}`);
-  console.warn(`skipped: ${NO_NUMPY}`);
-  ctx.skip(NO_NUMPY);
-  return false;
-}
 const tmp = mkdtempSync(join(tmpdir(), 'da3js-glb-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

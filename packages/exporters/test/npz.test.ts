@@ -7,20 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import { type NpyArray, decodeNpy, encodeNpy, npyHeader, readNpz, roundLikeNumpy, writeNpz, writePredictionNpz } from '../src/npz/index.js';
 import { memorySink } from '../src/writer.js';
-import { expectCode, expectCodeAsync, watchedSink } from './helpers/shared.js';
+import { expectCode, expectCodeAsync, PY, requireNumpy, watchedSink } from './helpers/shared.js';
 
 // Debian's python3 with python3-numpy (NOT a pyenv python): the reference's numpy<2 series.
-const PY = '/usr/bin/python3';
 const SCRIPT = join(__dirname, 'python', 'check_npz.py');
-const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-const NO_NUMPY = `${PY} cannot import numpy: apt-get install -y python3-numpy (Debian's python3, not pyenv)`;
 
-function requireNumpy(ctx: { skip: (note?: string) => void }): void {
-  if (hasNumpy) return;
-  if (process.env.CI) throw new Error(`CI: ${NO_NUMPY}`);
-  console.warn(`skipped: ${NO_NUMPY}`);
-  ctx.skip(NO_NUMPY);
-}
 
 function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

@@ -4,7 +4,6 @@ import {
   computeAlignmentMask,
   computeNonSkyMask,
   handleSkyRegions,
-  isDa3Error,
   leastSquaresScale,
   medianConfidence,
   monoSkyFill,
@@ -13,18 +12,10 @@ import {
 import { describe, expect, it } from 'vitest';
 import { asFloat64, loadJson, loadTensors } from '../helpers/fixtures.js';
 import { EXACT, F32, F32_REL, expectParity } from './parity.js';
+import { errorCode } from '../../../../test-utils/tools.js';
 
 const DIR = 'geometry/metric_alignment';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isDa3Error(e)) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('Nested metric pipeline vs geometry/metric_alignment, step by step', async () => {
   const inp = await loadTensors(`${DIR}/inputs.safetensors`);
@@ -141,8 +132,8 @@ describe('metric / sky behaviour and bad inputs', () => {
   });
 
   it('empty mask → EMPTY_INPUT', () => {
-    expect(code(() => leastSquaresScale([1, 2], [1, 2], [0, 0]))).toBe('EMPTY_INPUT');
-    expect(code(() => handleSkyRegions(Float32Array.of(1, 2), null, [0, 0]))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => leastSquaresScale([1, 2], [1, 2], [0, 0]))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => handleSkyRegions(Float32Array.of(1, 2), null, [0, 0]))).toBe('EMPTY_INPUT');
   });
 
   it('too few non-sky pixels for the Nested alignment → EMPTY_INPUT', () => {
@@ -153,20 +144,20 @@ describe('metric / sky behaviour and bad inputs', () => {
     const K = Float32Array.of(100, 0, 2.5, 0, 100, 2, 0, 0, 1, 100, 0, 2.5, 0, 100, 2, 0, 0, 1);
     const ext = new Float32Array(24);
     expect(
-      code(() => alignNestedToMetric({ depth: ones, conf: ones, extrinsics: ext, intrinsics: K, metricDepth: ones, metricSky: sky, shape: [1, 2, 4, 5] })),
+      errorCode(() => alignNestedToMetric({ depth: ones, conf: ones, extrinsics: ext, intrinsics: K, metricDepth: ones, metricSky: sky, shape: [1, 2, 4, 5] })),
     ).toBe('EMPTY_INPUT');
   });
 
   it('mismatched shapes → BAD_SHAPE', () => {
-    expect(code(() => applyMetricScaling(new Float32Array(12), new Float32Array(9), [2, 2, 3]))).toBe('BAD_SHAPE');
-    expect(code(() => applyMetricScaling(new Float32Array(12), new Float32Array(18), [2, 2, 2]))).toBe('BAD_SHAPE');
-    expect(code(() => leastSquaresScale([1, 2], [1]))).toBe('BAD_SHAPE');
-    expect(code(() => scaleDepthAndExtrinsics(new Float32Array(8), new Float32Array(20), [2, 2, 2], 1))).toBe('BAD_SHAPE');
+    expect(errorCode(() => applyMetricScaling(new Float32Array(12), new Float32Array(9), [2, 2, 3]))).toBe('BAD_SHAPE');
+    expect(errorCode(() => applyMetricScaling(new Float32Array(12), new Float32Array(18), [2, 2, 2]))).toBe('BAD_SHAPE');
+    expect(errorCode(() => leastSquaresScale([1, 2], [1]))).toBe('BAD_SHAPE');
+    expect(errorCode(() => scaleDepthAndExtrinsics(new Float32Array(8), new Float32Array(20), [2, 2, 2], 1))).toBe('BAD_SHAPE');
   });
 
   it('NaN → NON_FINITE', () => {
-    expect(code(() => leastSquaresScale([1, Number.NaN], [1, 2]))).toBe('NON_FINITE');
-    expect(code(() => computeNonSkyMask(Float32Array.of(0.1, Number.NaN)))).toBe('NON_FINITE');
-    expect(code(() => applyMetricScaling(new Float32Array(4), Float32Array.of(Number.NaN, 0, 0, 0, 1, 0, 0, 0, 1), [1, 2, 2]))).toBe('NON_FINITE');
+    expect(errorCode(() => leastSquaresScale([1, Number.NaN], [1, 2]))).toBe('NON_FINITE');
+    expect(errorCode(() => computeNonSkyMask(Float32Array.of(0.1, Number.NaN)))).toBe('NON_FINITE');
+    expect(errorCode(() => applyMetricScaling(new Float32Array(4), Float32Array.of(Number.NaN, 0, 0, 0, 1, 0, 0, 0, 1), [1, 2, 2]))).toBe('NON_FINITE');
   });
 });

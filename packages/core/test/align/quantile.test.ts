@@ -1,15 +1,7 @@
-import { createPrng, isDa3Error, quantileLinear, quantileMasked, weightedQuantile } from '@da3js/core';
+import { createPrng, quantileLinear, quantileMasked, weightedQuantile } from '@da3js/core';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from '../../../../test-utils/tools.js';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isDa3Error(e)) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 /** Reference: numpy/torch 'linear' quantile via a full sort, float64. */
 function sortQuantile(v: ArrayLike<number>, q: number): number {
@@ -83,11 +75,11 @@ describe('quantileLinear (torch.quantile, linear)', () => {
   });
 
   it('bad inputs → typed errors', () => {
-    expect(code(() => quantileLinear([], 0.5))).toBe('EMPTY_INPUT');
-    expect(code(() => quantileLinear([1, Number.NaN], 0.5))).toBe('NON_FINITE');
-    expect(code(() => quantileLinear([1, 2], 1.5))).toBe('BAD_VALUE');
-    expect(code(() => quantileMasked([1, 2], [1], 0.5))).toBe('BAD_SHAPE');
-    expect(code(() => quantileMasked([1, 2], [0, 0], 0.5))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => quantileLinear([], 0.5))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => quantileLinear([1, Number.NaN], 0.5))).toBe('NON_FINITE');
+    expect(errorCode(() => quantileLinear([1, 2], 1.5))).toBe('BAD_VALUE');
+    expect(errorCode(() => quantileMasked([1, 2], [1], 0.5))).toBe('BAD_SHAPE');
+    expect(errorCode(() => quantileMasked([1, 2], [0, 0], 0.5))).toBe('EMPTY_INPUT');
   });
 });
 
@@ -110,9 +102,9 @@ describe('weightedQuantile', () => {
   });
 
   it('bad inputs → typed errors', () => {
-    expect(code(() => weightedQuantile([1, 2], [1], 0.5))).toBe('BAD_SHAPE');
-    expect(code(() => weightedQuantile([1, 2], [0, 0], 0.5))).toBe('EMPTY_INPUT');
-    expect(code(() => weightedQuantile([1, 2], [1, -1], 0.5))).toBe('BAD_VALUE');
-    expect(code(() => weightedQuantile([1, 2], [1, Number.NaN], 0.5))).toBe('NON_FINITE');
+    expect(errorCode(() => weightedQuantile([1, 2], [1], 0.5))).toBe('BAD_SHAPE');
+    expect(errorCode(() => weightedQuantile([1, 2], [0, 0], 0.5))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => weightedQuantile([1, 2], [1, -1], 0.5))).toBe('BAD_VALUE');
+    expect(errorCode(() => weightedQuantile([1, 2], [1, Number.NaN], 0.5))).toBe('NON_FINITE');
   });
 });

@@ -4,13 +4,13 @@ import {
   applySim3ToExtrinsics,
   cameraCentres,
   createPrng,
-  isDa3Error,
   transformPointsSim3,
   umeyamaSim3,
 } from '@da3js/core';
 import { describe, expect, it } from 'vitest';
 import { asFloat64, loadTensors } from '../helpers/fixtures.js';
 import { F64, expectParity } from './parity.js';
+import { errorCode } from '../../../../test-utils/tools.js';
 
 const DIR = 'geometry/umeyama_sim3';
 
@@ -182,15 +182,6 @@ describe('Umeyama properties', () => {
 
 // ─────────────────────────────────────── bad inputs ───────────────────────────────────────
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isDa3Error(e)) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('Umeyama / pose alignment bad inputs → typed Da3Error', () => {
   const pts = Float64Array.of(0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1);
@@ -199,36 +190,36 @@ describe('Umeyama / pose alignment bad inputs → typed Da3Error', () => {
   it('NaN point → NON_FINITE', () => {
     const bad = Float64Array.from(pts);
     bad[4] = Number.NaN;
-    expect(code(() => umeyamaSim3(bad, pts))).toBe('NON_FINITE');
+    expect(errorCode(() => umeyamaSim3(bad, pts))).toBe('NON_FINITE');
   });
   it('NaN extrinsic → NON_FINITE', () => {
     const bad = Float64Array.from(ext);
     bad[7] = Number.POSITIVE_INFINITY;
-    expect(code(() => alignPosesUmeyama(ext, bad, 4))).toBe('NON_FINITE');
+    expect(errorCode(() => alignPosesUmeyama(ext, bad, 4))).toBe('NON_FINITE');
   });
   it('mismatched point sets → BAD_SHAPE', () => {
-    expect(code(() => umeyamaSim3(pts, pts.subarray(0, 9)))).toBe('BAD_SHAPE');
+    expect(errorCode(() => umeyamaSim3(pts, pts.subarray(0, 9)))).toBe('BAD_SHAPE');
   });
   it('extrinsics not N×3×4 / N×4×4 → BAD_SHAPE', () => {
-    expect(code(() => alignPosesUmeyama(ext, ext.subarray(0, 40), 4))).toBe('BAD_SHAPE');
+    expect(errorCode(() => alignPosesUmeyama(ext, ext.subarray(0, 40), 4))).toBe('BAD_SHAPE');
   });
   it('no points → EMPTY_INPUT', () => {
-    expect(code(() => umeyamaSim3([], []))).toBe('EMPTY_INPUT');
+    expect(errorCode(() => umeyamaSim3([], []))).toBe('EMPTY_INPUT');
   });
   it('two views → DEGENERATE (the reference crashes, issue #241)', () => {
-    expect(code(() => alignPosesUmeyama(ext.subarray(0, 24), ext.subarray(0, 24), 2))).toBe('DEGENERATE');
+    expect(errorCode(() => alignPosesUmeyama(ext.subarray(0, 24), ext.subarray(0, 24), 2))).toBe('DEGENERATE');
   });
   it('collinear points → DEGENERATE (evo rank check)', () => {
     const line = Float64Array.of(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3);
-    expect(code(() => umeyamaSim3(line, line))).toBe('DEGENERATE');
+    expect(errorCode(() => umeyamaSim3(line, line))).toBe('DEGENERATE');
   });
   it('views not a positive integer → BAD_VALUE', () => {
-    expect(code(() => alignPosesUmeyama(ext, ext, 0))).toBe('BAD_VALUE');
+    expect(errorCode(() => alignPosesUmeyama(ext, ext, 0))).toBe('BAD_VALUE');
   });
   it('bad RANSAC draws → BAD_VALUE', () => {
     const ext12 = randomExtrinsics(createPrng(8), 12);
-    expect(code(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { draws: [[0, 1, 2, 3, 4, 12]] } }))).toBe('BAD_VALUE');
-    expect(code(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { draws: [[0, 1, 2, 3, 4, 4]] } }))).toBe('BAD_VALUE');
-    expect(code(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { seed: 1, numpySeed: 1 } }))).toBe('BAD_VALUE');
+    expect(errorCode(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { draws: [[0, 1, 2, 3, 4, 12]] } }))).toBe('BAD_VALUE');
+    expect(errorCode(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { draws: [[0, 1, 2, 3, 4, 4]] } }))).toBe('BAD_VALUE');
+    expect(errorCode(() => alignPosesUmeyama(ext12, ext12, 12, { ransac: { seed: 1, numpySeed: 1 } }))).toBe('BAD_VALUE');
   });
 });

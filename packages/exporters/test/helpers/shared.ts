@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { isDa3Error } from '@da3js/core';
 import { memorySink } from '@da3js/exporters';
 import { expect } from 'vitest';
+import { requireTool } from '../../../../test-utils/tools.js';
 
 /** Asserts that `fn` throws a Da3Error with `code` (and a message matching `message`). */
 export function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
@@ -63,9 +64,15 @@ const NO_BLENDER = `'${BLENDER}' not found: apt-get install -y blender (Debian b
 
 /** True when Blender is there; otherwise fails under CI and skips (saying why) elsewhere. */
 export function requireBlender(ctx: { skip: (note?: string) => void }): boolean {
-  if (hasBlender) return true;
-  if (process.env.CI) throw new Error(`CI: ${NO_BLENDER}`);
-  console.warn(`skipped: ${NO_BLENDER}`);
-  ctx.skip(NO_BLENDER);
-  return false;
+  return requireTool(ctx, hasBlender, NO_BLENDER);
+}
+
+/** Debian's python3 (NOT a pyenv python: it sees python3-numpy, the reference's numpy<2 series). */
+export const PY = '/usr/bin/python3';
+const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+const NO_NUMPY = `${PY} cannot import numpy: apt-get install -y python3-numpy (Debian's python3, not pyenv)`;
+
+/** True when Debian's NumPy is there; otherwise fails under CI and skips (saying why) elsewhere. */
+export function requireNumpy(ctx: { skip: (note?: string) => void }): boolean {
+  return requireTool(ctx, hasNumpy, NO_NUMPY);
 }
