@@ -6,6 +6,7 @@
  * (y up, z backward: `(x, −y, −z)`); the float64 world points are kept for measuring.
  */
 import { type Prediction, createPrng, quantileLinear, sampleWithoutReplacement, unprojectDepthToWorld } from '@da3js/core';
+import { isNearBlack, isNearWhite } from '@da3js/exporters';
 
 /** Viewer filters. */
 export interface CloudOptions {
@@ -34,15 +35,6 @@ export interface CloudData {
   readonly pixels: Uint32Array;
   /** Pixels with a finite positive depth, before the filters. */
   readonly valid: number;
-}
-
-/** Near black / near white, the reference's GLB background test. */
-export function isBlack(r: number, g: number, b: number): boolean {
-  return r < 16 && g < 16 && b < 16;
-}
-/** See {@link isBlack}. */
-export function isWhite(r: number, g: number, b: number): boolean {
-  return r >= 240 && g >= 240 && b >= 240;
 }
 
 /**
@@ -88,8 +80,8 @@ export function buildCloud(p: Prediction, options: CloudOptions = {}): CloudData
     const r = rgb[3 * i];
     const g = rgb[3 * i + 1];
     const b = rgb[3 * i + 2];
-    if (options.filterBlackBg && isBlack(r, g, b)) continue;
-    if (options.filterWhiteBg && isWhite(r, g, b)) continue;
+    if (options.filterBlackBg && isNearBlack(r, g, b)) continue;
+    if (options.filterWhiteBg && isNearWhite(r, g, b)) continue;
     keep[i] = 1;
     kept++;
   }

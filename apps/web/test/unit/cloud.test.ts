@@ -1,6 +1,7 @@
 import { createPrediction, quantileLinear } from '@da3js/core';
 import { describe, expect, it } from 'vitest';
-import { buildCloud, isBlack, isWhite, percentileThreshold } from '../../src/viewer/cloud.js';
+import { isNearBlack as isBlack, isNearWhite as isWhite } from '@da3js/exporters';
+import { buildCloud, percentileThreshold } from '../../src/viewer/cloud.js';
 
 const K = [2, 0, 1.5, 0, 2, 1, 0, 0, 1];
 

@@ -191,6 +191,16 @@ function pythonClamp(base: number, lower: number, upper: number): number {
   return upper < hi ? upper : hi;
 }
 
+/** The reference's GLB background test: every RGB channel below 16 (uint8). */
+export function isNearBlack(r: number, g: number, b: number): boolean {
+  return r < 16 && g < 16 && b < 16;
+}
+
+/** The reference's GLB background test: every RGB channel at least 240 (uint8). */
+export function isNearWhite(r: number, g: number, b: number): boolean {
+  return r >= 240 && g >= 240 && b >= 240;
+}
+
 /**
  * The reference's adaptive confidence threshold over `conf` (after the background filters):
  * `min(max(confThresh, P_lo), P_hi)` with numpy 1.x `np.percentile`. Returns the float64 value;
@@ -236,8 +246,8 @@ async function writeGlbInto(prediction: Prediction, out: ChunkWriter, options: G
       const r = rgb[3 * p];
       const g = rgb[3 * p + 1];
       const b = rgb[3 * p + 2];
-      if (o.filterBlackBg && r < 16 && g < 16 && b < 16) conf[p] = 1.0;
-      if (o.filterWhiteBg && r >= 240 && g >= 240 && b >= 240) conf[p] = 1.0;
+      if (o.filterBlackBg && isNearBlack(r, g, b)) conf[p] = 1.0;
+      if (o.filterWhiteBg && isNearWhite(r, g, b)) conf[p] = 1.0;
     }
   }
   const threshold = glbConfidenceThreshold(conf, o);
