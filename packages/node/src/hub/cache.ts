@@ -12,9 +12,9 @@
  *                                 symlinks are not allowed)
  * ```
  */
-import { copyFile, link, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readFile, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { HubError } from './errors.js';
 import { tempPathFor, writeFileAtomic } from './fs.js';
 
@@ -87,43 +87,113 @@ export function blobName(etag: string): string {
   return /^[A-Za-z0-9._-]{1,128}$/.test(etag) && !etag.startsWith('.') ? etag : encodeURIComponent(etag).replace(/[%*]/g, '_').slice(0, 128);
 }
 
+function unsafePath(path: string, folder: string, why: string): HubError {
+  return new HubError('IO', 'UNSAFE_PATH', `hub: refusing ${path}: ${why} ${folder}. A hub response or a cache file tried to reach outside the cache.`, { file: path });
+}
+
+/**
+ * `folder/…segments`, checked lexically: the result must lie strictly inside `folder` (no `..`,
+ * no absolute segment, no empty name), as huggingface_hub checks its pointer paths.
+ * @throws {HubError} `IO` / `UNSAFE_PATH`
+ */
+export function containedPath(folder: string, ...segments: string[]): string {
+  const path = join(folder, ...segments);
+  const rel = relative(folder, path);
+  if (segments.some((s) => s === '' || isAbsolute(s)) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw unsafePath(path, folder, 'it is not inside');
+  }
+  return path;
+}
+
+/** The real path of `p`: its nearest existing ancestor with symlinks resolved, plus the rest as written. */
+async function realPathOf(p: string): Promise<string> {
+  const rest: string[] = [];
+  let probe = resolve(p);
+  for (;;) {
+    try {
+      return join(await realpath(probe), ...rest.reverse());
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      const up = dirname(probe);
+      if (up === probe) return resolve(p);
+      rest.push(basename(probe));
+      probe = up;
+    }
+  }
+}
+
+/**
+ * Checks that `path` resolves — symlinks followed, as far as it exists — to a place inside the
+ * real path of `root`. Used on every path the cache reads or writes, so a planted link or a
+ * hostile name cannot lead outside it.
+ * @throws {HubError} `IO` / `UNSAFE_PATH`
+ */
+export async function assertRealInside(root: string, path: string): Promise<void> {
+  const [realRoot, real] = await Promise.all([realPathOf(root), realPathOf(path)]);
+  const rel = relative(realRoot, real);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw unsafePath(path, realRoot, `it resolves to ${real}, which is not inside`);
+}
+
 export function blobPath(c: HubRepoCache, etag: string): string {
-  return join(c.blobs, blobName(etag));
+  return containedPath(c.blobs, blobName(etag));
 }
 
+/**
+ * `snapshots/<commit>/<file>`. `commit` must be a commit hash or a revision name the caller
+ * validated (no `..`); the result is checked to stay inside `snapshots/<commit>/`.
+ */
 export function snapshotPath(c: HubRepoCache, commit: string, file: string): string {
-  return join(c.snapshots, commit, ...file.split('/'));
+  return containedPath(containedPath(c.snapshots, ...commit.split('/')), ...file.split('/'));
 }
 
-/** The commit a revision resolves to from the cache alone, or undefined. */
+function refPath(c: HubRepoCache, revision: string): string {
+  return containedPath(c.refs, ...revision.split('/'));
+}
+
+/**
+ * The commit a revision resolves to from the cache alone, or undefined. A `refs/` file that does
+ * not hold a commit hash (40 hex digits) is ignored, as if absent.
+ */
 export async function cachedCommit(c: HubRepoCache, revision: string): Promise<string | undefined> {
   if (isCommitHash(revision)) return revision;
   try {
-    const commit = (await readFile(join(c.refs, ...revision.split('/')), 'utf8')).trim();
-    if (commit) return commit;
-  } catch {
+    const ref = refPath(c, revision);
+    await assertRealInside(c.root, ref);
+    const commit = (await readFile(ref, 'utf8')).trim();
+    if (isCommitHash(commit)) return commit;
+  } catch (e) {
+    if (e instanceof HubError) throw e;
     // no ref: fall through
   }
   // Servers without X-Repo-Commit: the snapshot folder is named after the revision itself.
   try {
-    if ((await stat(join(c.snapshots, ...revision.split('/')))).isDirectory()) return revision;
-  } catch {
+    const dir = containedPath(c.snapshots, ...revision.split('/'));
+    if ((await stat(dir)).isDirectory()) return revision;
+  } catch (e) {
+    if (e instanceof HubError) throw e;
     // not cached
   }
   return undefined;
 }
 
-/** The cached file of `repo` at `revision`, without any network access (undefined when absent). */
+/**
+ * The cached file of `repo` at `revision`, without any network access (undefined when absent).
+ * @throws {HubError} `UNSAFE_PATH` when the cached entry resolves outside the cache folder
+ */
 export async function findCachedFile(c: HubRepoCache, revision: string, file: string): Promise<{ path: string; commit: string; size: number } | undefined> {
   const commit = await cachedCommit(c, revision);
   if (!commit) return undefined;
   const path = snapshotPath(c, commit, file);
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    const st = await stat(path); // follows the symlink: a dangling link is "not cached"
-    return st.isFile() ? { path, commit, size: st.size } : undefined;
+    st = await stat(path); // follows the symlink: a dangling link is "not cached"
   } catch {
     return undefined;
   }
+  if (!st.isFile()) return undefined;
+  await assertRealInside(c.root, path);
+  return { path, commit, size: st.size };
 }
 
 /** The blob a snapshot entry links to (its name is the ETag), when it is a symlink. */
@@ -139,7 +209,10 @@ export async function snapshotEtag(snapshot: string): Promise<string | undefined
 /** Points `snapshots/<commit>/<file>` at the blob (atomically replacing any previous entry). */
 export async function linkSnapshot(c: HubRepoCache, commit: string, file: string, blob: string): Promise<string> {
   const snap = snapshotPath(c, commit, file);
+  await assertRealInside(c.root, snap);
+  await assertRealInside(c.root, blob);
   await mkdir(dirname(snap), { recursive: true });
+  await assertRealInside(c.root, dirname(snap));
   const tmp = tempPathFor(snap);
   try {
     try {
@@ -162,5 +235,8 @@ export async function linkSnapshot(c: HubRepoCache, commit: string, file: string
 /** Records that `revision` (a branch or tag) pointed at `commit`. */
 export async function writeRef(c: HubRepoCache, revision: string, commit: string): Promise<void> {
   if (revision === commit) return;
-  await writeFileAtomic(join(c.refs, ...revision.split('/')), commit);
+  if (!isCommitHash(commit)) throw unsafePath(commit, c.refs, 'a ref must hold a commit hash; not writing it to');
+  const ref = refPath(c, revision);
+  await assertRealInside(c.root, ref);
+  await writeFileAtomic(ref, commit);
 }

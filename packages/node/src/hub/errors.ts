@@ -31,7 +31,11 @@ export type HubErrorReason =
   /** A malformed repo id, file name or revision. */
   | 'BAD_ID'
   /** A local path that does not exist or lacks its config.json / weights. */
-  | 'LOCAL_MISSING';
+  | 'LOCAL_MISSING'
+  /** A path the cache would read or write resolves outside the cache folder (a hostile response or planted link). */
+  | 'UNSAFE_PATH'
+  /** The server stalled: no answer, or no body bytes, within the timeout (after the retries). */
+  | 'TIMEOUT';
 
 /** Details carried by a {@link HubError}. */
 export interface HubErrorDetails {

@@ -2,9 +2,9 @@
  * The HTTP side of the hub client: file metadata (HEAD on the `resolve` URL), resumable verified
  * downloads into `blobs/<etag>.incomplete`, and a per-blob lock file.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { type FileHandle, link, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HubError, type HubErrorDetails } from './errors.js';
 
@@ -122,14 +122,56 @@ class Retryable extends Error {
   }
 }
 
-async function doFetch(url: string, init: RequestInit, ctx: RequestContext): Promise<Response> {
+/**
+ * Aborts one request when the server stays silent for `ms`: armed while waiting for the answer's
+ * headers and for each body chunk, disarmed in between.
+ */
+class StallTimer {
+  readonly controller = new AbortController();
+  fired = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ms: number) {}
+
+  arm(): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort(new Error(`no answer within ${this.ms} ms`));
+    }, this.ms);
+  }
+
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function timeoutError(url: string, ctx: RequestContext, what: string): HubError {
+  return new HubError(
+    'IO',
+    'TIMEOUT',
+    `hub: ${url} for "${ctx.file}" of "${ctx.repo}" timed out: ${what}. Check the endpoint (HF_ENDPOINT) and the connection, or raise HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT (seconds).`,
+    details(ctx, url),
+  );
+}
+
+async function doFetch(url: string, init: RequestInit, ctx: RequestContext, stall: StallTimer): Promise<Response> {
   if (ctx.signal?.aborted) throw aborted(ctx, url);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stall.controller.signal]) : stall.controller.signal;
+  stall.arm();
   try {
-    return await fetch(url, { ...init, signal: ctx.signal });
+    return await fetch(url, { ...init, signal });
   } catch (cause) {
     if (ctx.signal?.aborted) throw aborted(ctx, url);
+    if (stall.fired) {
+      const err = timeoutError(url, ctx, `no response within ${stall.ms / 1000} s`);
+      throw new Retryable(err.message, err, { cause });
+    }
     const why = (cause as { cause?: { code?: string; message?: string } }).cause;
     throw new Retryable(`${(cause as Error).message}${why ? ` (${why.code ?? why.message})` : ''}`, undefined, { cause });
+  } finally {
+    stall.disarm();
   }
 }
 
@@ -155,12 +197,35 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Retry policy shared by metadata and downloads. */
+/** Retry and timeout policy shared by metadata and downloads. */
 export interface RetryOptions {
-  /** Extra tries after a network error or a 408/429/5xx answer (default 3). Downloads resume where they stopped. */
+  /** Extra tries after a network error, a timeout or a 408/429/5xx answer (default 3). Downloads resume where they stopped. */
   readonly retries?: number;
   /** First back-off delay in ms, doubled each time (default 500; 0 in tests). */
   readonly retryDelayMs?: number;
+  /** How long a metadata (HEAD) request may wait for its answer, in ms (default `$HF_HUB_ETAG_TIMEOUT` seconds, else 10 s). */
+  readonly etagTimeoutMs?: number;
+  /**
+   * How long a download may wait for the answer's headers, and at most between two body chunks,
+   * in ms (default `$HF_HUB_DOWNLOAD_TIMEOUT` seconds, else 10 s) — huggingface_hub's defaults.
+   */
+  readonly downloadTimeoutMs?: number;
+}
+
+/** Seconds from an environment variable as ms, or the fallback when unset or not a positive number. */
+function envSecondsMs(value: string | undefined, fallbackMs: number): number {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n > 0 ? n * 1000 : fallbackMs;
+}
+
+/** The metadata timeout in ms: the option, else `HF_HUB_ETAG_TIMEOUT` (seconds), else 10 s. */
+export function etagTimeoutMs(opts: RetryOptions, env: NodeJS.ProcessEnv = process.env): number {
+  return opts.etagTimeoutMs ?? envSecondsMs(env.HF_HUB_ETAG_TIMEOUT, 10_000);
+}
+
+/** The download stall timeout in ms: the option, else `HF_HUB_DOWNLOAD_TIMEOUT` (seconds), else 10 s. */
+export function downloadTimeoutMs(opts: RetryOptions, env: NodeJS.ProcessEnv = process.env): number {
+  return opts.downloadTimeoutMs ?? envSecondsMs(env.HF_HUB_DOWNLOAD_TIMEOUT, 10_000);
 }
 
 async function withRetries<T>(url: string, ctx: RequestContext, opts: RetryOptions, fn: (attempt: number) => Promise<T>): Promise<T> {
@@ -187,7 +252,7 @@ export async function fetchMetadata(url: string, ctx: RequestContext, opts: Retr
   return withRetries(url, ctx, opts, async () => {
     let current = url;
     for (let hop = 0; hop < 10; hop++) {
-      const res = await doFetch(current, { method: 'HEAD', redirect: 'manual', headers: requestHeaders(current, ctx) }, ctx);
+      const res = await doFetch(current, { method: 'HEAD', redirect: 'manual', headers: requestHeaders(current, ctx) }, ctx, new StallTimer(etagTimeoutMs(opts)));
       const h = res.headers;
       if (res.status >= 300 && res.status < 400) {
         const loc = h.get('location');
@@ -226,6 +291,8 @@ export interface DownloadOptions extends RetryOptions {
   readonly expectedSha256?: string;
   /** Called with the bytes on disk and the total (when known) — throttle it yourself. */
   readonly onProgress?: (loaded: number, total: number | undefined, final: boolean) => void;
+  /** Asked before the blob is renamed into place: false → {@link LockLost} (another process owns the download now). */
+  readonly lockHeld?: () => Promise<boolean>;
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -268,7 +335,8 @@ export async function downloadBlob(opts: DownloadOptions, ctx: RequestContext): 
         have = 0;
       }
       const headers = requestHeaders(url, ctx, have > 0 ? { range: `bytes=${have}-` } : {});
-      const res = await doFetch(url, { headers, redirect: 'follow' }, ctx);
+      const stall = new StallTimer(downloadTimeoutMs(opts));
+      const res = await doFetch(url, { headers, redirect: 'follow' }, ctx, stall);
       if (res.status === 416 && have > 0) {
         await res.body?.cancel().catch(() => undefined);
         await rm(partial, { force: true });
@@ -307,12 +375,19 @@ export async function downloadBlob(opts: DownloadOptions, ctx: RequestContext): 
           const reader = res.body.getReader();
           for (;;) {
             let r: Awaited<ReturnType<typeof reader.read>>;
+            stall.arm();
             try {
               r = await reader.read();
             } catch (cause) {
               if (ctx.signal?.aborted) throw aborted(ctx, url);
+              if (stall.fired) {
+                const err = timeoutError(url, ctx, `no bytes for ${stall.ms / 1000} s after ${loaded} bytes`);
+                throw new Retryable(err.message, err, { cause });
+              }
               const why = (cause as { cause?: { code?: string; message?: string } }).cause;
               throw new Retryable(`connection lost after ${loaded} bytes: ${(cause as Error).message}${why ? ` (${why.code ?? why.message})` : ''}`, undefined, { cause });
+            } finally {
+              stall.disarm();
             }
             if (r.done) break;
             const chunk = r.value;
@@ -342,6 +417,7 @@ export async function downloadBlob(opts: DownloadOptions, ctx: RequestContext): 
         await rm(partial, { force: true });
         return { ok: false as const, why: `sha256 ${sha} instead of ${expectedSha256}` };
       }
+      if (opts.lockHeld && !(await opts.lockHeld())) throw new LockLost(`the lock of ${blob} was taken over`);
       opts.onProgress?.(loaded, total ?? loaded, true);
       await rename(partial, blob);
       return { ok: true as const };
@@ -352,59 +428,115 @@ export async function downloadBlob(opts: DownloadOptions, ctx: RequestContext): 
   }
 }
 
-/** A lock held by this process: call to release. */
-export type ReleaseLock = () => Promise<void>;
+/** A download lock held by this process. */
+export interface HeldLock {
+  /** True while the lock file is still this holder's (false once another process took it over). */
+  held(): Promise<boolean>;
+  /** Stops the heartbeat and removes the lock file if it is still this holder's. */
+  release(): Promise<void>;
+}
+
+/** Thrown by a download that finds its lock taken over before it could commit the blob. */
+export class LockLost extends Error {}
 
 const STALE_MS = 30_000;
 const HEARTBEAT_MS = 5_000;
 
-async function lockIsStale(lockPath: string): Promise<boolean> {
+async function readLockText(lockPath: string): Promise<{ text: string; mtimeMs: number } | undefined> {
   try {
-    const st = await stat(lockPath);
-    if (Date.now() - st.mtimeMs > STALE_MS) return true;
-    const [host, pid] = (await readFile(lockPath, 'utf8')).split('\n');
-    if (host === hostname() && pid && Number(pid) !== process.pid) {
-      try {
-        process.kill(Number(pid), 0);
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'ESRCH';
-      }
-    }
-    return false;
+    const [st, text] = await Promise.all([stat(lockPath), readFile(lockPath, 'utf8')]);
+    return { text, mtimeMs: st.mtimeMs };
   } catch {
-    return false;
+    return undefined;
+  }
+}
+
+/** Untouched for 30 s, or its owner (same host) is no longer running. */
+function lockIsStale(seen: { text: string; mtimeMs: number }): boolean {
+  if (Date.now() - seen.mtimeMs > STALE_MS) return true;
+  const [host, pid] = seen.text.split('\n');
+  if (host === hostname() && pid && Number(pid) !== process.pid) {
+    try {
+      process.kill(Number(pid), 0);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+  return false;
+}
+
+/** One name per lock generation (its content), for the takeover marker of that generation. */
+function generationOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+async function createExclusive(path: string, data: string): Promise<boolean> {
+  try {
+    await writeFile(path, data, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
   }
 }
 
 /**
- * Takes `<lockPath>` (created exclusively; holds `<hostname>\n<pid>`, its mtime refreshed every 5 s).
- * A lock whose owner died on this host, or untouched for 30 s, is taken over. Waits while another
- * download holds it.
+ * Takes `<lockPath>` (holding `<hostname>\n<pid>\n<nonce>`; its mtime refreshed every 5 s),
+ * waiting while another download holds it. Every step is one atomic file operation:
+ * - a free lock is taken by hard-linking a fully written draft into place (fails if one exists);
+ * - a stale lock (its owner died on this host, or it was untouched for 30 s) is taken over only by
+ *   the one waiter that creates `<lockPath>.takeover-<generation>` exclusively; that waiter checks
+ *   the lock still is that generation and renames its draft over it (an atomic replace). Other
+ *   waiters of the same generation find the marker and wait, so two of them can never both win.
+ * The marker is removed when the new holder releases the lock.
  */
-export async function acquireLock(lockPath: string, ctx: RequestContext): Promise<ReleaseLock> {
-  for (;;) {
-    if (ctx.signal?.aborted) throw aborted(ctx);
-    try {
-      const h = await open(lockPath, 'wx');
-      await h.writeFile(`${hostname()}\n${process.pid}\n`);
-      await h.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (await lockIsStale(lockPath)) {
-        await rm(lockPath, { force: true });
-        continue;
+export async function acquireLock(lockPath: string, ctx: RequestContext): Promise<HeldLock> {
+  const mine = `${hostname()}\n${process.pid}\n${randomBytes(12).toString('hex')}\n`;
+  const draft = `${lockPath}.new-${randomBytes(6).toString('hex')}`;
+  let marker: string | undefined;
+  await writeFile(draft, mine);
+  try {
+    for (;;) {
+      if (ctx.signal?.aborted) throw aborted(ctx);
+      try {
+        await link(draft, lockPath);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const seen = await readLockText(lockPath);
+      if (seen && lockIsStale(seen)) {
+        const m = `${lockPath}.takeover-${generationOf(seen.text)}`;
+        if (await createExclusive(m, mine)) {
+          if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === seen.text) {
+            await rename(draft, lockPath);
+            marker = m;
+            break;
+          }
+          await rm(m, { force: true }); // changed meanwhile (its owner released it): try again
+          continue;
+        }
+        // Another waiter is taking this generation over; a marker whose taker died is cleared after 30 s.
+        const ms = await readLockText(m);
+        if (ms && Date.now() - ms.mtimeMs > STALE_MS) await rm(m, { force: true });
       }
       await sleep(100, ctx.signal);
     }
+  } finally {
+    await rm(draft, { force: true });
   }
   const timer = setInterval(() => {
     const now = new Date();
     utimes(lockPath, now, now).catch(() => undefined);
   }, HEARTBEAT_MS);
   timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await rm(lockPath, { force: true });
+  const held = async () => (await readFile(lockPath, 'utf8').catch(() => '')) === mine;
+  return {
+    held,
+    async release() {
+      clearInterval(timer);
+      if (await held()) await rm(lockPath, { force: true });
+      if (marker) await rm(marker, { force: true });
+    },
   };
 }

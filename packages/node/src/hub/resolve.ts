@@ -7,10 +7,12 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import {
+  assertRealInside,
   blobPath,
   defaultHubCacheDir,
   envOffline,
   findCachedFile,
+  isCommitHash,
   isRepoId,
   linkSnapshot,
   repoCache,
@@ -19,7 +21,7 @@ import {
   writeRef,
 } from './cache.js';
 import { HubError } from './errors.js';
-import { type RequestContext, type RetryOptions, aborted, acquireLock, downloadBlob, fetchMetadata, hubFileUrl, sha256File } from './http.js';
+import { LockLost, type RequestContext, type RetryOptions, aborted, acquireLock, downloadBlob, fetchMetadata, hubFileUrl, sha256File } from './http.js';
 
 /** Progress of one file, with transformers.js's event names (`ready` is the model's, not the hub's). */
 export type HubProgressEvent =
@@ -152,6 +154,15 @@ export async function fetchHubFile(options: HubFileOptions): Promise<HubFileResu
 
   const url = hubFileUrl(endpoint, repo, revision, file);
   const meta = await fetchMetadata(url, ctx, options);
+  if (meta.commit !== undefined && !isCommitHash(meta.commit)) {
+    // The commit names a cache folder: a mirror must not choose paths (huggingface_hub's pointer-path rule).
+    throw new HubError(
+      'IO',
+      'BAD_RESPONSE',
+      `hub: ${url} answered X-Repo-Commit ${JSON.stringify(meta.commit.slice(0, 100))}, which is not a commit hash (40 hex digits); nothing was cached. Check the endpoint (HF_ENDPOINT).`,
+      { repo, file, revision, url },
+    );
+  }
   const commit = meta.commit ?? revision;
   const etag = meta.etag ?? `url-${createHash('sha256').update(url).digest('hex').slice(0, 40)}`;
   const blob = blobPath(c, etag);
@@ -164,16 +175,36 @@ export async function fetchHubFile(options: HubFileOptions): Promise<HubFileResu
   }
   if (!cached) {
     await mkdir(c.blobs, { recursive: true });
-    const release = await acquireLock(`${blob}.lock`, ctx);
-    try {
-      if (!(await exists(blob))) {
-        emit?.({ status: 'download', name: repo, file });
-        await downloadBlob({ url: meta.location, blob, expectedSize: meta.size, expectedSha256: sha, onProgress: throttled(options, repo, file), retries: options.retries, retryDelayMs: options.retryDelayMs }, ctx);
-      } else {
-        cached = true; // another caller finished it while we waited
+    await assertRealInside(c.root, blob);
+    for (let takeovers = 0; ; takeovers++) {
+      const lock = await acquireLock(`${blob}.lock`, ctx);
+      try {
+        if (await exists(blob)) {
+          cached = true; // another caller finished it while we waited
+        } else {
+          emit?.({ status: 'download', name: repo, file });
+          await downloadBlob(
+            {
+              url: meta.location,
+              blob,
+              expectedSize: meta.size,
+              expectedSha256: sha,
+              onProgress: throttled(options, repo, file),
+              retries: options.retries,
+              retryDelayMs: options.retryDelayMs,
+              downloadTimeoutMs: options.downloadTimeoutMs,
+              lockHeld: lock.held,
+            },
+            ctx,
+          );
+        }
+        break;
+      } catch (e) {
+        // Another process took the lock over (ours looked stale): wait for it, then look again.
+        if (!(e instanceof LockLost) || takeovers >= 3) throw e;
+      } finally {
+        await lock.release();
       }
-    } finally {
-      await release();
     }
   }
   const path = await linkSnapshot(c, commit, file, blob);

@@ -11,7 +11,9 @@
  *   `X-Error-Message`; 401 when a token is required and missing or wrong.
  * - `Range: bytes=a-[b]` → 206 + `Content-Range`; unsatisfiable → 416 (`ignoreRange`: 200, whole file).
  * - Switches: `cutAfter` (send N bytes of the next body(ies) of a file, then drop the connection),
- *   `corruptNext` (flip one byte of the next body(ies) of a file), a request `log`.
+ *   `corruptNext` (flip one byte of the next body(ies) of a file), `stallHeaders` (never answer
+ *   the next request(s) of a file), `stallAfter` (send N body bytes, then stay silent with the
+ *   connection open), a request `log`; `commitHeader` replaces X-Repo-Commit (a hostile mirror).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -48,6 +50,8 @@ export interface FakeHubOptions {
   noCommitHeader?: boolean;
   /** Answer Range requests with the whole file (200), as some servers do. */
   ignoreRange?: boolean;
+  /** Sent verbatim as X-Repo-Commit instead of the commit (a hostile mirror). */
+  commitHeader?: string;
 }
 
 export interface FakeHub {
@@ -60,6 +64,10 @@ export interface FakeHub {
   cutAfter(file: string, bytes: number, times?: number): void;
   /** The next `times` bodies (default 1) of `file` have one byte flipped (same length). */
   corruptNext(file: string, times?: number): void;
+  /** The next `times` requests (default 1) of `file` (only `method` ones when given) get no answer at all (the socket stays open). */
+  stallHeaders(file: string, times?: number, method?: 'GET' | 'HEAD'): void;
+  /** The next `times` bodies (default 1) of `file` stop after `bytes` bytes, the connection left open and silent. */
+  stallAfter(file: string, bytes: number, times?: number): void;
   /** Requests whose path ends with `file` (optionally only GETs). */
   requestsFor(file: string, method?: string): LoggedRequest[];
   /** Commit hash of a repo's `main`. */
@@ -90,6 +98,16 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
   const log: LoggedRequest[] = [];
   const cuts = new Map<string, { bytes: number; times: number }>();
   const corrupt = new Map<string, number>();
+  const stallsBefore = new Map<string, { times: number; method?: string }>();
+  const stallsAfter = new Map<string, { bytes: number; times: number }>();
+  const fileOf = (req: IncomingMessage) => decodeURIComponent((req.url ?? '').split('?')[0].split('/').pop() ?? '');
+  /** True (and the request left hanging) when a stallHeaders switch applies. */
+  const stalled = (req: IncomingMessage) => {
+    const s = stallsBefore.get(fileOf(req));
+    if (!s || s.times <= 0 || (s.method !== undefined && s.method !== req.method)) return false;
+    s.times--;
+    return true;
+  };
 
   function record(server: 'hub' | 'cdn', req: IncomingMessage): LoggedRequest {
     const entry: LoggedRequest = {
@@ -146,6 +164,13 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
       body = Buffer.from(body);
       body[body.length >> 1] ^= 0xff;
     }
+    const stall = stallsAfter.get(file);
+    if (stall && stall.times > 0) {
+      stall.times--;
+      res.write(body.subarray(0, stall.bytes)); // then silence, connection open
+      res.on('error', () => undefined);
+      return;
+    }
     const cut = cuts.get(file);
     if (cut && cut.times > 0) {
       cut.times--;
@@ -169,6 +194,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
   let cdnOrigin = '';
   const hub = createServer((req, res) => {
     const entry = record('hub', req);
+    if (stalled(req)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!m || (req.method !== 'GET' && req.method !== 'HEAD')) return fail(res, entry, 404, undefined, 'Not Found');
@@ -188,7 +214,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     if (!content.has(key)) return fail(res, entry, 404, 'EntryNotFound', 'Entry not found');
     const size = content.get(key)!.length;
     const headers: Record<string, string> = {};
-    if (!options.noCommitHeader) headers['x-repo-commit'] = commit;
+    if (!options.noCommitHeader) headers['x-repo-commit'] = options.commitHeader ?? commit;
     if (isLfs(file)) {
       const sha = shas.get(key)!;
       headers['x-linked-etag'] = `"${sha}"`;
@@ -207,6 +233,7 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
 
   const cdn = createServer((req, res) => {
     const entry = record('cdn', req);
+    if (stalled(req)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/lfs\/([^/]+)\/([0-9a-f]{64})\/([^/]+)$/.exec(url.pathname);
     const repo = m ? decodeURIComponent(m[1]) : '';
@@ -235,6 +262,12 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     },
     corruptNext(file, times = 1) {
       corrupt.set(file, times);
+    },
+    stallHeaders(file, times = 1, method) {
+      stallsBefore.set(file, { times, method });
+    },
+    stallAfter(file, bytes, times = 1) {
+      stallsAfter.set(file, { bytes, times });
     },
     requestsFor(file, method) {
       return log.filter((r) => r.path.split('?')[0].endsWith(`/${file}`) && (method === undefined || r.method === method));
