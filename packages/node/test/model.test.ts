@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageU8 } from '@da3js/core';
@@ -65,6 +65,42 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     await expect(mono.inference(views(inputs.image_u8), { processRes: 84, extrinsics: new Float32Array(16), intrinsics: [K] })).rejects.toMatchObject({ code: 'BAD_CONFIG' });
     await mono.dispose();
     await metric.dispose();
+  });
+
+  it('keys the graph cache by the config too: an edited config.json beside the same weights converts again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'da3js-cfg-'));
+    const cache = join(dir, 'cache');
+    try {
+      copyFileSync(join(FIXTURES, 'tiny', 'model.safetensors'), join(dir, 'model.safetensors'));
+      const original = readFileSync(join(FIXTURES, 'tiny', 'config.json'), 'utf8');
+      const files = { configPath: join(dir, 'config.json'), weightsPath: join(dir, 'model.safetensors') };
+      const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+      const run = async (configText: string) => {
+        writeFileSync(files.configPath, configText);
+        const events: Da3ProgressEvent[] = [];
+        const m = DepthAnything3.fromFiles(files, { cacheDir: cache, progress: (e) => events.push(e) }, raw);
+        const p = await m.inference(views(inputs.image_u8), { processRes: 84 });
+        await m.dispose();
+        return { depth: p.depth, converted: events.some((e) => e.status === 'convert') };
+      };
+      const a = await run(original);
+      expect(a.converted).toBe(true);
+      // Other tapped layers: same tensors, another network.
+      const edited = JSON.parse(original);
+      edited.resolved.backbone.out_layers = [1, 2, 4, 5];
+      const b = await run(JSON.stringify(edited));
+      expect(b.converted).toBe(true);
+      let maxDiff = 0;
+      for (let i = 0; i < a.depth.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.depth[i] - b.depth[i]));
+      expect(maxDiff).toBeGreaterThan(1e-3);
+      expect(readdirSync(join(cache, 'graphs'))).toHaveLength(2);
+      // Back to the original config: its graph is still cached, and gives the first depth again.
+      const c = await run(original);
+      expect(c.converted).toBe(false);
+      expect(Array.from(c.depth)).toEqual(Array.from(a.depth));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a bad config clearly', () => {

@@ -211,7 +211,7 @@ export class DepthAnything3 {
       }
       return { graph: src.graph };
     }
-    const key = this.cache && src.weightsId ? graphCacheKey(src.weightsId, build) : undefined;
+    const key = this.cache && src.weightsId ? graphCacheKey(src.weightsId, this.config, build) : undefined;
     if (key && this.cache) {
       const hit = await cachedGraph(this.cache, key).catch(() => undefined);
       this.options.progress?.({ status: 'cache', role: build.role, hit: hit !== undefined, key });

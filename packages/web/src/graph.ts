@@ -7,6 +7,7 @@ import {
   type SafetensorsFile,
   buildGraphFor,
   graphBuildName,
+  graphConfigDigest,
   needsExternalData,
   writeOnnxModel,
 } from '@da3js/core';
@@ -24,9 +25,13 @@ export interface GraphBlobs {
 /** File name the external data is recorded under inside the model. */
 export const EXTERNAL_DATA_LOCATION = 'model.onnx.data';
 
-/** The cache key of one graph of one set of weights (`weightsId` names the weights' version). */
-export function graphCacheKey(weightsId: string, build: GraphBuild): string {
-  return `da3js-graph/v${GRAPH_BUILDER_VERSION}/${weightsId}/${graphBuildName(build)}.onnx`;
+/**
+ * The cache key of one graph: the weights' version (`weightsId`), a digest of the resolved config
+ * and the builder version (core's `graphConfigDigest`), and the build choices. Editing the config
+ * beside the same weights gives a new key, so a stale graph is never run.
+ */
+export function graphCacheKey(weightsId: string, config: ModelConfig, build: GraphBuild): string {
+  return `da3js-graph/v${GRAPH_BUILDER_VERSION}/${weightsId}/${graphConfigDigest(config)}/${graphBuildName(build)}.onnx`;
 }
 
 /**

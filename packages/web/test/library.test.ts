@@ -8,6 +8,7 @@ import {
   blobSink,
   configureWasm,
   decodeImage,
+  graphCacheKey,
   jpegExifOrientation,
   memoryModelCache,
   resolvePrecision,
@@ -64,7 +65,7 @@ describe('graph cache', () => {
     expect(loaded.every((e, i) => i === 0 || e.loaded > loaded[i - 1].loaded)).toBe(true);
     expect(loaded.at(-1)!.loaded / loaded.at(-1)!.total).toBeGreaterThan(0.75);
     expect(cache.keys()).toHaveLength(1);
-    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v2\/.+model\.safetensors@.+\/net-unposed-fp32-saddle_balanced\.onnx$/);
+    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v2\/.+model\.safetensors@.+\/[0-9a-f]{16}\/net-unposed-fp32-saddle_balanced\.onnx$/);
 
     const second: WebProgressEvent[] = [];
     const b = await DepthAnything3.fromPretrained(REPO, { endpoint: hub.endpoint, device: 'wasm', threads: 1, cache, progress: (e) => second.push(e) });
@@ -74,6 +75,18 @@ describe('graph cache', () => {
     expect(second.find((e) => e.status === 'cache')).toMatchObject({ hit: true });
     expect(second.some((e) => e.status === 'convert')).toBe(false);
     expect(hub.requestsFor('model.safetensors').length).toBe(before);
+  });
+
+  it('the key covers the config: the same weights with an edited config.json are another entry', () => {
+    const text = readFileSync(join(FIXTURES, 'tiny/config.json'), 'utf8');
+    const config = loadConfig(text);
+    if (config.kind !== 'DepthAnything3Net') throw new Error('tiny is one net');
+    const edited = { ...config, backbone: { ...config.backbone, outLayers: [1, 2, 4, 5] } };
+    const build = { role: 'net', posed: false, precision: 'float32', refViewStrategy: 'first', exportFeatLayers: [] } as const;
+    const a = graphCacheKey('https://hub/model.safetensors@etag', config, build);
+    expect(a).toMatch(/^da3js-graph\/v2\/https:\/\/hub\/model\.safetensors@etag\/[0-9a-f]{16}\/net-unposed-fp32-first\.onnx$/);
+    expect(graphCacheKey('https://hub/model.safetensors@etag', edited, build)).not.toBe(a);
+    expect(graphCacheKey('https://hub/model.safetensors@etag', loadConfig(text), build)).toBe(a);
   });
 
   it('a different build choice is a different entry; cache: false keeps nothing', async () => {

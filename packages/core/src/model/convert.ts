@@ -118,6 +118,29 @@ export interface GraphBuild {
   readonly gaussians?: boolean;
 }
 
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** FNV-1a (64-bit) of the UTF-8 bytes of `text`, as 16 hex digits. A cache-key digest, not a security hash. */
+export function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(text)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * A digest of everything besides the weights that decides a converted graph: the resolved model
+ * config and the builder version. Graph caches key on it (with the weights' identity and
+ * {@link graphBuildName}), so editing config.json next to the same weights converts again.
+ */
+export function graphConfigDigest(config: ModelConfig): string {
+  return fnv1a64(`da3js graph builder v${GRAPH_BUILDER_VERSION}\n${canonicalJson(config)}`);
+}
+
 /** A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs` (cache file names/keys). */
 export function graphBuildName(build: GraphBuild): string {
   const parts = [build.role, build.posed ? 'posed' : 'unposed', build.precision === 'float16' ? 'fp16' : 'fp32', build.refViewStrategy];

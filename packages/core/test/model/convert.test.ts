@@ -7,6 +7,9 @@ import {
   SafetensorsFile,
   type SafetensorsEntry,
   buildNetGraph,
+  canonicalJson,
+  fnv1a64,
+  graphConfigDigest,
   convertCheckpoint,
   encodeOnnxModel,
   loadConfig,
@@ -189,5 +192,31 @@ describe('graph options', () => {
     for (const n of buildNetGraph(config('tiny-mono') as NetConfig, await fixtureWeights('tiny-mono')).graph.nodes) ops.add(n.opType);
     expect([...ops].filter((op) => !WEBGPU_OPS.has(op))).toEqual([]);
     console.log('operators used:', [...ops].sort().join(' '));
+  });
+});
+
+describe('graphConfigDigest (graph-cache keys)', () => {
+  const base = loadConfig(JSON.parse(readFileSync(join(FIXTURES, 'tiny', 'config.json'), 'utf8')));
+  it('is stable under key order and changes with any field of the config', () => {
+    const reverseKeys = (v: unknown): unknown =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+    const reordered = reverseKeys(base) as typeof base;
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(base));
+    expect(canonicalJson(reordered)).toBe(canonicalJson(base));
+    expect(graphConfigDigest(reordered)).toBe(graphConfigDigest(base));
+    expect(graphConfigDigest(base)).toMatch(/^[0-9a-f]{16}$/);
+    if (base.kind !== 'DepthAnything3Net') throw new Error('tiny is one net');
+    const edits = [
+      { ...base, backbone: { ...base.backbone, outLayers: [1, 2, 4, 5] } },
+      { ...base, backbone: { ...base.backbone, blockLnEps: 1e-5 } },
+      { ...base, head: { ...base.head, activation: 'relu' } },
+    ];
+    const digests = new Set([base, ...edits].map((c) => graphConfigDigest(c as typeof base)));
+    expect(digests.size).toBe(4);
+  });
+  it('FNV-1a 64 matches the published test vectors', () => {
+    expect(fnv1a64('')).toBe('cbf29ce484222325');
+    expect(fnv1a64('a')).toBe('af63dc4c8601ec8c');
+    expect(fnv1a64('foobar')).toBe('85944171f73967e8');
   });
 });

@@ -1,19 +1,48 @@
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileByteSource, fileSink } from '../hub/fs.js';
-import { type ConvertProgress, GRAPH_BUILDER_VERSION, type GraphBuild, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
+import { type ConvertProgress, Da3Error, type GraphBuild, graphConfigDigest, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
 
 /** The build-time choices that make one cached graph (core's `GraphBuild`). */
 export type GraphVariant = GraphBuild;
 
 /**
- * A stable name for the weights file (path, size, mtime) and the graph builder's version: cached
- * graphs are keyed by it.
+ * The cache folder name of one checkpoint + config: a digest of the weights file's identity (real
+ * path, size, mtime, inode and its safetensors header bytes), the resolved config and the graph
+ * builder's version (core's `graphConfigDigest`). Any change to any of them — new weights, an
+ * edited config.json next to the same weights, a newer builder — gives a new folder, so a stale
+ * graph is never run.
+ * @throws {Da3Error} `IO` when the weights file cannot be read
  */
-export function weightsFingerprint(weightsPath: string): string {
-  const st = statSync(weightsPath);
-  return createHash('sha256').update(`${weightsPath}\n${st.size}\n${st.mtimeMs}\nbuilder ${GRAPH_BUILDER_VERSION}`).digest('hex').slice(0, 16);
+export function graphCacheFolder(weightsPath: string, config: ModelConfig): string {
+  let identity: string;
+  try {
+    const real = realpathSync(weightsPath);
+    const st = statSync(real);
+    identity = `${real}\n${st.size}\n${st.mtimeMs}\n${st.ino}\n${safetensorsHeaderDigest(real)}`;
+  } catch (cause) {
+    throw new Da3Error('IO', `graph cache: cannot read the weights ${weightsPath}: ${(cause as Error).message}`, { cause });
+  }
+  return createHash('sha256').update(`${identity}\n${graphConfigDigest(config)}`).digest('hex').slice(0, 24);
+}
+
+/** sha256 of the first 8 bytes and the JSON header of a safetensors file (bounded: at most 100 MiB + 8 bytes read). */
+function safetensorsHeaderDigest(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const prefix = Buffer.alloc(8);
+    const n = readSync(fd, prefix, 0, 8, 0);
+    const hash = createHash('sha256').update(prefix.subarray(0, n));
+    if (n === 8) {
+      const len = Math.min(Number(prefix.readBigUInt64LE(0)), 100 * 2 ** 20, Math.max(0, fstatSync(fd).size - 8));
+      const header = Buffer.alloc(len);
+      hash.update(header.subarray(0, readSync(fd, header, 0, len, 8)));
+    }
+    return hash.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function graphFileName(v: GraphVariant): string {
@@ -22,7 +51,7 @@ function graphFileName(v: GraphVariant): string {
 
 /**
  * Returns the path of the ONNX graph for `variant`, converting the checkpoint once into
- * `<cacheDir>/<fingerprint>/` (atomic: written to temp files and renamed; the external data
+ * `<cacheDir>/<graphCacheFolder>/` (atomic: written to temp files and renamed; the external data
  * file, when the graph needs one, is renamed before the `.onnx` so a present `.onnx` is complete).
  */
 export async function ensureGraph(
@@ -32,7 +61,7 @@ export async function ensureGraph(
   cacheDir: string,
   onProgress?: (event: ConvertProgress) => void,
 ): Promise<string> {
-  const dir = join(cacheDir, weightsFingerprint(weightsPath));
+  const dir = join(cacheDir, graphCacheFolder(weightsPath, config));
   const path = join(dir, graphFileName(variant));
   if (existsSync(path)) return path;
   const source = fileByteSource(weightsPath);
