@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeColmapModel, colmapModelFromPrediction, memorySink } from '@da3js/exporters';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,5 +111,69 @@ describe('backend and gallery services', () => {
       server.close();
     }
     expect(readdirSync(root)).toEqual(['scene1']);
+  });
+
+  it('the gallery refuses symlinks that lead outside its folder', async () => {
+    const root = join(work, 'gallery-links');
+    mkdirSync(join(root, 'scene1'), { recursive: true });
+    writeFileSync(join(root, 'scene1', 'scene.glb'), 'glTF');
+    writeFileSync(join(work, 'secret.txt'), 'secret');
+    symlinkSync(join(work, 'secret.txt'), join(root, 'scene1', 'link.glb'));
+    symlinkSync(work, join(root, 'up'));
+    symlinkSync(join(root, 'scene1', 'scene.glb'), join(root, 'scene1', 'inside.glb'));
+    const server = createGallery(root);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect((await fetch(`${base}/scene1/link.glb`)).status).toBe(403);
+      expect((await fetch(`${base}/up/secret.txt`)).status).toBe(403);
+      const inside = await fetch(`${base}/scene1/inside.glb`);
+      expect(inside.status).toBe(200); // a link that stays inside is fine
+      expect(await inside.text()).toBe('glTF');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('an unreadable file fails only its own request; the gallery keeps serving', async () => {
+    const root = join(work, 'gallery-perm');
+    mkdirSync(join(root, 'scene1'), { recursive: true });
+    chmodSync(work, 0o755);
+    chmodSync(root, 0o755);
+    chmodSync(join(root, 'scene1'), 0o755);
+    writeFileSync(join(root, 'scene1', 'scene.glb'), 'glTF', { mode: 0o644 });
+    writeFileSync(join(root, 'scene1', 'locked.glb'), 'nope', { mode: 0o000 });
+    chmodSync(join(root, 'scene1', 'locked.glb'), 0o000);
+    // As root every file is readable: run the gallery in a child that drops to nobody (65534).
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { createGallery } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'packages/node/dist/index.js')).href)});
+         if (process.getuid() === 0) { process.setgid(65534); process.setuid(65534); }
+         const s = createGallery(${JSON.stringify(root)});
+         s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const port = await new Promise<number>((ok, fail) => {
+        child.stdout.once('data', (d) => ok(Number(String(d).trim())));
+        child.once('exit', (code) => fail(new Error(`gallery exited with ${code}`)));
+      });
+      const base = `http://127.0.0.1:${port}`;
+      const locked = await fetch(`${base}/scene1/locked.glb`);
+      expect(locked.status).toBe(403);
+      expect(await locked.json()).toMatchObject({ error: expect.stringContaining('EACCES') });
+      for (let i = 0; i < 3; i++) {
+        const ok = await fetch(`${base}/scene1/scene.glb`);
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toBe('glTF');
+      }
+      expect(child.exitCode).toBe(null);
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { extname, join, relative, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Da3Error, isDa3Error } from '@da3js/core';
 import { DepthAnything3 } from '../model/depth-anything-3.js';
 import type { CliArgs } from './args.js';
@@ -133,35 +133,96 @@ const TYPES: Record<string, string> = {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The real path of `target` when it exists and lies inside `realBase` (symlinks resolved), else why not. */
+async function containedRealPath(realBase: string, target: string): Promise<{ path: string } | { status: 403 | 404 }> {
+  let real: string;
+  try {
+    real = await realpath(target);
+  } catch {
+    return { status: 404 };
+  }
+  const rel = relative(realBase, real);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) ? { path: real } : { status: 403 };
+}
+
 /**
  * The `da3 gallery` server: lists the scenes under `root` (folders holding `scene.glb`) and serves
- * their files read-only; paths outside `root` are refused (403).
+ * their files read-only. A path that leaves `root` — by `..` or through a symlink whose real path
+ * is outside it — is refused (403); a file that cannot be read answers 403/500 for that request
+ * only, and the server keeps serving.
  */
 export function createGallery(root: string): Server {
   const base = resolve(root);
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    let path: string;
+  const serveFile = async (target: string, res: ServerResponse) => {
+    const realBase = await realpath(base).catch(() => base);
+    const found = await containedRealPath(realBase, target);
+    if ('status' in found) return send(res, found.status, { error: found.status === 403 ? 'outside the gallery' : 'not found' });
+    if (!(await isFile(found.path))) return send(res, 404, { error: 'not found' }); // no FIFOs or devices: opening one could block
+    let handle: FileHandle;
     try {
-      path = decodeURIComponent(url.pathname);
-    } catch {
-      return send(res, 400, { error: 'bad path' });
+      handle = await open(found.path, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return send(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404, { error: code === 'ENOENT' ? 'not found' : `cannot read this file (${code})` });
     }
-    const target = resolve(base, `.${path}`);
-    const rel = relative(base, target);
-    if (rel.startsWith('..') || resolve(base, rel) !== target) return send(res, 403, { error: 'outside the gallery' });
-    if (path === '/' || path === '') {
-      const scenes = existsSync(base) ? readdirSync(base).filter((d) => existsSync(join(base, d, 'scene.glb'))).sort() : [];
-      const html = `<!doctype html><meta charset="utf-8"><title>da3js gallery</title><h1>Scenes</h1><ul>${scenes
-        .map((s) => `<li><a href="/${encodeURIComponent(s)}/scene.glb">${escapeHtml(s)}</a>${existsSync(join(base, s, 'scene.jpg')) ? ` <img src="/${encodeURIComponent(s)}/scene.jpg" height="80">` : ''}</li>`)
-        .join('')}</ul>`;
-      res.writeHead(200, { 'content-type': TYPES['.html'] });
-      return res.end(html);
+    let size: number;
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        await handle.close();
+        return send(res, 404, { error: 'not found' });
+      }
+      size = st.size;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      return send(res, 500, { error: `cannot read this file (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
     }
-    if (!existsSync(target) || !statSync(target).isFile()) return send(res, 404, { error: 'not found' });
-    res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'content-length': statSync(target).size });
-    createReadStream(target).pipe(res);
+    res.writeHead(200, { 'content-type': TYPES[extname(found.path)] ?? 'application/octet-stream', 'content-length': size });
+    const stream = handle.createReadStream(); // closes the handle when done or destroyed
+    stream.on('error', () => res.destroy()); // a read failing mid-file cuts this response only
+    stream.pipe(res);
+    res.on('close', () => stream.destroy());
+  };
+  return createServer((req, res) => {
+    const handle = async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let path: string;
+      try {
+        path = decodeURIComponent(url.pathname);
+      } catch {
+        return send(res, 400, { error: 'bad path' });
+      }
+      if (path.includes('\0')) return send(res, 400, { error: 'bad path' });
+      const target = resolve(base, `.${path}`);
+      const rel = relative(base, target);
+      if (rel.startsWith('..') || isAbsolute(rel) || resolve(base, rel) !== target) return send(res, 403, { error: 'outside the gallery' });
+      if (path === '/' || path === '') {
+        const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+        const scenes: string[] = [];
+        for (const d of entries) if (d.isDirectory() && (await isFile(join(base, d.name, 'scene.glb')))) scenes.push(d.name);
+        scenes.sort();
+        const items = await Promise.all(
+          scenes.map(async (s) => `<li><a href="/${encodeURIComponent(s)}/scene.glb">${escapeHtml(s)}</a>${(await isFile(join(base, s, 'scene.jpg'))) ? ` <img src="/${encodeURIComponent(s)}/scene.jpg" height="80">` : ''}</li>`),
+        );
+        const html = `<!doctype html><meta charset="utf-8"><title>da3js gallery</title><h1>Scenes</h1><ul>${items.join('')}</ul>`;
+        res.writeHead(200, { 'content-type': TYPES['.html'] });
+        return res.end(html);
+      }
+      return serveFile(target, res);
+    };
+    handle().catch((error) => {
+      if (!res.headersSent) send(res, 500, { error: (error as Error).message });
+      else res.destroy();
+    });
   });
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `da3 backend` / `da3 gallery` until the process is stopped. */
