@@ -78,5 +78,17 @@ describe('da3 CLI', () => {
     const badFlag = da3('images', join(work, 'scene'), '--process-res', 'big');
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/--process-res must be an integer/);
+    for (const [flag, value] of [
+      ['--process-res', '100000'],
+      ['--conf-thresh-percentile', '101'],
+      ['--fps', '0'],
+      ['--num-max-points', '0'],
+      ['--port', '70000'],
+      ['--export-feat', '1,99999'],
+    ]) {
+      const r = da3('images', join(work, 'scene'), flag, value);
+      expect(r.code, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${flag} must be an? (integer|number) in \\[`));
+    }
   });
 });

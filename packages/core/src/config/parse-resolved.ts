@@ -28,6 +28,9 @@ import {
   str,
 } from './reader.js';
 
+/** Most transformer blocks a backbone (or camera-encoder trunk) may declare. */
+export const MAX_BLOCKS = 1024;
+
 const range = (from: number, to: number) => (from < 0 ? [] : Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i));
 
 /** Global attention layers of the alternating scheme: i ≥ altStart and i odd. */
@@ -55,7 +58,7 @@ function parseFfn(obj: Obj, path: string): 'mlp' | 'swiglu' {
 /** Parses and validates a backbone block. */
 export function parseBackbone(b: Obj, path: string): BackboneConfig {
   const embedDim = int(b, 'embed_dim', path);
-  const depth = int(b, 'depth', path);
+  const depth = int(b, 'depth', path, { max: MAX_BLOCKS });
   const numHeads = int(b, 'num_heads', path);
   const headDim = int(b, 'head_dim', path, { fallback: embedDim / numHeads });
   if (headDim * numHeads !== embedDim) inconsistent(`${path}.head_dim`, `× num_heads (${headDim} × ${numHeads}) must equal embed_dim ${embedDim}`);
@@ -183,7 +186,7 @@ function parseCamEnc(c: Obj, path: string, embedDim: number): CameraEncoderConfi
     dimIn: int(c, 'dim_in', path, { fallback: 9 }),
     dimOut,
     poseBranchHidden: int(c, 'pose_branch_hidden', path, { fallback: dimOut / 2 }),
-    trunkDepth: int(c, 'trunk_depth', path, { fallback: 4 }),
+    trunkDepth: int(c, 'trunk_depth', path, { max: MAX_BLOCKS, fallback: 4 }),
     numHeads,
     mlpHidden: int(c, 'mlp_hidden', path, { fallback: 4 * dimOut }),
     layerscale: bool(c, 'layerscale', path, true),
@@ -211,7 +214,7 @@ function parseGsHead(g: Obj, path: string, head: HeadConfig): GsHeadConfig {
 
 function parseGsAdapter(g: Obj, path: string): GsAdapterConfig {
   return {
-    shDegree: int(g, 'sh_degree', path, { min: 0, fallback: 2 }),
+    shDegree: int(g, 'sh_degree', path, { min: 0, max: 4, fallback: 2 }),
     predColor: bool(g, 'pred_color', path, false),
     predOffsetDepth: bool(g, 'pred_offset_depth', path, true),
     predOffsetXy: bool(g, 'pred_offset_xy', path, true),
@@ -250,7 +253,7 @@ function parseMetricScaling(m: Obj | null, path: string): MetricScalingConfig {
     minMetricDepth: num(o, 'min_metric_depth', path, { fallback: 1e-2 }),
     skyDepthQuantile: num(o, 'sky_depth_quantile', path, { fallback: 0.99 }),
     skyDepthCap: num(o, 'sky_depth_cap', path, { positive: true, fallback: 200 }),
-    quantileMaxSamples: int(o, 'quantile_max_samples', path, { fallback: 100_000 }),
+    quantileMaxSamples: int(o, 'quantile_max_samples', path, { max: 1 << 27, fallback: 100_000 }),
   };
 }
 

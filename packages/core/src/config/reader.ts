@@ -44,8 +44,17 @@ export function optionalObject(obj: Obj, key: string, path: string): Obj | null 
   return value;
 }
 
+/**
+ * The largest integer any size field of a config may hold unless it names a smaller limit: far
+ * above every official model (widths ≤ 4096, depths ≤ 40) and small enough that nothing sized by a
+ * config can exhaust memory before the checkpoint's own shapes are compared with it.
+ */
+export const CONFIG_INT_MAX = 65_536;
+
 export interface IntOptions {
   min?: number;
+  /** Largest accepted value (default {@link CONFIG_INT_MAX}). */
+  max?: number;
   fallback?: number;
 }
 
@@ -53,7 +62,8 @@ export function int(obj: Obj, key: string, path: string, opts: IntOptions = {}):
   const { value, name } = lookup(obj, key);
   if (value === undefined && opts.fallback !== undefined) return opts.fallback;
   const min = opts.min ?? 1;
-  if (!Number.isSafeInteger(value) || (value as number) < min) fail(`${path}.${name}`, `an integer ≥ ${min}`, value);
+  const max = opts.max ?? CONFIG_INT_MAX;
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) fail(`${path}.${name}`, `an integer in [${min}, ${max}]`, value);
   return value as number;
 }
 
@@ -93,12 +103,13 @@ export function oneOf<T extends string>(obj: Obj, key: string, path: string, all
   return value as T;
 }
 
-export function intList(obj: Obj, key: string, path: string, opts: { length?: number; min?: number; fallback?: number[] } = {}): number[] {
+export function intList(obj: Obj, key: string, path: string, opts: { length?: number; min?: number; max?: number; fallback?: number[] } = {}): number[] {
   const { value, name } = lookup(obj, key);
   if (value === undefined && opts.fallback !== undefined) return opts.fallback;
   const min = opts.min ?? 0;
-  const what = `${opts.length !== undefined ? `a list of ${opts.length}` : 'a list of'} integers ≥ ${min}`;
-  if (!Array.isArray(value) || !value.every((v) => Number.isSafeInteger(v) && v >= min)) fail(`${path}.${name}`, what, value);
+  const max = opts.max ?? CONFIG_INT_MAX;
+  const what = `${opts.length !== undefined ? `a list of ${opts.length}` : 'a list of'} integers in [${min}, ${max}]`;
+  if (!Array.isArray(value) || value.length > 64 || !value.every((v) => Number.isSafeInteger(v) && v >= min && v <= max)) fail(`${path}.${name}`, what, value);
   if (opts.length !== undefined && value.length !== opts.length) fail(`${path}.${name}`, what, value);
   return [...(value as number[])];
 }

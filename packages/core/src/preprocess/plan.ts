@@ -43,6 +43,18 @@ export const DEFAULT_RESIZE_METHOD: ResizeMethod = 'upper_bound_resize';
 export const PREPROCESS_SIZE_MULTIPLE = 14;
 
 /**
+ * Largest accepted `processRes` in pixels. DA3 is trained at 504; 4096 is far beyond any useful
+ * setting and keeps one processed view's float32 tensor under 200 MB.
+ */
+export const MAX_PROCESS_RES = 4096;
+
+/**
+ * Largest side of a processed image in pixels (the `lower_bound_*` methods on a very elongated
+ * image can exceed `processRes`): checked on the plan, before any pixel is allocated.
+ */
+export const MAX_PROCESSED_SIDE = 8192;
+
+/**
  * The resampling filter of a resize step, as the reference picks it for `cv2.resize`:
  * `area` = `cv2.INTER_AREA` (only ever used when no side grows), `cubic` = `cv2.INTER_CUBIC`.
  */
@@ -123,10 +135,10 @@ export interface BatchPlan {
 export function resolvePlanOptions(options: PlanOptions | undefined, fn: string): { processRes: number; method: ResizeMethod } {
   const processRes = options?.processRes ?? DEFAULT_PROCESS_RES;
   const method = options?.method ?? DEFAULT_RESIZE_METHOD;
-  if (typeof processRes !== 'number' || !Number.isInteger(processRes) || processRes < PREPROCESS_SIZE_MULTIPLE) {
+  if (typeof processRes !== 'number' || !Number.isInteger(processRes) || processRes < PREPROCESS_SIZE_MULTIPLE || processRes > MAX_PROCESS_RES) {
     throw new Da3Error(
       'BAD_VALUE',
-      `${fn}: processRes must be an integer ≥ ${PREPROCESS_SIZE_MULTIPLE}, got ${String(processRes)}`,
+      `${fn}: processRes must be an integer in [${PREPROCESS_SIZE_MULTIPLE}, ${MAX_PROCESS_RES}] (MAX_PROCESS_RES), got ${String(processRes)}`,
     );
   }
   if (!RESIZE_METHODS.includes(method)) {
@@ -184,6 +196,12 @@ export function planPreprocess(width: number, height: number, options?: PlanOpti
     const scale = processRes / bound;
     const nw = Math.max(1, roundHalfEven(w * scale));
     const nh = Math.max(1, roundHalfEven(h * scale));
+    if (Math.max(nw, nh) > MAX_PROCESSED_SIDE) {
+      throw new Da3Error(
+        'OUT_OF_RANGE',
+        `${fn}: a ${width}×${height} image would be resized to ${nw}×${nh} with ${method} at processRes ${processRes}; at most ${MAX_PROCESSED_SIDE} px a side (MAX_PROCESSED_SIDE). Use upper_bound_resize or a smaller processRes.`,
+      );
+    }
     steps.push({
       op: 'resize',
       stage: 'boundary',

@@ -159,4 +159,42 @@ camDec:
     expectError(() => loadConfig('42'), 'BAD_CONFIG', /must be an object/);
     expectError(() => loadConfig('{"hello": 1}'), 'BAD_CONFIG', /unrecognised layout/);
   });
+
+  it('bounds every size before anything is allocated from it, naming the field and the limit', () => {
+    const base = JSON.parse(readFileSync(join(FIXTURES, 'tiny', 'config.json'), 'utf8')).resolved;
+    const huge = 4_294_967_296;
+    const cases: [string, string[], RegExp][] = [
+      ['backbone.depth', ['backbone', 'depth'], /config\.backbone\.depth must be an integer in \[1, 1024\], got 4294967296/],
+      ['backbone.embed_dim', ['backbone', 'embed_dim'], /config\.backbone\.embed_dim must be an integer in \[1, 65536\]/],
+      ['backbone.num_heads', ['backbone', 'num_heads'], /config\.backbone\.num_heads must be an integer in \[1, 65536\]/],
+      ['backbone.ffn_hidden', ['backbone', 'ffn_hidden'], /config\.backbone\.ffn_hidden must be an integer in/],
+      ['backbone.patch_size', ['backbone', 'patch_size'], /config\.backbone\.patch_size must be an integer in/],
+      ['head.features', ['head', 'features'], /config\.head\.features must be an integer in/],
+      ['head.output_dim', ['head', 'output_dim'], /config\.head\.output_dim must be an integer in/],
+      ['cam_enc.trunk_depth', ['cam_enc', 'trunk_depth'], /config\.cam_enc\.trunk_depth must be an integer in \[1, 1024\]/],
+      ['cam_enc.mlp_hidden', ['cam_enc', 'mlp_hidden'], /config\.cam_enc\.mlp_hidden must be an integer in/],
+    ];
+    for (const [label, [block, key], message] of cases) {
+      const r = structuredClone(base);
+      r[block][key] = huge;
+      const t0 = performance.now();
+      expectError(() => loadConfig(r), 'BAD_CONFIG', message);
+      expect(performance.now() - t0, label).toBeLessThan(100);
+    }
+    const lists = structuredClone(base);
+    lists.head.out_channels = [8, 16, 32, huge];
+    expectError(() => loadConfig(lists), 'BAD_CONFIG', /config\.head\.out_channels must be a list of 4 integers in \[1, 65536\]/);
+    const imgSize = structuredClone(base);
+    imgSize.backbone.img_size = [518, huge];
+    expectError(() => loadConfig(imgSize), 'BAD_CONFIG', /config\.backbone\.img_size must be a list of 2 integers/);
+    // The same limits hold for the reference YAML layout (its sizes go through the same readers).
+    const reference = JSON.parse(readFileSync(join(FIXTURES, 'tiny', 'config.json'), 'utf8')).config;
+    for (const k of Object.keys(reference.net)) if (k.startsWith('tiny_')) delete reference.net[k];
+    reference.head.dim_in = 768; // vits with cat_token
+    reference.cam_enc.dim_out = 384;
+    reference.cam_dec.dim_in = 768;
+    expect(() => loadConfig(reference)).not.toThrow();
+    reference.head.features = huge;
+    expectError(() => loadConfig(reference), 'BAD_CONFIG', /features must be an integer in/);
+  });
 });

@@ -6,6 +6,8 @@ import {
   type Da3ErrorCode,
   type ImageU8,
   isDa3Error,
+  MAX_PROCESS_RES,
+  MAX_PROCESSED_SIDE,
   normalizeRgbToChw,
   planPreprocess,
   preprocessImages,
@@ -69,6 +71,16 @@ describe('preprocessImages rejects bad input', () => {
     expectDa3(() => preprocessImages([rgb(20, 20)], { processRes: 504.5 }), 'BAD_VALUE', /504\.5/);
     expectDa3(() => preprocessImages([rgb(20, 20)], { processRes: Number.NaN }), 'BAD_VALUE', /NaN/);
     expectDa3(() => planPreprocess(20, 20, { processRes: 0 }), 'BAD_VALUE');
+  });
+
+  it('processRes and processed sizes are bounded before any pixel is allocated', () => {
+    // 100000 used to throw an untyped RangeError from a 20 GB allocation.
+    expectDa3(() => preprocessImages([rgb(20, 20)], { processRes: 100_000 }), 'BAD_VALUE', /processRes must be an integer in \[14, 4096\].*got 100000/);
+    expectDa3(() => planPreprocess(20, 20, { processRes: MAX_PROCESS_RES + 1 }), 'BAD_VALUE', /MAX_PROCESS_RES/);
+    expect(planPreprocess(20, 20, { processRes: MAX_PROCESS_RES }).width).toBe(4102); // nearest multiple of 14
+    // lower_bound on a 1×40 strip at 4096: the long side would be 163840 px.
+    expectDa3(() => planPreprocess(40, 1, { processRes: 4096, method: 'lower_bound_resize' }), 'OUT_OF_RANGE', /163840×4096.*at most 8192 px a side/);
+    expect(MAX_PROCESSED_SIDE).toBe(8192);
   });
 
   it('unknown method', () => {

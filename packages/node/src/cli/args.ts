@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Da3Error, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
+import { Da3Error, MAX_BLOCKS, MAX_PROCESS_RES, PREPROCESS_SIZE_MULTIPLE, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
 
 /** `da3` commands (the reference's, plus `convert`). */
 export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery'] as const;
@@ -73,10 +73,12 @@ Options:
   --json                       machine-readable summary on stdout
   --help`;
 
-function number(name: string, value: string | undefined, fallback: number, integer = false): number {
+function number(name: string, value: string | undefined, fallback: number, integer: boolean, min: number, max: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Da3Error('BAD_VALUE', `--${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new Da3Error('BAD_VALUE', `--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${value}"`);
+  }
   return n;
 }
 
@@ -147,16 +149,16 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     exportFormat: str('export-format') ?? 'glb',
     device: oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto'),
     dtype: oneOf('dtype', str('dtype'), ['fp32', 'fp16'] as const, 'fp32'),
-    processRes: number('process-res', str('process-res'), 504, true),
+    processRes: number('process-res', str('process-res'), 504, true, PREPROCESS_SIZE_MULTIPLE, MAX_PROCESS_RES),
     processResMethod: oneOf('process-res-method', str('process-res-method'), RESIZE_METHODS, 'upper_bound_resize'),
     refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),
     useRayPose: !!v['use-ray-pose'],
     inferGs: !!v['infer-gs'] || /(^|-)(gs_ply|gs_ply_sh3|gs_gltf|spz)(-|$)/.test(str('export-format') ?? ''),
-    exportFeat: feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true)) : [],
-    confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40),
-    numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true),
+    exportFeat: feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [],
+    confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40, false, 0, 100),
+    numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true, 1, 2 ** 31 - 1),
     showCameras: !v['no-show-cameras'],
-    fps: number('fps', str('fps'), 1),
+    fps: number('fps', str('fps'), 1, false, 0.001, 1000),
     imageExtensions: (str('image-extensions') ?? 'png,jpg,jpeg').split(',').map((e) => e.trim().replace(/^\./, '').toLowerCase()).filter(Boolean),
     sparseSubdir: str('sparse-subdir') ?? '',
     alignToInputExtScale: !v['no-align-to-input-ext-scale'],
@@ -166,7 +168,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     localFilesOnly: !!v['local-files-only'],
     json: !!v.json,
     host: str('host') ?? '127.0.0.1',
-    port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true),
+    port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true, 0, 65535),
     out: str('out'),
   };
 }
