@@ -13,6 +13,8 @@ export type Da3ErrorCode =
   | 'BAD_SAFETENSORS'
   | 'UNSUPPORTED_DTYPE'
   | 'MISSING_TENSOR'
+  /** A checkpoint holds tensors the model does not use, and `strict` loading was asked for. */
+  | 'UNEXPECTED_TENSOR'
   | 'OUT_OF_RANGE'
   | 'DEGENERATE'
   | 'UNKNOWN_FORMAT'

@@ -167,6 +167,44 @@ describe('bad inputs', () => {
     expectCode(() => readNpz(shortData), 'BAD_SHAPE');
   });
 
+  it('readNpz: a declared size deflate cannot reach (a bomb) is refused before allocating or inflating', () => {
+    /** One-entry ZIP with the given method, raw data and declared uncompressed size. */
+    const zipWith = (method: number, raw: Uint8Array, declared: number) => {
+      const name = new TextEncoder().encode('a.npy');
+      const local = new Uint8Array(30 + name.length + raw.length);
+      const lv = new DataView(local.buffer);
+      lv.setUint32(0, 0x04034b50, true);
+      lv.setUint16(8, method, true);
+      lv.setUint32(18, raw.length, true);
+      lv.setUint32(22, declared, true);
+      lv.setUint16(26, name.length, true);
+      local.set(name, 30);
+      local.set(raw, 30 + name.length);
+      const central = new Uint8Array(46 + name.length);
+      const cv = new DataView(central.buffer);
+      cv.setUint32(0, 0x02014b50, true);
+      cv.setUint16(10, method, true);
+      cv.setUint32(20, raw.length, true);
+      cv.setUint32(24, declared, true);
+      cv.setUint16(28, name.length, true);
+      central.set(name, 46);
+      const end = new Uint8Array(22);
+      const ev = new DataView(end.buffer);
+      ev.setUint32(0, 0x06054b50, true);
+      ev.setUint16(8, 1, true);
+      ev.setUint16(10, 1, true);
+      ev.setUint32(12, central.length, true);
+      ev.setUint32(16, local.length, true);
+      return new Uint8Array([...local, ...central, ...end]);
+    };
+    const emptyDeflate = Uint8Array.of(0x03, 0x00); // one final empty fixed-Huffman block
+    const t0 = performance.now();
+    expectCode(() => readNpz(zipWith(8, emptyDeflate, 4_000_000_000)), 'UNKNOWN_FORMAT', /declares 4000000000 bytes from 2 compressed \(more than deflate's 1032:1\)/);
+    expectCode(() => readNpz(zipWith(8, new Uint8Array(1024), 1024 * 1032 + 65)), 'UNKNOWN_FORMAT', /more than deflate's 1032:1/);
+    expectCode(() => readNpz(zipWith(0, new Uint8Array(16), 1_000_000)), 'UNKNOWN_FORMAT', /stored entry "a.npy" says 1000000 bytes but holds 16/);
+    expect(performance.now() - t0).toBeLessThan(200);
+  });
+
   it('writePredictionNpz: NaN camera, mismatched shapes → typed errors; the sink is aborted', async () => {
     const p = await fixturePrediction('tiny', 'multi');
     const nanK = { ...p, intrinsics: p.intrinsics!.slice() } as Prediction;

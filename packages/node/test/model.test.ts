@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageU8 } from '@da3js/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { type ImageU8, SafetensorsFile, memoryByteSource, writeSafetensors } from '@da3js/core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { expectClose } from '../../../test-utils/compare.js';
 import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
 import { DepthAnything3, type Da3ProgressEvent } from '../src/model/depth-anything-3.js';
@@ -98,6 +98,43 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
       const c = await run(original);
       expect(c.converted).toBe(false);
       expect(Array.from(c.depth)).toEqual(Array.from(a.depth));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports checkpoint tensors the model does not use (warning event or console.warn), and refuses them with strict', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'da3js-extra-'));
+    try {
+      const tiny = await SafetensorsFile.open(memoryByteSource(new Uint8Array(readFileSync(join(FIXTURES, 'tiny', 'model.safetensors')))));
+      const entries: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+      for (const name of tiny.names()) {
+        const info = tiny.header.tensors.find((t) => t.name === name)!;
+        entries[name] = { dtype: 'F32', shape: [...info.shape], data: await tiny.readFloat32(name) };
+      }
+      entries['model.backbone.pretrained.mask_token'] = { dtype: 'F32', shape: [1, 64], data: new Float32Array(64) };
+      writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(entries, { ...tiny.metadata }));
+      copyFileSync(join(FIXTURES, 'tiny', 'config.json'), join(dir, 'config.json'));
+
+      const events: Da3ProgressEvent[] = [];
+      const m = await DepthAnything3.fromPretrained(dir, { cacheDir, progress: (e) => events.push(e) });
+      const warnings = events.filter((e) => e.status === 'warning') as { message: string }[];
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].message).toMatch(/1 tensor\(s\) not used by this model, ignored: model\.backbone\.pretrained\.mask_token/);
+      await m.dispose();
+
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        await (await DepthAnything3.fromPretrained(dir, { cacheDir })).dispose();
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^da3js: checkpoint: 1 tensor\(s\) not used/));
+      } finally {
+        warn.mockRestore();
+      }
+      await expect(DepthAnything3.fromPretrained(dir, { cacheDir, strict: true })).rejects.toMatchObject({ code: 'UNEXPECTED_TENSOR', message: expect.stringMatching(/mask_token/) });
+      // The clean fixture loads strictly with no warning.
+      const clean: Da3ProgressEvent[] = [];
+      await (await DepthAnything3.fromPretrained(join(FIXTURES, 'tiny'), { cacheDir, strict: true, progress: (e) => clean.push(e) })).dispose();
+      expect(clean.filter((e) => e.status === 'warning')).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

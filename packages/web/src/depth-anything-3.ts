@@ -11,6 +11,7 @@ import {
   type Prediction,
   type RefViewStrategy,
   SafetensorsFile,
+  assertValidCheckpoint,
   builtGraphChoices,
   loadConfig,
   modelKindOf,
@@ -32,7 +33,20 @@ export type WebProgressEvent =
   | { readonly status: 'progress'; readonly file: string; readonly loaded: number; readonly total: number; readonly progress: number }
   | { readonly status: 'convert'; readonly role: NetworkRole; readonly done: number; readonly total: number }
   | { readonly status: 'cache'; readonly role: NetworkRole; readonly hit: boolean; readonly key: string }
-  | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision };
+  | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision }
+  /** Something the user should know that does not stop loading (e.g. checkpoint tensors the model does not use). */
+  | { readonly status: 'warning'; readonly message: string };
+
+/**
+ * Validates a checkpoint's header against the config (no tensor is read), so a wrong file fails
+ * at load time; unused tensors become `warning` events, or `UNEXPECTED_TENSOR` with `strict`.
+ */
+function checkWeights(weights: SafetensorsFile, config: ModelConfig, options: WebFromPretrainedOptions): void {
+  for (const message of assertValidCheckpoint(weights, config, { strict: options.strict }).warnings) {
+    if (options.progress) options.progress({ status: 'warning', message });
+    else console.warn(`da3js: ${message}`);
+  }
+}
 
 /** Options of {@link DepthAnything3.fromPretrained} (web). */
 export interface WebFromPretrainedOptions {
@@ -56,6 +70,12 @@ export interface WebFromPretrainedOptions {
    * one), any {@link ModelCache}, or `false` for none.
    */
   readonly cache?: ModelCache | false;
+  /**
+   * Refuse a checkpoint holding tensors the model does not use (`UNEXPECTED_TENSOR`). Default
+   * false: they are ignored, as the reference does, and reported as a `warning` event (or with
+   * `console.warn` when there is no `progress` callback).
+   */
+  readonly strict?: boolean;
   readonly progress?: (event: WebProgressEvent) => void;
 }
 
@@ -146,6 +166,7 @@ export class DepthAnything3 {
     const progress = options.progress;
     const tracked = progress ? withReadProgress(source, (loaded, total) => progress({ status: 'progress', file: urls.weights, loaded, total, progress: (100 * loaded) / total })) : source;
     const weights = await SafetensorsFile.open(tracked);
+    checkWeights(weights, config, options);
     return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId: `${urls.weights}@${source.etag ?? source.size}` }, options);
   }
 
@@ -157,6 +178,7 @@ export class DepthAnything3 {
     const json = files.config instanceof Blob ? parseConfigJson(await files.config.text(), 'the config file') : files.config;
     const config = loadConfig(json);
     const weights = await SafetensorsFile.open(blobByteSource(files.weights));
+    checkWeights(weights, config, options);
     const file = files.weights as Partial<File>;
     const weightsId = file.name && file.lastModified ? `file:${file.name}:${files.weights.size}:${file.lastModified}` : undefined;
     return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId }, options);

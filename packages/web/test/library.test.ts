@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ImageU8, SafetensorsFile, convertCheckpoint, loadConfig } from '@da3js/core';
+import { type ImageU8, SafetensorsFile, convertCheckpoint, loadConfig, writeSafetensors } from '@da3js/core';
 import {
   DepthAnything3,
   type WebProgressEvent,
@@ -132,21 +132,42 @@ describe('local files and pre-converted graphs', () => {
     await expect(DepthAnything3.fromBlobs({ config: new Blob([configJson()]), weights: new Blob([new Uint8Array(16)]) })).rejects.toMatchObject({ code: 'BAD_SAFETENSORS' });
   });
 
+  it('fromBlobs reports tensors the model does not use as a warning event, and refuses them with strict', async () => {
+    const tiny = await SafetensorsFile.open(blobByteSource(weights()));
+    const entries: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const t of tiny.header.tensors) entries[t.name] = { dtype: 'F32', shape: [...t.shape], data: await tiny.readFloat32(t.name) };
+    entries['model.extra.weight'] = { dtype: 'F32', shape: [2], data: new Float32Array(2) };
+    const extra = new Blob([writeSafetensors(entries, { ...tiny.metadata })]);
+    const events: WebProgressEvent[] = [];
+    const m = await DepthAnything3.fromBlobs({ config: new Blob([configJson()]), weights: extra }, { device: 'wasm', cache: false, progress: (e) => events.push(e) });
+    expect(events.filter((e) => e.status === 'warning')).toEqual([{ status: 'warning', message: expect.stringMatching(/not used by this model, ignored: model\.extra\.weight/) }]);
+    await m.dispose();
+    await expect(DepthAnything3.fromBlobs({ config: new Blob([configJson()]), weights: extra }, { device: 'wasm', cache: false, strict: true })).rejects.toMatchObject({ code: 'UNEXPECTED_TENSOR' });
+  });
+
   it('refuses, before converting anything, weights too large for WebAssembly memory', async () => {
-    // A virtual 4 GB checkpoint: only its header is ever read.
-    const header = new TextEncoder().encode(JSON.stringify({ big: { dtype: 'F32', shape: [1_000_000_000], data_offsets: [0, 4_000_000_000] } }));
+    // A virtual 4 GB checkpoint (the tiny model's tensors plus one unused 4 GB tensor): only its header is ever read.
+    const tiny = await SafetensorsFile.open(blobByteSource(weights()));
+    const entries: Record<string, unknown> = { __metadata__: tiny.metadata };
+    let end = 0;
+    for (const t of tiny.header.tensors) {
+      entries[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.byteOffset - tiny.header.dataOffset, t.byteOffset - tiny.header.dataOffset + t.byteLength] };
+      end = Math.max(end, t.byteOffset - tiny.header.dataOffset + t.byteLength);
+    }
+    entries.big = { dtype: 'F32', shape: [1_000_000_000], data_offsets: [end, end + 4_000_000_000] };
+    const header = new TextEncoder().encode(JSON.stringify(entries));
     const head = new Uint8Array(8 + header.length);
     new DataView(head.buffer).setBigUint64(0, BigInt(header.length), true);
     head.set(header, 8);
     const reads: number[] = [];
     const huge = {
-      size: head.length + 4_000_000_000,
+      size: head.length + end + 4_000_000_000,
       slice: (a: number, b: number) => {
         reads.push(a);
         return { arrayBuffer: async () => head.slice(a, b).buffer };
       },
     } as unknown as Blob;
-    const m = await DepthAnything3.fromBlobs({ config: JSON.parse(configJson().toString()), weights: huge }, { device: 'wasm', cache: false });
+    const m = await DepthAnything3.fromBlobs({ config: JSON.parse(configJson().toString()), weights: huge }, { device: 'wasm', cache: false, progress: () => undefined });
     await expect(m.inference(views(), { processRes: 84 })).rejects.toThrow(/needs about 3\.7 GiB .* run it on WebGPU/);
     expect(Math.max(...reads)).toBeLessThan(head.length);
   });

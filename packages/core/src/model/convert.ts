@@ -36,6 +36,8 @@ export interface ConvertOptions extends NetGraphOptions {
   /** `auto` (default) uses external data only when the model would pass protobuf's 2 GB limit. */
   readonly externalData?: 'auto' | 'always' | 'never';
   readonly onProgress?: (event: ConvertProgress) => void;
+  /** Refuse tensors the model does not use (`UNEXPECTED_TENSOR`) instead of warning (default false). */
+  readonly strict?: boolean;
 }
 
 /** What {@link convertCheckpoint} wrote for one graph. */
@@ -66,7 +68,7 @@ export interface ConvertResult {
  *   graph needs external data but its output has no external data sink
  */
 export async function convertCheckpoint(file: SafetensorsFile, config: ModelConfig, options: ConvertOptions): Promise<ConvertResult> {
-  const opened = openCheckpoint(file, config);
+  const opened = openCheckpoint(file, config, { strict: options.strict });
   const graphs: ConvertedGraph[] = [];
   for (const net of opened.networks) {
     const model = buildNetGraph(net.config, net.weights, { ...options, name: net.role === 'net' ? 'da3' : `da3_${net.role}` });

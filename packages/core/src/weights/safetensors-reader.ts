@@ -65,6 +65,37 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, maxHeader
 }
 
 /**
+ * The first key that appears twice in the top-level object of `text` (valid JSON, as checked by
+ * `JSON.parse`, which silently keeps the last of duplicates), or undefined.
+ */
+function firstDuplicateTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i++;
+      while (text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      expectKey = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2c && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Parses and validates a safetensors JSON header: known dtypes, non-negative integer shapes,
  * offsets inside the data section, `numel × dtype size = byte length`, and no overlaps or holes.
  *
@@ -76,13 +107,19 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   const dataOffset = 8 + headerLength;
   const dataSize = fileSize - dataOffset;
   if (dataSize < 0) fail(`header of ${headerLength} bytes does not fit in a ${fileSize}-byte file`);
+  // The format: the header "MUST begin with a { character (0x7B)" and may be padded with spaces.
+  if (json[0] !== 0x7b) fail(`header must begin with "{" (0x7B), found byte 0x${(json[0] ?? 0).toString(16).padStart(2, '0')}`);
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new Da3Error('BAD_SAFETENSORS', `${NAME}: header is not valid UTF-8 JSON (${(cause as Error).message})`, { cause });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail('header is not a JSON object');
+  const duplicate = firstDuplicateTopLevelKey(text);
+  if (duplicate !== undefined) fail(`the header names tensor ${JSON.stringify(duplicate)} twice (duplicate keys are forbidden)`);
   const metadata: Record<string, string> = {};
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {

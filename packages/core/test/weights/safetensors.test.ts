@@ -108,7 +108,22 @@ describe('malformed safetensors give typed errors before any large allocation', 
   });
   it('not JSON / not an object', async () => {
     expect(await codeOf(header('{"a": '))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/not valid UTF-8 JSON/)]);
-    expect(await codeOf(header('[1, 2]  '))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/not a JSON object/)]);
+    expect(await codeOf(header('[1, 2]  '))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/must begin with "\{"/)]);
+  });
+  it('a header that does not begin with "{" (the format requires it), even valid JSON after spaces', async () => {
+    expect(await codeOf(header(' {"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/must begin with "\{" \(0x7B\), found byte 0x20/)]);
+    expect(await codeOf(header('\ufeff{}'))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/found byte 0xef/)]);
+    // Trailing space padding is allowed.
+    expect(await codeOf(header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}     ', 4))).toEqual([undefined, '']);
+  });
+  it('duplicate tensor names (JSON.parse would silently keep the last)', async () => {
+    const dup = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
+    expect(await codeOf(header(dup, 8))).toEqual(['BAD_SAFETENSORS', expect.stringMatching(/names tensor "a" twice/)]);
+    // Escapes are decoded before comparing; nested keys (metadata, entries) are not tensor names.
+    const escaped = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0061":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    expect((await codeOf(header(escaped, 8)))[1]).toMatch(/names tensor "a" twice/);
+    const nested = '{"__metadata__":{"a":"1","dtype":"x"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"q\\"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    expect(await codeOf(header(nested, 8))).toEqual([undefined, '']);
   });
   it('unknown dtype', async () => {
     expect(await codeOf(header('{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}', 16))).toEqual([

@@ -365,12 +365,19 @@ export function readZipDirectory(bytes: Uint8Array, where = 'readZip'): ZipEntry
   return entries;
 }
 
+/** Deflate's largest possible expansion (a 258-byte match per 2 bits, rounded as zlib documents it). */
+export const DEFLATE_MAX_RATIO = 1032;
+
+/** Largest entry {@link readZipEntry} inflates by default (2 GiB). */
+export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 31;
+
 /**
- * The uncompressed bytes of one entry (stored or deflated), CRC-checked.
+ * The uncompressed bytes of one entry (stored or deflated), CRC-checked. A deflated entry may not
+ * declare more than {@link DEFLATE_MAX_RATIO}× its compressed size, nor more than `maxEntryBytes`.
  * @throws Da3Error `UNKNOWN_FORMAT` (bad local header, unsupported method, corrupt deflate
  *   stream, size or CRC mismatch)
  */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntryInfo, where = 'readZip'): Uint8Array {
+export function readZipEntry(bytes: Uint8Array, entry: ZipEntryInfo, where = 'readZip', maxEntryBytes = DEFAULT_MAX_ENTRY_BYTES): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = entry.headerOffset;
   const label = JSON.stringify(entry.name);
@@ -381,8 +388,14 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntryInfo, where = 're
   const raw = bytes.subarray(start, end);
   let data: Uint8Array;
   if (entry.method === 0) {
+    if (entry.size !== entry.compressedSize) bad(where, `stored entry ${label} says ${entry.size} bytes but holds ${entry.compressedSize}`);
     data = raw;
   } else if (entry.method === 8) {
+    // Checked before the output buffer is allocated: deflate cannot expand beyond 1032:1, so a
+    // larger declared size is a lie (a "bomb" that would allocate and inflate for nothing).
+    const most = entry.compressedSize * DEFLATE_MAX_RATIO + 64;
+    if (entry.size > most) bad(where, `entry ${label} declares ${entry.size} bytes from ${entry.compressedSize} compressed (more than deflate's ${DEFLATE_MAX_RATIO}:1)`);
+    if (entry.size > maxEntryBytes) bad(where, `entry ${label} declares ${entry.size} bytes, over the ${maxEntryBytes}-byte limit`);
     try {
       data = inflateSync(raw, { out: new Uint8Array(entry.size) });
     } catch (error) {

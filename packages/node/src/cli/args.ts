@@ -31,6 +31,8 @@ export interface CliArgs {
   readonly cacheDir: string | undefined;
   readonly revision: string;
   readonly localFilesOnly: boolean;
+  /** Refuse checkpoints with tensors the model does not use. */
+  readonly strict: boolean;
   readonly json: boolean;
   readonly host: string;
   readonly port: number;
@@ -70,6 +72,7 @@ Options:
   --no-align-to-input-ext-scale   keep predicted depth scale for COLMAP input
   --apply-exif-orientation     rotate images by their EXIF tag (the reference does not)
   --cache-dir <folder>  --revision <rev>  --local-files-only
+  --strict                     refuse a checkpoint with tensors the model does not use
   --json                       machine-readable summary on stdout
   --help`;
 
@@ -124,6 +127,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
         'cache-dir': { type: 'string' },
         revision: { type: 'string' },
         'local-files-only': { type: 'boolean' },
+        strict: { type: 'boolean' },
         json: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
@@ -166,6 +170,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     cacheDir: str('cache-dir'),
     revision: str('revision') ?? 'main',
     localFilesOnly: !!v['local-files-only'],
+    strict: !!v.strict,
     json: !!v.json,
     host: str('host') ?? '127.0.0.1',
     port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true, 0, 65535),

@@ -18,6 +18,11 @@ function progressPrinter(io: CliIo, quiet: boolean): (e: Da3ProgressEvent) => vo
   let last = '';
   let lastAt = 0;
   return (e) => {
+    if (e.status === 'warning') {
+      io.stderr.write(`${io.stderr.isTTY && last ? '\n' : ''}da3: warning: ${(e as { message: string }).message}\n`);
+      last = '';
+      return;
+    }
     if (quiet) return;
     let line = '';
     if (e.status === 'progress' && 'total' in e && e.total) line = `download ${e.file ?? ''} ${Math.floor((100 * (e.loaded ?? 0)) / e.total)}%`;
@@ -48,6 +53,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
     const result = await convertCheckpoint(await SafetensorsFile.open(source), config, {
       precision: args.dtype === 'fp16' ? 'float16' : 'float32',
       refViewStrategy: args.refViewStrategy,
+      strict: args.strict,
       onProgress: progress,
       output: (role) => {
         const name = role === 'net' ? 'model' : role;
@@ -56,7 +62,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
     });
     const written = result.graphs.map((g) => join(out, `${g.role === 'net' ? 'model' : g.role}.onnx`));
     io.stderr.write(`converted → ${written.join(', ')}\n`);
-    for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
+    for (const message of result.warnings) progress({ status: 'warning', message });
     return { command: 'convert', files: written, graphs: result.graphs.map((g) => ({ role: g.role, outputs: g.outputs, externalData: g.externalData, weightBytes: g.weightBytes })) };
   } finally {
     source.close();
@@ -72,6 +78,7 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
     cacheDir: args.cacheDir,
     revision: args.revision,
     localFilesOnly: args.localFilesOnly,
+    strict: args.strict,
     progress,
   });
   try {

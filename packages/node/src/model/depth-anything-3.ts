@@ -14,6 +14,8 @@ import {
   type NetworkRole,
   type Prediction,
   type RefViewStrategy,
+  SafetensorsFile,
+  assertValidCheckpoint,
   loadConfig,
   builtGraphChoices,
   modelKindOf,
@@ -30,6 +32,8 @@ import { ensureGraph } from './graph-cache.js';
 /** Progress events of loading and inference (transformers.js `status` names plus `convert`, `infer`). */
 export type Da3ProgressEvent =
   | { readonly status: 'initiate' | 'download' | 'progress' | 'done' | 'ready'; readonly name?: string; readonly file?: string; readonly loaded?: number; readonly total?: number; readonly device?: DeviceInfo }
+  /** Something the user should know but that does not stop loading (e.g. checkpoint tensors the model does not use). */
+  | { readonly status: 'warning'; readonly message: string }
   | HubProgressEvent
   | ConvertProgress
   | InferenceProgress;
@@ -54,6 +58,12 @@ export interface FromPretrainedOptions {
   readonly threads?: number;
   /** Override the model kind when the config cannot tell MONO from METRIC. */
   readonly kind?: ModelKind;
+  /**
+   * Refuse a checkpoint holding tensors the model does not use (`UNEXPECTED_TENSOR`). Default
+   * false: they are ignored, as the reference does, and reported as a `warning` event (or with
+   * `console.warn` when there is no `progress` callback).
+   */
+  readonly strict?: boolean;
   readonly progress?: (event: Da3ProgressEvent) => void;
 }
 
@@ -138,7 +148,26 @@ export class DepthAnything3 {
     });
     const decode: ImageDecoder = (input, o) => decodeImage(input as never, o);
     if ('onnxPath' in files) return DepthAnything3.fromOnnx(files.onnxPath, options, decode);
-    return DepthAnything3.fromFiles(files, options, decode);
+    const model = DepthAnything3.fromFiles(files, options, decode);
+    await model.checkWeights();
+    return model;
+  }
+
+  /**
+   * Validates the checkpoint's header against the config (no tensor is read), so a wrong file
+   * fails at load time; unused tensors become warnings, or `UNEXPECTED_TENSOR` with `strict`.
+   */
+  private async checkWeights(): Promise<void> {
+    const source = fileByteSource(this.files.weightsPath);
+    try {
+      const report = assertValidCheckpoint(await SafetensorsFile.open(source), this.config, { strict: this.options.strict });
+      for (const message of report.warnings) {
+        if (this.options.progress) this.options.progress({ status: 'warning', message });
+        else console.warn(`da3js: ${message}`);
+      }
+    } finally {
+      source.close();
+    }
   }
 
   /**

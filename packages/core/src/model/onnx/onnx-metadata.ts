@@ -1,6 +1,9 @@
 import { Da3Error } from '../../errors.js';
 import type { ByteSource } from '../../io.js';
 
+/** Largest metadata entry read (a da3js config is a few KB). */
+const MAX_METADATA_ENTRY_BYTES = 16 * 2 ** 20;
+
 /**
  * Reads the `metadata_props` (string → string) of an ONNX model without decoding its graph: the
  * top-level ModelProto fields are walked and every other field (the graph, possibly gigabytes) is
@@ -43,17 +46,20 @@ export async function readOnnxMetadata(source: ByteSource): Promise<Record<strin
     const rv = () => {
       let r = 0;
       let m = 1;
-      for (;;) {
+      for (let i = 0; i < 10; i++) {
+        if (p >= bytes.length) bad('metadata entry ends inside a varint');
         const b = bytes[p++];
         r += (b & 0x7f) * m;
         if (b < 0x80) return r;
         m *= 128;
       }
+      return bad('varint too long in a metadata entry');
     };
     while (p < bytes.length) {
       const tag = rv();
       if ((tag & 7) !== 2) bad('metadata entry field is not a string');
       const len = rv();
+      if (len > bytes.length - p) bad('metadata entry string runs past its entry');
       const text = new TextDecoder().decode(bytes.subarray(p, p + len));
       p += len;
       if (tag >>> 3 === 1) key = text;
@@ -70,15 +76,18 @@ export async function readOnnxMetadata(source: ByteSource): Promise<Record<strin
     if (wire === 0) await varint();
     else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
+    else if (wire === 3 || wire === 4) bad(`group wire type ${wire} (not used by ModelProto)`);
     else if (wire === 2) {
       const len = await varint();
       if (pos + len > source.size) bad(`field ${field} runs past the end`);
       if (field === 14) {
+        if (len > MAX_METADATA_ENTRY_BYTES) bad(`a metadata entry of ${len} bytes (at most ${MAX_METADATA_ENTRY_BYTES})`);
         const [k, v] = decodeEntry(await source.read(pos, len));
         out[k] = v;
       }
       pos += len;
     } else bad(`wire type ${wire}`);
   }
+  if (pos > source.size) bad(`truncated: a fixed-size field runs past byte ${source.size}`);
   return out;
 }

@@ -54,6 +54,11 @@ export interface ValidateCheckpointOptions {
   prefix?: string;
   /** How many names an error message lists before `… and N more` (default 20). */
   maxListed?: number;
+  /**
+   * Refuse tensors the configuration does not use (`UNEXPECTED_TENSOR`) instead of reporting them
+   * as warnings, like PyTorch's `load_state_dict(strict=True)` (default false, as the reference).
+   */
+  strict?: boolean;
 }
 
 const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
@@ -174,8 +179,9 @@ function keyPrefixes(file: SafetensorsFile): string[] {
  * - `Da3Error('MISSING_TENSOR')` with the count and the first `maxListed` missing names (and a
  *   hint when nothing matched, e.g. a Nested file validated as a single network);
  * - `Da3Error('BAD_SHAPE')` listing `name: [stored] ≠ [expected]`;
- * - `Da3Error('UNSUPPORTED_DTYPE')` for integer/bool tensors.
- * Unknown extra keys never throw; they are returned in `report.unexpected` / `report.warnings`.
+ * - `Da3Error('UNSUPPORTED_DTYPE')` for integer/bool tensors;
+ * - with `strict`, `Da3Error('UNEXPECTED_TENSOR')` for keys the model does not use.
+ * Otherwise unknown extra keys never throw; they are returned in `report.unexpected` / `report.warnings`.
  *
  * @returns the report (check `report.warnings`)
  */
@@ -203,6 +209,12 @@ export function assertValidCheckpoint(file: SafetensorsFile, config: NetConfig |
   if (report.dtypeMismatches.length) {
     const items = report.dtypeMismatches.map((m) => `${m.name} (${m.dtype})`);
     throw new Da3Error('UNSUPPORTED_DTYPE', `checkpoint: ${items.length} tensor(s) are not F32/F16/BF16/F64: ${listNames(items, max)}`);
+  }
+  if (options.strict && report.unexpected.length) {
+    throw new Da3Error(
+      'UNEXPECTED_TENSOR',
+      `checkpoint: ${report.unexpected.length} tensor(s) not used by this model (strict): ${listNames(report.unexpected, max)} — check that the config matches the weights, or load without strict to ignore them`,
+    );
   }
   return report;
 }
