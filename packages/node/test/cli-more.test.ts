@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,26 @@ describe('da3 on a video and on a COLMAP folder', () => {
     expect(r.json).toMatchObject({ kind: 'colmap', views: 3 });
     const auto = da3('auto', root, '--process-res', '84', '--export-format', 'mini_npz', '--export-dir', join(work, 'colmap-out2'));
     expect(auto.json).toMatchObject({ kind: 'colmap' });
+  });
+});
+
+describe('filesystem and config errors are one typed line', () => {
+  it('da3 convert with a malformed config.json names the file and BAD_CONFIG; an export folder through a file is IO', () => {
+    const model = join(work, 'broken-config');
+    mkdirSync(model, { recursive: true });
+    copyFileSync(join(FIXTURES, 'tiny', 'model.safetensors'), join(model, 'model.safetensors'));
+    writeFileSync(join(model, 'config.json'), '{"model_name": "da3-tiny", oops');
+    const r = spawnSync(process.execPath, [BIN, 'convert', model, '--out', join(work, 'never')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^da3: error: .*broken-config\/config\.json: config: not valid JSON or YAML .*\[BAD_CONFIG\]$/);
+
+    writeFileSync(join(work, 'plain-file'), 'x');
+    writeFileSync(join(work, 'one.png'), pngs[0]);
+    const e = da3('image', join(work, 'one.png'), '--process-res', '84', '--export-format', 'mini_npz', '--export-dir', join(work, 'plain-file', 'out'));
+    expect(e.code).toBe(1);
+    expect(e.stderr.trim().split('\n').pop()).toMatch(/^da3: error: cannot create the export folder .*plain-file\/out \(ENOTDIR: .*\) \[IO\]$/);
   });
 });
 

@@ -119,6 +119,16 @@ describe('hub: a response header never becomes a path', () => {
   });
 });
 
+describe('hub: filesystem failures are typed', () => {
+  it('a cache folder through a file is IO / FILESYSTEM, not a raw ENOTDIR', async () => {
+    const h = await hub();
+    writeFileSync(join(work, 'file'), 'x');
+    const e = await rejection(fetchHubFile({ repo: REPO, file: C, endpoint: h.endpoint, cacheDir: join(work, 'file', 'cache'), retryDelayMs: 0 }));
+    expect(e).toMatchObject({ code: 'IO', reason: 'FILESYSTEM' });
+    expect(e.message).toMatch(/ENOTDIR/);
+  });
+});
+
 describe('hub: timeouts', () => {
   it('a server that never answers the metadata request fails with TIMEOUT after the retries, quickly', async () => {
     const h = await hub();

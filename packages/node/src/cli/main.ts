@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ConvertProgress, Da3Error, type ImageU8, SafetensorsFile, convertCheckpoint, isDa3Error, loadConfig } from '@da3js/core';
-import { fileByteSource, fileSink } from '../hub/fs.js';
+import { fileByteSource, fileSink, ioError } from '../hub/fs.js';
 import { DepthAnything3, type Da3ProgressEvent } from '../model/depth-anything-3.js';
 import { resolveModelSource } from '../model/from-pretrained.js';
 import { type CliArgs, USAGE, parseCliArgs } from './args.js';
@@ -46,8 +46,24 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
   const files = await resolveModelSource(args.input ?? args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress });
   if ('onnxPath' in files) throw new Da3Error('BAD_VALUE', `convert needs a checkpoint (config.json + model.safetensors), got the ONNX graph ${files.onnxPath}`);
   const out = resolve(args.out ?? args.exportDir);
-  mkdirSync(out, { recursive: true });
-  const config = loadConfig(JSON.parse(readFileSync(files.configPath, 'utf8')));
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (cause) {
+    throw ioError('create the output folder', out, cause);
+  }
+  let configText: string;
+  try {
+    configText = readFileSync(files.configPath, 'utf8');
+  } catch (cause) {
+    throw ioError('read', files.configPath, cause);
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(configText);
+  } catch (error) {
+    if (isDa3Error(error)) throw new Da3Error(error.code, `${files.configPath}: ${error.message}`, { cause: error });
+    throw error;
+  }
   const source = fileByteSource(files.weightsPath);
   try {
     const result = await convertCheckpoint(await SafetensorsFile.open(source), config, {

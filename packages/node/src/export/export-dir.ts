@@ -1,7 +1,8 @@
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Da3Error, type Prediction } from '@da3js/core';
 import { type ExportOptions, exportPrediction } from '@da3js/exporters';
-import { fileSink } from '../hub/fs.js';
+import { fileSink, ioError, stagingName, sweepStaleTemps } from '../hub/fs.js';
 
 /** Options of {@link exportToDirectory} / `prediction.export`. */
 export interface ExportToDirectoryOptions extends ExportOptions {
@@ -12,19 +13,45 @@ export interface ExportToDirectoryOptions extends ExportOptions {
 }
 
 /**
- * Writes a prediction into a folder in the requested formats (the reference's `export`). Every
- * file is written to a temp file beside it and renamed when complete, so an error leaves no half-written
- * file; paths that would leave `dir` are refused.
+ * Writes a prediction into a folder in the requested formats (the reference's `export`).
+ *
+ * All or nothing: every file of every format is first written into a staging folder inside `dir`
+ * (`.da3-staging-<pid>-<hex>`); only when all formats succeeded are the files moved into place,
+ * one rename each. A failure (a bad format, a full disk) leaves `dir` as it was — no half-written
+ * file, no mix of old and new files. Temp files and staging folders left by killed runs (their
+ * process is gone) are swept first. Paths that would leave `dir` are refused.
  * @returns absolute paths of the files written
+ * @throws {Da3Error} `IO` naming the path for filesystem failures (`ENOSPC`, `ENOTDIR`, …), and the
+ *   exporters' errors (`UNKNOWN_FORMAT`, `BAD_SHAPE`, …)
  */
 export async function exportToDirectory(prediction: Prediction, options: ExportToDirectoryOptions): Promise<string[]> {
   const root = resolve(options.dir);
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (cause) {
+    throw ioError('create the export folder', root, cause);
+  }
+  await sweepStaleTemps(root);
+  const staging = join(root, stagingName());
   const open = (rel: string) => {
     const target = resolve(root, rel);
     const r = relative(root, target);
-    if (r.startsWith('..') || isAbsolute(r)) throw new Da3Error('BAD_VALUE', `export: refusing to write outside ${root}: ${rel}`);
-    return fileSink(target);
+    if (r === '' || r.startsWith('..') || isAbsolute(r)) throw new Da3Error('BAD_VALUE', `export: refusing to write outside ${root}: ${rel}`);
+    return fileSink(join(staging, r), { reportAs: target });
   };
-  const files = await exportPrediction(prediction, options.formats, open, options);
-  return files.map((f) => join(root, f));
+  try {
+    const files = await exportPrediction(prediction, options.formats, open, options);
+    for (const f of files) {
+      const target = join(root, f);
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(join(staging, f), target);
+      } catch (cause) {
+        throw ioError('move into place', target, cause);
+      }
+    }
+    return files.map((f) => join(root, f));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }

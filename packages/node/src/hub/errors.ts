@@ -35,7 +35,9 @@ export type HubErrorReason =
   /** A path the cache would read or write resolves outside the cache folder (a hostile response or planted link). */
   | 'UNSAFE_PATH'
   /** The server stalled: no answer, or no body bytes, within the timeout (after the retries). */
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** The cache folder could not be read or written (a full disk, permissions, a file where a folder belongs). */
+  | 'FILESYSTEM';
 
 /** Details carried by a {@link HubError}. */
 export interface HubErrorDetails {

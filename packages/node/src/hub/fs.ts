@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, read as readCb } from 'node:fs';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ByteSource, Da3Error, type ModelCache, type Sink } from '@da3js/core';
 
@@ -56,37 +56,149 @@ export function fileByteSource(path: string): FileByteSource {
   };
 }
 
-/** A unique temp name beside `path` (same folder, so the final rename is atomic). */
+/**
+ * A filesystem failure as core's typed error: `Da3Error('IO')` naming the operation and the path,
+ * with the system error (`ENOSPC`, `ENOTDIR`, `EACCES`, …) as `cause` and in the message.
+ */
+export function ioError(op: string, path: string, cause: unknown): Da3Error {
+  if (cause instanceof Da3Error) return cause;
+  const code = (cause as NodeJS.ErrnoException)?.code;
+  const why = code ? `${code}: ${describeErrno(code, cause as Error)}` : (cause as Error)?.message ?? String(cause);
+  return new Da3Error('IO', `cannot ${op} ${path} (${why})`, { cause });
+}
+
+function describeErrno(code: string, error: Error): string {
+  const known: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EISDIR: 'it is a folder',
+    ENOENT: 'no such file or folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    EEXIST: 'it already exists',
+    EMFILE: 'too many open files',
+  };
+  return known[code] ?? error.message;
+}
+
+const TEMP_SUFFIX = /\.tmp-(\d+)-[0-9a-f]{8}$/;
+
+/** A unique temp name beside `path` (same folder, so the final rename is atomic): `<path>.tmp-<pid>-<8 hex>`. */
 export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** True when process `pid` runs on this machine (or cannot be probed). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temp files (`*.tmp-<pid>-<hex>`, from {@link tempPathFor}) and staging folders
+ * (`.da3-staging-<pid>-<hex>`) under `dir` whose writing process is gone and that were not
+ * touched for `minAgeMs` (default 5 s) — what `kill -9` or a power cut leaves behind. Walks at most
+ * `maxDepth` folders deep (default 3) and `maxEntries` entries (default 20,000); never follows links.
+ * @returns the paths removed
+ */
+export async function sweepStaleTemps(dir: string, options: { maxDepth?: number; maxEntries?: number; minAgeMs?: number } = {}): Promise<string[]> {
+  const maxDepth = options.maxDepth ?? 3;
+  let budget = options.maxEntries ?? 20_000;
+  const minAge = options.minAgeMs ?? 5_000;
+  const removed: string[] = [];
+  const stale = async (path: string, pid: number) => {
+    if (processAlive(pid)) return false;
+    try {
+      return Date.now() - (await lstat(path)).mtimeMs >= minAge;
+    } catch {
+      return false;
+    }
+  };
+  const walk = async (folder: string, depth: number): Promise<void> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (--budget < 0) return;
+      const path = join(folder, e.name);
+      const staging = STAGING_NAME.exec(e.name);
+      const temp = TEMP_SUFFIX.exec(e.name);
+      if (e.isDirectory() && staging && (await stale(path, Number(staging[1])))) {
+        await rm(path, { recursive: true, force: true });
+        removed.push(path);
+      } else if (e.isFile() && temp && (await stale(path, Number(temp[1])))) {
+        await rm(path, { force: true });
+        removed.push(path);
+      } else if (e.isDirectory() && !staging && depth < maxDepth) {
+        await walk(path, depth + 1);
+      }
+    }
+  };
+  await walk(resolve(dir), 0);
+  return removed;
+}
+
+/** Name of an export's staging folder: `.da3-staging-<pid>-<8 hex>`. */
+export const STAGING_NAME = /^\.da3-staging-(\d+)-[0-9a-f]{8}$/;
+
+/** A fresh staging folder name for this process (see {@link sweepStaleTemps}). */
+export function stagingName(): string {
+  return `.da3-staging-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /**
  * A {@link Sink} that writes `<path>.tmp-<pid>-<random>` and renames it to `path` on `close()`
  * (atomic: readers see the old file or the whole new one). `abort()` deletes the temp file.
  * Parent folders are created. Writes are serialised, so callers may not await each one.
+ * Filesystem failures (`ENOSPC`, `ENOTDIR`, …) reject as `Da3Error('IO')` naming `path` (or
+ * `options.reportAs`, the path the user knows when `path` is a staging place); the temp file is removed.
  */
-export function fileSink(path: string): Sink & { readonly path: string } {
+export function fileSink(path: string, options: { readonly reportAs?: string } = {}): Sink & { readonly path: string } {
   const tmp = tempPathFor(path);
+  const shown = options.reportAs ?? path;
   let handle: Promise<import('node:fs/promises').FileHandle> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   let state: 'open' | 'closed' | 'aborted' = 'open';
-  let failed: unknown;
-  const fh = () => (handle ??= mkdir(dirname(path), { recursive: true }).then(() => open(tmp, 'w')));
+  let failed: Da3Error | undefined;
+  const fh = () =>
+    (handle ??= mkdir(dirname(path), { recursive: true })
+      .then(() => open(tmp, 'w'))
+      .catch((e) => {
+        throw ioError('write', shown, e);
+      }));
   const check = (op: string) => {
-    if (state !== 'open') throw new Da3Error('IO', `fileSink: ${op} after ${state === 'closed' ? 'close' : 'abort'} (${path})`);
+    if (state !== 'open') throw new Da3Error('IO', `fileSink: ${op} after ${state === 'closed' ? 'close' : 'abort'} (${shown})`);
+  };
+  const dispose = async () => {
+    if (handle) await (await handle.catch(() => undefined))?.close().catch(() => undefined);
+    await rm(tmp, { force: true });
   };
   return {
     path,
     write(chunk) {
       check('write');
       const p = chain.then(async () => {
+        if (failed) throw failed;
         const h = await fh();
         let done = 0;
-        while (done < chunk.byteLength) done += (await h.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+        try {
+          while (done < chunk.byteLength) done += (await h.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+        } catch (e) {
+          throw ioError('write', shown, e);
+        }
       });
       chain = p.catch((e) => {
-        failed ??= e;
+        failed ??= ioError('write', shown, e);
       });
       return p;
     },
@@ -95,39 +207,36 @@ export function fileSink(path: string): Sink & { readonly path: string } {
       state = 'closed';
       await chain;
       if (failed !== undefined) {
-        if (handle) await (await handle.catch(() => undefined))?.close().catch(() => undefined);
-        await rm(tmp, { force: true });
-        throw new Da3Error('IO', `fileSink: a write to ${path} failed: ${(failed as Error).message}`, { cause: failed });
+        await dispose();
+        throw failed;
       }
-      const h = await fh();
-      await h.close();
       try {
+        await (await fh()).close();
         await rename(tmp, path);
       } catch (cause) {
         await rm(tmp, { force: true });
-        throw new Da3Error('IO', `fileSink: cannot move ${tmp} to ${path}: ${(cause as Error).message}`, { cause });
+        throw ioError('write', shown, cause);
       }
     },
     async abort() {
       if (state !== 'open') return;
       state = 'aborted';
       await chain;
-      if (handle) await (await handle.catch(() => undefined))?.close().catch(() => undefined);
-      await rm(tmp, { force: true });
+      await dispose();
     },
   };
 }
 
-/** Writes a small file atomically (temp file + rename). */
+/** Writes a small file atomically (temp file + rename); failures are `Da3Error('IO')` naming `path`. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (cause) {
     await rm(tmp, { force: true });
-    throw cause;
+    throw ioError('write', path, cause);
   }
 }
 

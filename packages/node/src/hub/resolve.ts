@@ -20,7 +20,9 @@ import {
   validateHubIds,
   writeRef,
 } from './cache.js';
+import { Da3Error } from '@da3js/core';
 import { HubError } from './errors.js';
+import { ioError } from './fs.js';
 import { LockLost, type RequestContext, type RetryOptions, aborted, acquireLock, downloadBlob, fetchMetadata, hubFileUrl, sha256File } from './http.js';
 
 /** Progress of one file, with transformers.js's event names (`ready` is the model's, not the hub's). */
@@ -124,6 +126,18 @@ export async function resolveHubFile(options: HubFileOptions): Promise<string> {
  *   `INTEGRITY`, `BAD_RESPONSE` or `ABORTED`
  */
 export async function fetchHubFile(options: HubFileOptions): Promise<HubFileResult> {
+  try {
+    return await fetchHubFileUnchecked(options);
+  } catch (error) {
+    if (error instanceof Error && !(error instanceof Da3Error) && (error as NodeJS.ErrnoException).code) {
+      const e = ioError('use the hub cache for', `${options.repo}/${options.file}`, error);
+      throw new HubError('IO', 'FILESYSTEM', `hub: ${e.message}`, { repo: options.repo, file: options.file, revision: options.revision, cause: error });
+    }
+    throw error;
+  }
+}
+
+async function fetchHubFileUnchecked(options: HubFileOptions): Promise<HubFileResult> {
   const { repo, file } = options;
   const { revision, endpoint, token, cacheDir, localFilesOnly } = withDefaults(options);
   validateHubIds(repo, file, revision);
