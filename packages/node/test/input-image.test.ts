@@ -13,7 +13,7 @@ import { isDa3Error, preprocessImages } from '@da3js/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
-import { decodeImage } from '../src/input/index.js';
+import { DEFAULT_MAX_PIXELS, decodeImage } from '../src/input/index.js';
 
 const FIXTURE_PNG = join(FIXTURES, 'preprocess', 'synthetic_640x430.png');
 let dir: string;
@@ -433,6 +433,24 @@ describe('errors name the input', () => {
     const bigBmp = bmp({ width: 60000, height: 60000, bits: 24, pixels: Buffer.alloc(0) });
     await rejects(decodeImage(bigBmp), 'OUT_OF_RANGE', /60000×60000/);
     await rejects(decodeImage(FIXTURE_PNG, { maxPixels: -1 }), 'BAD_VALUE');
+  });
+
+  it("the default limit is Pillow's decompression-bomb threshold (2 × 89,478,485 pixels), configurable", async () => {
+    expect(DEFAULT_MAX_PIXELS).toBe(178_956_970);
+    const header = (w: number, h: number) => {
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(w, 0);
+      ihdr.writeUInt32BE(h, 4);
+      ihdr[8] = 8;
+      ihdr[9] = 2;
+      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(16))), pngChunk('IEND', Buffer.alloc(0))]);
+    };
+    // 13,380² = 179,024,400: above Pillow's threshold (it raises DecompressionBombError), refused from the header.
+    await rejects(decodeImage(header(13_380, 13_380), { name: 'big.png' }), 'OUT_OF_RANGE', /13380×13380 = 179024400 pixels, more than maxPixels = 178956970/);
+    // A raised limit lets the header through: then the (bogus) pixel data is what fails.
+    const raised = await decodeImage(header(13_380, 13_380), { name: 'big.png', maxPixels: 2e8 }).catch((e) => e);
+    expect(isDa3Error(raised)).toBe(true);
+    expect(raised.code).not.toBe('OUT_OF_RANGE');
   });
 });
 

@@ -9,8 +9,12 @@ import { DEFAULT_MAX_BYTES, isUrlString, readFileBytes, readUrlBytes } from './s
 
 const NAME = 'decodeImage';
 
-/** Default {@link DecodeImageOptions.maxPixels}: sharp's own limit, 0x3FFF² = 268 402 689 pixels. */
-export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+/**
+ * Default {@link DecodeImageOptions.maxPixels}: 178,956,970 pixels, Pillow's decompression-bomb
+ * error threshold (2 × `Image.MAX_IMAGE_PIXELS` = 2 × 89,478,485), which is where the reference
+ * (`PIL.Image.open`) refuses an image too.
+ */
+export const DEFAULT_MAX_PIXELS = 2 * 89_478_485;
 
 /** Already-decoded pixels: interleaved, row-major, top row first (a numpy `H×W×C` uint8 array). */
 export interface RawImageInput {
@@ -38,7 +42,10 @@ export interface DecodeImageOptions {
   readonly signal?: AbortSignal;
   /** Largest http(s) body accepted, in bytes (default 256 MiB). */
   readonly maxBytes?: number;
-  /** Largest image accepted, in pixels (width·height), checked from the header before decoding. */
+  /**
+   * Largest image accepted, in pixels (width·height), checked from the header before decoding
+   * (default {@link DEFAULT_MAX_PIXELS}, Pillow's limit).
+   */
   readonly maxPixels?: number;
   /** Name used in error messages for byte inputs (default `<N-byte buffer>`). */
   readonly name?: string;

@@ -78,10 +78,12 @@ export interface NodeInferenceOptions extends InferenceOptions {
   readonly exportFeatLayers?: readonly number[];
   /** Apply EXIF orientation when decoding files (the reference does not; default false). */
   readonly applyExifOrientation?: boolean;
+  /** Largest image decoded, in pixels (default 178,956,970: Pillow's decompression-bomb limit, as the reference). */
+  readonly maxPixels?: number;
 }
 
 /** Decodes one input into pixels (provided by the input module). */
-export type ImageDecoder = (input: NodeImageInput, options: { applyExifOrientation?: boolean }) => Promise<ImageU8>;
+export type ImageDecoder = (input: NodeImageInput, options: { applyExifOrientation?: boolean; maxPixels?: number }) => Promise<ImageU8>;
 
 /** Resolved model files (provided by the hub module). */
 export interface ModelFiles {
@@ -257,7 +259,7 @@ export class DepthAnything3 {
   async inference(images: NodeImageInput | readonly NodeImageInput[], options: NodeInferenceOptions = {}): Promise<NodePrediction> {
     const list = Array.isArray(images) ? images : [images as NodeImageInput];
     if (list.length === 0) throw new Da3Error('EMPTY_INPUT', 'DepthAnything3.inference: no images');
-    const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation })));
+    const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation, maxPixels: options.maxPixels })));
     const strategy = options.refViewStrategy ?? 'saddle_balanced';
     const layers = options.exportFeatLayers ?? [];
     const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
