@@ -163,12 +163,13 @@ function numpyOracle(p: Prediction, worldPoints: Float32Array, pct: number, blac
     f('wp.f32', worldPoints),
     f('ext.f32', p.extrinsics!),
     f('rgb.u8', p.processedImages),
+    f('k.f32', p.intrinsics!),
   ];
   const script = `
 import json, sys
 import numpy as np
-conf, depth, wp, ext, rgb = sys.argv[1:6]
-pct, black, white = float(sys.argv[6]), sys.argv[7] == '1', sys.argv[8] == '1'
+conf, depth, wp, ext, rgb, kk = sys.argv[1:7]
+pct, black, white = float(sys.argv[7]), sys.argv[8] == '1', sys.argv[9] == '1'
 conf = np.fromfile(conf, np.float32); depth = np.fromfile(depth, np.float32)
 wp = np.fromfile(wp, np.float32).reshape(-1, 3); ext = np.fromfile(ext, np.float32).reshape(-1, 3, 4)
 rgb = np.fromfile(rgb, np.uint8).reshape(-1, 3)
@@ -182,11 +183,34 @@ A0 = np.diag([1.0, -1.0, -1.0, 1.0]) @ H
 t = np.dot(A0, np.column_stack((pts.astype(np.float64), np.ones(len(pts)))).T).T[:, :3]
 c = np.median(t, axis=0)
 T = np.eye(4); T[:3, 3] = -c
-print(json.dumps({"numpy": np.__version__, "thr": float(thr), "count": int(m.sum()), "mask": np.flatnonzero(m).tolist(), "A": (T @ A0).ravel().tolist()}))
+A = T @ A0
+# Scene scale and camera frustums (glb.py: _estimate_scene_scale on the aligned float64 points,
+# _camera_frustum_lines at 0.03 x scale, then transformed by A).
+al = np.dot(A, np.column_stack((pts.astype(np.float64), np.ones(len(pts)))).T).T[:, :3]
+lo, hi = np.percentile(al, 5, axis=0), np.percentile(al, 95, axis=0)
+diag = np.linalg.norm(hi - lo)
+scene = float(diag if np.isfinite(diag) and diag > 0 else 1.0) if len(al) >= 2 else 1.0
+size = scene * 0.03
+K = np.fromfile(kk, np.float32).reshape(-1, 3, 3)
+frusta = []
+hw = [int(sys.argv[10]), int(sys.argv[11])]
+for i in range(K.shape[0]):
+    corners = np.array([[0, 0, 1.0], [hw[1] - 1, 0, 1.0], [hw[1] - 1, hw[0] - 1, 1.0], [0, hw[0] - 1, 1.0]])
+    Hi = np.eye(4); Hi[:3, :4] = ext[i]
+    c2w = np.linalg.inv(Hi)
+    Cw = (c2w @ np.array([0, 0, 0, 1.0]))[:3]
+    rays = (np.linalg.inv(K[i]) @ corners.T).T
+    z = rays[:, 2:3].copy(); z[z == 0] = 1.0
+    plane = (rays / z) * size
+    pw = np.stack([(c2w @ np.append(q, 1.0))[:3] for q in plane])
+    segs = [np.stack([Cw, pw[k]]) for k in range(4)] + [np.stack([pw[a], pw[b]]) for a, b in [(0, 1), (1, 2), (2, 3), (3, 0)]]
+    v = np.stack(segs).reshape(-1, 3)
+    frusta.append(np.dot(A, np.column_stack((v, np.ones(len(v)))).T).T[:, :3].ravel().tolist())
+print(json.dumps({"numpy": np.__version__, "thr": float(thr), "count": int(m.sum()), "mask": np.flatnonzero(m).tolist(), "A": A.ravel().tolist(), "cameraSize": size, "frusta": frusta}))
 `;
-  const r = spawnSync(PY, ['-c', script, ...args, String(pct), black ? '1' : '0', white ? '1' : '0'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(PY, ['-c', script, ...args, String(pct), black ? '1' : '0', white ? '1' : '0', String(p.height), String(p.width)], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`numpy oracle failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { numpy: string; thr: number; count: number; mask: number[]; A: number[] };
+  return JSON.parse(r.stdout) as { numpy: string; thr: number; count: number; mask: number[]; A: number[]; cameraSize: number; frusta: number[][] };
 }
 
 async function fixtureWorldPoints(): Promise<Float32Array> {
@@ -237,6 +261,12 @@ describe('writeGlb (scene.glb: points + cameras, as the reference)', () => {
       });
       expectClose(pos, want, { atol: 1e-5 }, 'points vs reference');
       expect(col).toEqual(wantCol);
+      // Scene scale → camera size (P5/P95 per axis of the aligned points, × 0.03) and every
+      // frustum vertex, as the reference computes them.
+      expect(Math.abs(report.cameraSize - oracle.cameraSize) / oracle.cameraSize, `cameraSize ${report.cameraSize} vs ${oracle.cameraSize}`).toBeLessThan(1e-5);
+      const lines = glb.json.meshes.filter((m) => m.primitives[0].mode === 1);
+      expect(lines).toHaveLength(p.views);
+      lines.forEach((mesh, i) => expectClose(glb.accessor(mesh.primitives[0].attributes.POSITION) as Float32Array, oracle.frusta[i], { atol: 2e-6 }, `camera ${i} frustum`));
       console.log(
         `parity (${JSON.stringify(opts)}): numpy ${oracle.numpy}, thr ${oracle.thr}, ${oracle.count} points, max|d| points ${maxAbsDiff(pos, want).toExponential(2)}, A ${maxAbsDiff(report.alignment, oracle.A).toExponential(2)}`,
       );
