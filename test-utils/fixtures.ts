@@ -63,3 +63,18 @@ export function asFloat64(t: FixtureTensor | NativeArray): Float64Array {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, (v) => Number(v));
   return Float64Array.from(data as ArrayLike<number>);
 }
+
+/**
+ * The outputs of one fixture case (`<model>/<case>/outputs.safetensors`) with the tensors that
+ * case.json stores only as `same_values_as` another key (e.g. `pred.depth` → `out.depth`) filled
+ * in, so tests can name every key they expect explicitly.
+ */
+export async function loadCaseOutputs(model: string, name: string): Promise<Record<string, FixtureTensor>> {
+  const outputs = await loadTensors(`${model}/${name}/outputs.safetensors`);
+  const meta = loadJson<{ outputs: Record<string, { shape: number[]; same_values_as?: string }> }>(`${model}/${name}/case.json`);
+  for (const [key, info] of Object.entries(meta.outputs)) {
+    const alias = info.same_values_as;
+    if (!outputs[key] && alias && outputs[alias]) outputs[key] = { ...outputs[alias], shape: info.shape };
+  }
+  return outputs;
+}

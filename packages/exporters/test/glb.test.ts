@@ -266,7 +266,7 @@ describe('writeGlb (scene.glb: points + cameras, as the reference)', () => {
       expect(Math.abs(report.cameraSize - oracle.cameraSize) / oracle.cameraSize, `cameraSize ${report.cameraSize} vs ${oracle.cameraSize}`).toBeLessThan(1e-5);
       const lines = glb.json.meshes.filter((m) => m.primitives[0].mode === 1);
       expect(lines).toHaveLength(p.views);
-      lines.forEach((mesh, i) => expectClose(glb.accessor(mesh.primitives[0].attributes.POSITION) as Float32Array, oracle.frusta[i], { atol: 2e-6 }, `camera ${i} frustum`));
+      for (const [i, mesh] of lines.entries()) expectClose(glb.accessor(mesh.primitives[0].attributes.POSITION) as Float32Array, oracle.frusta[i], { atol: 2e-6 }, `camera ${i} frustum`);
       console.log(
         `parity (${JSON.stringify(opts)}): numpy ${oracle.numpy}, thr ${oracle.thr}, ${oracle.count} points, max|d| points ${maxAbsDiff(pos, want).toExponential(2)}, A ${maxAbsDiff(report.alignment, oracle.A).toExponential(2)}`,
       );

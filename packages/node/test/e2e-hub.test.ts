@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SafetensorsFile, type SafetensorsEntry, memoryByteSource, writeSafetensors } from '@da3js/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose } from '../../../test-utils/compare.js';
-import { FIXTURES, loadJson, loadTensors } from '../../../test-utils/fixtures.js';
+import { FIXTURES, loadCaseOutputs, loadTensors } from '../../../test-utils/fixtures.js';
 import { DepthAnything3, type Da3ProgressEvent } from '../src/index.js';
 import { type FakeHub, startFakeHub } from './helpers/fake-hub.js';
 
@@ -58,27 +58,27 @@ async function pngViews(dir: string, name: string): Promise<Uint8Array[]> {
   );
 }
 
-function sameAs(dir: string, name: string, key: string, outputs: Record<string, { data: unknown }>) {
-  if (outputs[key]) return outputs[key].data as Float32Array;
-  const meta = loadJson<{ outputs: Record<string, { same_values_as?: string }> }>(`${dir}/${name}/case.json`);
-  return outputs[meta.outputs[key].same_values_as!].data as Float32Array;
-}
-
 describe.each([
-  ['depth-anything/DA3-TINY', 'tiny', 'multi'],
-  ['depth-anything/DA3MONO-TINY', 'tiny-mono', 'multi'],
-  ['depth-anything/DA3NESTED-TINY', 'tiny-nested', 'multi'],
-])('fromPretrained(%s) → inference', (repo, dir, name) => {
+  ['depth-anything/DA3-TINY', 'tiny', 'multi', true],
+  ['depth-anything/DA3MONO-TINY', 'tiny-mono', 'multi', false],
+  ['depth-anything/DA3NESTED-TINY', 'tiny-nested', 'multi', true],
+] as const)('fromPretrained(%s) → inference', (repo, dir, name, cameras) => {
   it('downloads, converts, caches, and equals the reference Prediction', async () => {
     const events: Da3ProgressEvent[] = [];
     const cacheDir = join(work, 'cache');
     const model = await DepthAnything3.fromPretrained(repo, { endpoint: hub.endpoint, cacheDir, progress: (e) => events.push(e) });
-    const outputs = await loadTensors(`${dir}/${name}/outputs.safetensors`);
+    const outputs = await loadCaseOutputs(dir, name);
     const pred = await model.inference(await pngViews(dir, name), { processRes: 84 });
-    expectClose(pred.depth, sameAs(dir, name, 'pred.depth', outputs), NET, 'pred.depth');
-    if (pred.conf) expectClose(pred.conf, sameAs(dir, name, 'pred.conf', outputs), NET, 'pred.conf');
-    if (outputs['pred.extrinsics']) expectClose(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, { atol: 1e-5, rtol: 1e-5 }, 'extrinsics');
-    if (outputs['pred.sky']) expect(Array.from(pred.sky!)).toEqual(Array.from(outputs['pred.sky'].data as Uint8Array));
+    expectClose(pred.depth, outputs['pred.depth'].data as Float32Array, NET, 'pred.depth');
+    // Which keys each model has is explicit: a renamed fixture key fails instead of being skipped.
+    if (cameras) {
+      expectClose(pred.conf!, outputs['pred.conf'].data as Float32Array, NET, 'pred.conf');
+      expectClose(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, { atol: 1e-5, rtol: 1e-5 }, 'extrinsics');
+      expectClose(pred.intrinsics!, outputs['pred.intrinsics'].data as Float32Array, { atol: 1e-5, rtol: 1e-5 }, 'intrinsics');
+    } else {
+      expect([pred.conf, pred.extrinsics, pred.intrinsics]).toEqual([null, null, null]);
+      expect(Array.from(pred.sky!)).toEqual(Array.from(outputs['pred.sky'].data as Uint8Array));
+    }
     expect(Array.from(pred.processedImages)).toEqual(Array.from(outputs['pred.processed_images'].data as Uint8Array));
     expect(pred.isMetric).toBe(dir === 'tiny-nested');
     expect(events.map((e) => e.status)).toEqual(expect.arrayContaining(['initiate', 'done', 'convert', 'ready', 'infer']));

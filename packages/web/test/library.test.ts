@@ -16,7 +16,7 @@ import {
   withoutExifOrientation,
 } from '@da3js/web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
+import { FIXTURES, loadCaseOutputs, loadTensors } from '../../../test-utils/fixtures.js';
 import { type FakeHub, startFakeHub } from '../../node/test/helpers/fake-hub.js';
 
 /**
@@ -31,8 +31,8 @@ let goldenDepth: Float32Array;
 beforeAll(async () => {
   hub = await startFakeHub({ repos: { [REPO]: { dir: join(FIXTURES, 'tiny'), files: ['config.json', 'model.safetensors'] } } });
   inputs = (await loadTensors('tiny/multi/inputs.safetensors')) as never;
-  const out = await loadTensors('tiny/multi/outputs.safetensors');
-  goldenDepth = (out['pred.depth'] ?? out['out.depth']).data as Float32Array;
+  const out = await loadCaseOutputs('tiny', 'multi');
+  goldenDepth = out['pred.depth'].data as Float32Array;
 });
 afterAll(() => hub?.close());
 

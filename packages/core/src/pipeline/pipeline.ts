@@ -1,4 +1,3 @@
-import { ROPE_MAX_POSITION } from '../model/net/attention.js';
 import { alignToInputPoses, type InputPoseAlignmentOptions } from '../align/inputPoses.js';
 import { alignNestedToMetric, applyMetricScaling, monoSkyFill } from '../align/metric.js';
 import { normalizeExtrinsicsForConditioning } from '../camera/normalize-extrinsics.js';
@@ -99,10 +98,8 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
     method: options.processResMethod,
     intrinsics: options.intrinsics,
   });
+  // Sides are at most MAX_PROCESSED_SIDE (8192 px), inside the RoPE tables' 1024 patches (14336 px).
   const { width: W, height: H } = pre;
-  if (Math.max(H, W) / 14 > ROPE_MAX_POSITION) {
-    throw new Da3Error('BAD_VALUE', `runInference: the network input is ${W}×${H}; sides above ${ROPE_MAX_POSITION * 14} pixels are not supported (lower processRes)`);
-  }
   const map = N * H * W;
   const feeds: Record<string, TensorData<TensorElements>> = { images: tensor(pre.tensor, pre.shape) };
   if (posed) {
