@@ -12,7 +12,7 @@ import { compareOutputs, fixtureCase, fixtureWeights } from './parity-helpers.js
  * encoding, sky, and the exported features.
  */
 interface Case {
-  model: 'tiny' | 'tiny-mono';
+  model: 'tiny' | 'tiny-mono' | 'tiny-giant';
   name: string;
   strategy: RefViewStrategy;
   posed?: boolean;
@@ -25,26 +25,25 @@ const CASES: Case[] = [
   { model: 'tiny', name: 'posed', strategy: 'saddle_balanced', posed: true },
   { model: 'tiny-mono', name: 'mono', strategy: 'saddle_balanced' },
   { model: 'tiny-mono', name: 'multi', strategy: 'saddle_balanced' },
+  // Two views are below ref_view_selection_min_views (3): no strategy reorders them, so all four
+  // give the reference's (bitwise identical) outputs — the boundary of reference-view selection.
+  { model: 'tiny-giant', name: 'two_views', strategy: 'saddle_balanced' },
+  { model: 'tiny-giant', name: 'two_views', strategy: 'saddle_sim_range' },
+  { model: 'tiny-giant', name: 'two_views', strategy: 'middle' },
+  { model: 'tiny-giant', name: 'two_views', strategy: 'first' },
 ];
 
-/** graph output → fixture tensor holding the reference's value of it. */
-function expectations(model: string, outputs: Record<string, FixtureTensor>, graphOutputs: string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  const pick = (out: string, ...names: string[]) => {
-    const hit = names.find((n) => outputs[n]);
-    if (graphOutputs.includes(out) && hit) map[out] = hit;
-  };
-  pick('depth', model === 'tiny' ? 'out.depth' : 'head_out.depth');
-  pick('depth_conf', 'out.depth_conf', 'head_out.depth_conf');
-  pick('ray', 'head_out.ray');
-  pick('ray_conf', 'head_out.ray_conf');
-  pick('pose_enc', 'cam_dec.pose_enc');
-  pick('sky', 'out.sky', 'head_out.sky');
-  for (const out of graphOutputs.filter((o) => o.startsWith('feat_'))) pick(out, `out.aux.feat_layer_${out.slice(5)}`);
-  return map;
+/**
+ * graph output → fixture tensor holding the reference's value of it, spelled out per model (a
+ * renamed key fails the test instead of dropping a comparison).
+ */
+function expectations(model: Case['model'], featLayers: number[]): Record<string, string> {
+  const feats = Object.fromEntries(featLayers.map((l) => [`feat_${l}`, `out.aux.feat_layer_${l}`]));
+  if (model === 'tiny-mono') return { depth: 'head_out.depth', sky: 'out.sky', ...feats };
+  return { depth: 'out.depth', depth_conf: 'out.depth_conf', ray: 'head_out.ray', ray_conf: 'head_out.ray_conf', pose_enc: 'cam_dec.pose_enc', ...feats };
 }
 
-describe.each(CASES)('full graph $model/$name', ({ model, name, strategy, posed }) => {
+describe.each(CASES)('full graph $model/$name ($strategy)', ({ model, name, strategy, posed }) => {
   it('equals the reference outputs at 1e-4 + 1e-4·|b|', async () => {
     const cfg = loadConfig(readFileSync(join(FIXTURES, model, 'config.json'), 'utf8')) as NetConfig;
     const { inputs, outputs } = await fixtureCase(model, name);
@@ -61,8 +60,9 @@ describe.each(CASES)('full graph $model/$name', ({ model, name, strategy, posed 
     }
     const got = await session.run(feeds);
     await session.release();
-    const map = expectations(model, outputs, session.outputNames);
-    expect(Object.keys(map).length).toBeGreaterThanOrEqual(model === 'tiny' ? 5 : 2);
+    const map = expectations(model, exportFeatLayers);
+    expect(exportFeatLayers.length).toBeGreaterThan(0);
+    expect([...session.outputNames].sort()).toEqual(Object.keys(map).sort());
     const renamed: Record<string, ort.Tensor> = {};
     for (const [out, ref] of Object.entries(map)) renamed[ref] = got[out];
     const report = compareOutputs(renamed, outputs, Object.values(map));
@@ -90,5 +90,35 @@ describe.each(CASES)('full graph $model/$name', ({ model, name, strategy, posed 
     const compared = taps.filter((k) => got[k]);
     expect(compared.length).toBeGreaterThan(15);
     compareOutputs(got, outputs, compared);
+  });
+});
+
+describe('ref_view_selection_min_views from the config (tiny-giant/two_views)', () => {
+  const run = async (minViews: number | undefined, strategy: RefViewStrategy) => {
+    const base = loadConfig(readFileSync(join(FIXTURES, 'tiny-giant', 'config.json'), 'utf8')) as NetConfig;
+    const cfg = minViews === undefined ? base : { ...base, backbone: { ...base.backbone, refViewSelectionMinViews: minViews } };
+    const { inputs, outputs, meta } = await fixtureCase('tiny-giant', 'two_views');
+    const bytes = await encodeOnnxModel(buildNetGraph(cfg, await fixtureWeights('tiny-giant'), { refViewStrategy: strategy, taps: true }));
+    const session = await ort.InferenceSession.create(bytes);
+    const got = await session.run({ images: new ort.Tensor('float32', inputs.x.data as Float32Array, inputs.x.shape) });
+    await session.release();
+    return { got, outputs, would: (meta.meta as { would_select_if_applied: Record<string, number> }).would_select_if_applied };
+  };
+
+  it('the default (3) selects nothing for 2 views; 2 makes the graph select exactly what the reference would', async () => {
+    for (const strategy of ['saddle_balanced', 'saddle_sim_range', 'middle'] as const) {
+      const dflt = await run(undefined, strategy);
+      expect(Number((dflt.got['backbone.ref_view_idx'].data as BigInt64Array)[0]), `${strategy} default`).toBe(0);
+      const two = await run(2, strategy);
+      const idx = Number((two.got['backbone.ref_view_idx'].data as BigInt64Array)[0]);
+      expect(idx, `${strategy} min 2`).toBe(two.would[strategy]);
+      // A view other than 0 becomes the reference: the predicted cameras change.
+      const pose = two.got.pose_enc.data as Float32Array;
+      const ref = two.outputs['cam_dec.pose_enc'].data as Float32Array;
+      let diff = 0;
+      for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(pose[i] - ref[i]));
+      if (idx !== 0) expect(diff, `${strategy}: reordered pose_enc`).toBeGreaterThan(1e-3);
+      else expect(diff, `${strategy}: unchanged pose_enc`).toBeLessThan(1e-4);
+    }
   });
 });

@@ -71,12 +71,13 @@ function positionEmbedding(g: GraphBuilder, w: WeightProvider, cfg: BackboneConf
 
 /**
  * Token 0 of every view → the reference view index per batch (`[B]` int64) for the build-time
- * strategy (model/reference_view_selector.py); 0 when fewer than 3 views are given.
+ * strategy (model/reference_view_selector.py); 0 when fewer than `minViews` views are given (the
+ * config's `ref_view_selection_min_views`, the reference's `THRESH_FOR_REF_SELECTION` = 3).
  */
-function selectReference(g: GraphBuilder, x: Value, strategy: RefViewStrategy, views: Value): Value {
+function selectReference(g: GraphBuilder, x: Value, strategy: RefViewStrategy, views: Value, minViews: number): Value {
   return g.scope('ref_view', () => {
     const batch = shapeOf(g, x, 0, 1);
-    const enough = g.op('Cast', [g.op('GreaterOrEqual', [views, g.int64([3], [1])])], { to: 7 });
+    const enough = g.op('Cast', [g.op('GreaterOrEqual', [views, g.int64([minViews], [1])])], { to: 7 });
     let ref: Value;
     if (strategy === 'first') {
       ref = g.op('Expand', [g.int64([0], [1]), batch]);
@@ -191,7 +192,7 @@ export function buildBackbone(g: GraphBuilder, images: Value, w: WeightProvider,
     for (let i = 0; i < cfg.depth; i++) {
       const tag = `backbone.block${String(i).padStart(2, '0')}`;
       if (selectionLayer !== null && i === selectionLayer && options.refViewStrategy !== 'first') {
-        const ref = g.tap('backbone.ref_view_idx', selectReference(g, x, options.refViewStrategy, views), 'int64');
+        const ref = g.tap('backbone.ref_view_idx', selectReference(g, x, options.refViewStrategy, views, cfg.refViewSelectionMinViews), 'int64');
         const orders = viewOrders(g, ref, views, batch);
         x = gatherViews(g, x, orders.order);
         localX = gatherViews(g, localX, orders.order);
