@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, type StaticServer, requireChromium } from '../../../test-utils/browser.js';
 import { FIXTURES } from '../../../test-utils/fixtures.js';
+import { requireTool } from '../../../test-utils/tools.js';
 import { appUrl, launchChromium, openPage, serveApp, tinyMultiCase, waitForRun, worstExcess } from './helpers.js';
 
 /** The other input paths: a model from local files, and a video sampled at a chosen FPS. */
@@ -46,10 +47,7 @@ describe('inputs (headless Chromium)', () => {
 
   it('samples an uploaded video at the chosen FPS (3 s at 1 fps → 3 views)', async (ctx) => {
     if (!requireChromium(ctx)) return;
-    if (!existsSync(FFMPEG)) {
-      ctx.skip(`no ffmpeg at ${FFMPEG} to make the test video`);
-      return;
-    }
+    if (!requireTool(ctx, existsSync(FFMPEG), `no ffmpeg at ${FFMPEG} to make the test video (apt-get install ffmpeg)`)) return;
     const c = await tinyMultiCase();
     const video = join(dirname(c.pngs[0]), 'clip.webm');
     // One second per fixture image, VP8 (every Chromium build decodes it).

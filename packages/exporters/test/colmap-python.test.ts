@@ -14,17 +14,12 @@ import { expectClose } from '../../../test-utils/compare.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 import { type ColmapModel, colmapModelFromPrediction, writeColmap } from '../src/colmap/index.js';
 import { memorySink } from '../src/writer.js';
+import { requireTool } from '../../../test-utils/tools.js';
 
 const PY = '/usr/bin/python3';
 const NO_PY = `${PY} is missing: apt-get install -y python3 (Debian's python3; only its standard library is used)`;
 const hasPython = existsSync(PY) && spawnSync(PY, ['-c', 'import struct, json'], { encoding: 'utf8' }).status === 0;
 
-function requirePython(ctx: { skip: (note?: string) => void }): void {
-  if (hasPython) return;
-  if (process.env.CI) throw new Error(`CI: ${NO_PY}`);
-  console.warn(`skipped: ${NO_PY}`);
-  ctx.skip(NO_PY);
-}
 
 const SCRIPT = String.raw`
 import json, math, os, struct, sys
@@ -218,7 +213,7 @@ describe('an independent Python (stdlib struct) reader agrees with the files', (
     ['processed size, reference keypoints, 2000 points', { points2D: 'reference' as const, maxPoints: 2000, seed: 1 }],
   ] as const) {
     it(label, async (ctx) => {
-      requirePython(ctx);
+      if (!requireTool(ctx, hasPython, NO_PY)) return;
       const names = ['f0.jpg', 'f1.jpg', 'f2.jpg'];
       const dir = mkdtempSync(join(tmp, 'm-'));
       const bin = join(dir, 'bin');

@@ -24,6 +24,7 @@ import {
 } from '../src/images/index.js';
 import { memorySink } from '../src/writer.js';
 import { watchedSink } from './helpers/shared.js';
+import { requireTool } from '../../../test-utils/tools.js';
 
 // Debian's python3 with python3-numpy and python3-matplotlib (NOT a pyenv python).
 const PY = '/usr/bin/python3';
@@ -31,12 +32,6 @@ const SCRIPT = join(__dirname, 'python', 'check_vis.py');
 const hasMatplotlib = spawnSync(PY, ['-c', 'import numpy, matplotlib'], { encoding: 'utf8' }).status === 0;
 const NO_MPL = `${PY} cannot import numpy + matplotlib: apt-get install -y python3-numpy python3-matplotlib (Debian's python3, not pyenv)`;
 
-function requireMatplotlib(ctx: { skip: (note?: string) => void }): void {
-  if (hasMatplotlib) return;
-  if (process.env.CI) throw new Error(`CI: ${NO_MPL}`);
-  console.warn(`skipped: ${NO_MPL}`);
-  ctx.skip(NO_MPL);
-}
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -175,7 +170,7 @@ describe('depth_vis / conf_vis of the tiny/multi prediction', () => {
   });
 
   it('equals the reference visualize_depth (NumPy + matplotlib) pixel for pixel; LUT equals matplotlib Spectral(256) exactly', async (ctx) => {
-    requireMatplotlib(ctx);
+    if (!requireTool(ctx, hasMatplotlib, NO_MPL)) return;
     const { height: H, width: W } = pred;
     const cases: { name: string; kind: 'depth' | 'conf'; file: string; shape: number[]; ours: string; range: readonly [number, number]; percentile?: number }[] = [];
     const add = (name: string, kind: 'depth' | 'conf', v: Float32Array, h: number, w: number, percentile?: number) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type NetConfig, type RefViewStrategy, buildNetGraph, encodeOnnxModel, loadConfig } from '@da3js/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type FixtureTensor } from '../helpers/fixtures.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 import { compareOutputs, fixtureCase, fixtureWeights } from './parity-helpers.js';
 
 /**
