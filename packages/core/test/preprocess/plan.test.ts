@@ -114,8 +114,10 @@ describe('boundary resize arithmetic', () => {
   });
 
   it('handles 1×N images: lower bound scales the 1-pixel side up', () => {
-    const p = planPreprocess(1, 1000, { method: 'lower_bound_resize' });
-    expect([p.width, p.height]).toEqual([504, 504000]);
+    const p = planPreprocess(1, 10, { method: 'lower_bound_resize' });
+    expect([p.width, p.height]).toEqual([504, 5040]);
+    // 1×1000 would be 504×504000 (254 Mpx): refused from the plan, before any pixel exists.
+    expectThrows(() => planPreprocess(1, 1000, { method: 'lower_bound_resize' }), 'OUT_OF_RANGE', /504×504000.*MAX_PROCESSED_SIDE/);
     expect(p.steps).toHaveLength(1);
     expect(p.steps[0].op === 'resize' && p.steps[0].interpolation).toBe('cubic');
     const q = planPreprocess(1, 1, { method: 'upper_bound_crop' });
