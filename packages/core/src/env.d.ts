@@ -8,3 +8,6 @@ declare class TextDecoder {
 declare class TextEncoder {
   encode(input?: string): Uint8Array;
 }
+declare function btoa(data: string): string;
+declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
+declare const URL: { canParse(url: string, base?: string): boolean };

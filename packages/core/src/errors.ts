@@ -22,7 +22,9 @@ export type Da3ErrorCode =
   /** The runtime lacks a capability (WebGPU, `shader-f16`, cross-origin isolation, …); the message names it. */
   | 'UNSUPPORTED'
   /** The runtime ran out of memory (WASM heap, GPU buffers); the message says what was being allocated. */
-  | 'OUT_OF_MEMORY';
+  | 'OUT_OF_MEMORY'
+  /** A credential or signature was missing, wrong or expired (API tokens, webhook signatures). */
+  | 'UNAUTHORIZED';
 
 /**
  * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the
