@@ -29,4 +29,5 @@ export { exportToDirectory, type ExportToDirectoryOptions } from './export/expor
 export * from './hub/index.js';
 export * from './input/index.js';
 export { runCli, type CliIo } from './cli/main.js';
-export { createBackend, createGallery, type BackendLimits } from './cli/serve.js';
+export { createGallery } from './cli/serve.js';
+export * from './service/index.js';

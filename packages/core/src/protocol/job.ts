@@ -199,6 +199,14 @@ export const JobSchema = z.object({
   metadata: z.record(z.string(), z.string()).optional(),
   /** Set when a cancel was asked for while the job was running (it ends `canceled`). */
   cancelRequested: z.boolean().optional(),
+  /** Delivery of the end-of-job callback, when the job has a `callbackUrl`. */
+  callback: z
+    .object({
+      state: z.enum(['pending', 'delivered', 'failed']),
+      attempts: z.number().int(),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 export type Job = z.infer<typeof JobSchema>;
 

@@ -36,6 +36,15 @@ export interface CliArgs {
   readonly json: boolean;
   readonly host: string;
   readonly port: number;
+  /** `da3 backend`: bearer token (else $DA3_TOKEN, else a generated one kept in the state folder). */
+  readonly token: string | undefined;
+  /** `da3 backend`: job records and kept results (default `<cache>/backend`). */
+  readonly stateDir: string | undefined;
+  readonly maxQueue: number;
+  /** `da3 backend`: hosts inputs/outputs/callbacks may use (unset: any). */
+  readonly allowedHosts: string[] | undefined;
+  /** `da3 backend`: browser origins allowed to call it. */
+  readonly allowedOrigins: string[] | undefined;
   readonly out: string | undefined;
 }
 
@@ -51,7 +60,10 @@ Commands:
   video <file>      frames sampled at --fps (needs ffmpeg)
   colmap <folder>   images/ + sparse/: pose-conditioned inference with the COLMAP cameras
   convert <model>   checkpoint → ONNX (--out folder, --dtype)
-  backend           HTTP service keeping the model resident (--host, --port)
+  backend           the inference service (job protocol v1, docs/job-protocol.md) keeping the model
+                    resident: --host (default 127.0.0.1), --port, --token (else $DA3_TOKEN, else a
+                    generated one saved in the state folder), --state-dir, --max-queue,
+                    --allowed-hosts a,b, --allowed-origins o1,o2; $DA3_WEBHOOK_SECRET signs callbacks
   gallery <folder>  serve exported scenes (--host, --port)
 
 Options:
@@ -83,6 +95,10 @@ function number(name: string, value: string | undefined, fallback: number, integ
     throw new Da3Error('BAD_VALUE', `--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${value}"`);
   }
   return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -131,6 +147,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
         json: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
+        token: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'max-queue': { type: 'string' },
+        'allowed-hosts': { type: 'string' },
+        'allowed-origins': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -174,6 +195,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     json: !!v.json,
     host: str('host') ?? '127.0.0.1',
     port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true, 0, 65535),
+    token: str('token'),
+    stateDir: str('state-dir'),
+    maxQueue: number('max-queue', str('max-queue'), 16, true, 1, 100_000),
+    allowedHosts: list(str('allowed-hosts')),
+    allowedOrigins: list(str('allowed-origins')),
     out: str('out'),
   };
 }

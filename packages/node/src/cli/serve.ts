@@ -1,125 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { type Server, type ServerResponse, createServer } from 'node:http';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Da3Error, isDa3Error } from '@da3js/core';
-import { DepthAnything3 } from '../model/depth-anything-3.js';
+import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
+import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
-
-/** Limits of the backend service. */
-export interface BackendLimits {
-  /** Largest accepted request body (default 256 MiB). */
-  readonly maxBodyBytes: number;
-  /** Tasks waiting or running at most (default 8); more → 503. */
-  readonly maxQueue: number;
-  /** Finished tasks kept for `GET /task/:id` (default 100). */
-  readonly keepTasks: number;
-}
-
-const DEFAULT_LIMITS: BackendLimits = { maxBodyBytes: 256 * 2 ** 20, maxQueue: 8, keepTasks: 100 };
-
-interface Task {
-  id: string;
-  status: 'queued' | 'running' | 'done' | 'error';
-  created: number;
-  result?: Record<string, unknown>;
-  error?: { code: string; message: string };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new Da3Error('BAD_VALUE', `request body of ${declared} bytes exceeds the ${limit}-byte limit`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Da3Error('BAD_VALUE', `request body exceeds the ${limit}-byte limit`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
- * The `da3 backend` service: keeps one model resident and runs inference tasks one at a time.
- * - `POST /inference` JSON `{ images: [base64 image bytes…], exportFormat?, options? }` → 202 `{ taskId }`
- *   (413 over the body limit, 503 when the queue is full, 400 for bad JSON).
- * - `GET /task/:id` → `{ status: queued|running|done|error, result?, error? }`.
- * - `GET /status` → model, device, queue.
- * Results are written under `<exportDir>/<taskId>/`.
- */
-export function createBackend(model: DepthAnything3, exportDir: string, limits: Partial<BackendLimits> = {}): Server {
-  const lim = { ...DEFAULT_LIMITS, ...limits };
-  const tasks = new Map<string, Task>();
-  let chain: Promise<void> = Promise.resolve();
-  let active = 0;
-  const prune = () => {
-    const done = [...tasks.values()].filter((t) => t.status === 'done' || t.status === 'error');
-    for (const t of done.slice(0, Math.max(0, done.length - lim.keepTasks))) tasks.delete(t.id);
-  };
-  return createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (req.method === 'GET' && url.pathname === '/status') {
-        return send(res, 200, { model: model.kind, device: model.device?.device ?? null, queue: { active, limit: lim.maxQueue }, tasks: tasks.size });
-      }
-      const m = /^\/task\/([\w-]+)$/.exec(url.pathname);
-      if (req.method === 'GET' && m) {
-        const t = tasks.get(m[1]);
-        return t ? send(res, 200, t) : send(res, 404, { error: `no task ${m[1]}` });
-      }
-      if (req.method === 'POST' && url.pathname === '/inference') {
-        if (active >= lim.maxQueue) return send(res, 503, { error: `queue full (${lim.maxQueue} tasks); retry later` });
-        let body: { images?: unknown; exportFormat?: unknown; options?: Record<string, unknown> };
-        try {
-          body = JSON.parse((await readBody(req, lim.maxBodyBytes)).toString('utf8'));
-        } catch (error) {
-          if (isDa3Error(error)) return send(res, 413, { error: error.message });
-          return send(res, 400, { error: 'body must be JSON: { images: [base64…], exportFormat?, options? }' });
-        }
-        if (!Array.isArray(body.images) || body.images.length === 0 || !body.images.every((i) => typeof i === 'string')) {
-          return send(res, 400, { error: 'images must be a non-empty array of base64-encoded image files' });
-        }
-        const images = (body.images as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64')));
-        const format = typeof body.exportFormat === 'string' ? body.exportFormat : 'mini_npz';
-        const task: Task = { id: randomUUID(), status: 'queued', created: Date.now() };
-        tasks.set(task.id, task);
-        active++;
-        chain = chain.then(async () => {
-          task.status = 'running';
-          try {
-            const opts = body.options ?? {};
-            const pred = await model.inference(images, {
-              processRes: typeof opts.processRes === 'number' ? opts.processRes : undefined,
-              processResMethod: typeof opts.processResMethod === 'string' ? (opts.processResMethod as never) : undefined,
-              refViewStrategy: typeof opts.refViewStrategy === 'string' ? (opts.refViewStrategy as never) : undefined,
-              useRayPose: opts.useRayPose === true,
-            });
-            const files = await pred.export({ dir: join(exportDir, task.id), formats: format });
-            task.result = { views: pred.views, width: pred.width, height: pred.height, files: files.map((f) => relative(exportDir, f)) };
-            task.status = 'done';
-          } catch (error) {
-            task.status = 'error';
-            task.error = { code: isDa3Error(error) ? error.code : 'IO', message: (error as Error).message };
-          } finally {
-            active--;
-            prune();
-          }
-        });
-        return send(res, 202, { taskId: task.id });
-      }
-      send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
-    } catch (error) {
-      send(res, 500, { error: (error as Error).message });
-    }
-  });
-}
 
 const TYPES: Record<string, string> = {
   '.glb': 'model/gltf-binary',
@@ -130,6 +16,12 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.html': 'text/html; charset=utf-8',
 };
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -225,21 +117,50 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** Runs `da3 backend` / `da3 gallery` until the process is stopped. */
-export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
-  let server: Server;
-  if (args.command === 'gallery') {
-    server = createGallery(args.input ?? args.exportDir);
-  } else {
-    const model = await DepthAnything3.fromPretrained(args.modelDir, { device: args.device, dtype: args.dtype, cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly });
-    server = createBackend(model, resolve(args.exportDir));
+/** The token `da3 backend` uses: `--token`, else `$DA3_TOKEN`, else a new random one kept in `<stateDir>/token` (mode 600). */
+async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: string; source: string }> {
+  if (args.token) return { token: args.token, source: '--token' };
+  if (process.env.DA3_TOKEN) return { token: process.env.DA3_TOKEN, source: 'DA3_TOKEN' };
+  const file = join(stateDir, 'token');
+  try {
+    const saved = (await readFile(file, 'utf8')).trim();
+    if (saved.length >= 16) return { token: saved, source: file };
+  } catch {
+    // none yet
   }
-  await new Promise<void>((ok) => server.listen(args.port, args.host, ok));
-  io.stderr.write(`da3 ${args.command} listening on http://${args.host}:${args.port}\n`);
-  await new Promise<void>((ok) => {
-    const stop = () => server.close(() => ok());
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const token = randomBytes(24).toString('base64url');
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return { token, source: file };
+}
+
+/** Runs `da3 backend` / `da3 gallery` until the process is stopped (SIGTERM/SIGINT: graceful). */
+export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
+  if (args.command === 'gallery') {
+    const server = createGallery(args.input ?? args.exportDir);
+    await new Promise<void>((ok) => server.listen(args.port, args.host, ok));
+    io.stderr.write(`da3 gallery listening on http://${args.host}:${args.port}\n`);
+    await untilStopSignal();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    return 0;
+  }
+  const stateDir = resolve(args.stateDir ?? join(args.cacheDir ?? defaultCacheDir(), 'backend'));
+  const { token, source } = await backendToken(args, stateDir);
+  const model = await DepthAnything3.fromPretrained(args.modelDir, { device: args.device, dtype: args.dtype, cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, strict: args.strict });
+  const service = await createInferenceService(model, {
+    token,
+    stateDir,
+    host: args.host,
+    maxQueue: args.maxQueue,
+    allowedHosts: args.allowedHosts,
+    allowedOrigins: args.allowedOrigins,
+    webhookSecret: process.env.DA3_WEBHOOK_SECRET || undefined,
   });
+  const serving = await serveInferenceService(service, { host: args.host, port: args.port });
+  io.stderr.write(`da3 backend (job protocol v1) listening on ${serving.url} — token from ${source}; state in ${stateDir}\n`);
+  const signal = await untilStopSignal();
+  io.stderr.write(`da3 backend: ${signal}, finishing the running job (queued jobs stay queued)\n`);
+  await serving.close();
+  await model.dispose();
   return 0;
 }

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, link, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { StallTimer, withStall } from '../net/stall-timer.js';
 import { HubError, type HubErrorDetails } from './errors.js';
 
 /** What the hub says about one file before it is downloaded. */
@@ -122,31 +123,6 @@ class Retryable extends Error {
   }
 }
 
-/**
- * Aborts one request when the server stays silent for `ms`: armed while waiting for the answer's
- * headers and for each body chunk, disarmed in between.
- */
-class StallTimer {
-  readonly controller = new AbortController();
-  fired = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(readonly ms: number) {}
-
-  arm(): void {
-    this.disarm();
-    this.timer = setTimeout(() => {
-      this.fired = true;
-      this.controller.abort(new Error(`no answer within ${this.ms} ms`));
-    }, this.ms);
-  }
-
-  disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
-
 function timeoutError(url: string, ctx: RequestContext, what: string): HubError {
   return new HubError(
     'IO',
@@ -158,7 +134,7 @@ function timeoutError(url: string, ctx: RequestContext, what: string): HubError 
 
 async function doFetch(url: string, init: RequestInit, ctx: RequestContext, stall: StallTimer): Promise<Response> {
   if (ctx.signal?.aborted) throw aborted(ctx, url);
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stall.controller.signal]) : stall.controller.signal;
+  const signal = withStall(stall, ctx.signal);
   stall.arm();
   try {
     return await fetch(url, { ...init, signal });

@@ -5,6 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Da3Error } from '@da3js/core';
+import { StallTimer, withStall } from '../net/stall-timer.js';
+
+/** Default stall limit of {@link readUrlBytes}: a server silent for 30 s (before the headers or between chunks) fails the read. */
+export const DEFAULT_STALL_MS = 30_000;
 
 /** Default download limit of {@link readUrlBytes}: 256 MiB. */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
@@ -44,24 +48,30 @@ export async function readFileBytes(fn: string, path: string, signal?: AbortSign
 
 /**
  * Reads a URL: `file:` from disk, `http:`/`https:` with `fetch`, refusing bodies over `maxBytes`
- * (checked against Content-Length first, then while streaming).
+ * (checked against Content-Length first, then while streaming) and servers silent for `timeoutMs`.
  * @throws Da3Error `IO` (network failure, HTTP status ≥ 400, unsupported scheme) or
  *   `OUT_OF_RANGE` (body larger than `maxBytes`)
  */
-export async function readUrlBytes(fn: string, url: URL, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readUrlBytes(fn: string, url: URL, maxBytes: number, signal?: AbortSignal, timeoutMs = DEFAULT_STALL_MS): Promise<Uint8Array> {
   if (url.protocol === 'file:') return readFileBytes(fn, fileURLToPath(url), signal);
   const shown = url.href;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Da3Error('IO', `${fn}: unsupported URL scheme '${url.protocol}' in ${shown} (use http:, https: or file:)`);
   }
   signal?.throwIfAborted();
+  const stall = new StallTimer(timeoutMs);
+  const stalled = (what: string) => new Da3Error('IO', `${fn}: ${shown} timed out: ${what} for ${timeoutMs / 1000} s`);
   let res: Response;
+  stall.arm();
   try {
-    res = await fetch(url, { signal, redirect: 'follow' });
+    res = await fetch(url, { signal: withStall(stall, signal), redirect: 'follow' });
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
+    if (stall.fired) throw stalled('no response');
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     throw new Da3Error('IO', `${fn}: cannot fetch ${shown}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { cause: e });
+  } finally {
+    stall.disarm();
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
@@ -80,7 +90,8 @@ export async function readUrlBytes(fn: string, url: URL, maxBytes: number, signa
   const reader = res.body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      stall.arm();
+      const { done, value } = await reader.read().finally(() => stall.disarm());
       if (done) break;
       total += value.byteLength;
       if (total > maxBytes) {
@@ -92,6 +103,7 @@ export async function readUrlBytes(fn: string, url: URL, maxBytes: number, signa
   } catch (e) {
     if (e instanceof Da3Error) throw e;
     if (signal?.aborted) throw signal.reason;
+    if (stall.fired) throw stalled(`no bytes after ${total} bytes`);
     throw new Da3Error('IO', `${fn}: download of ${shown} failed after ${total} bytes: ${(e as Error).message}`, { cause: e });
   }
   if (chunks.length === 1) return chunks[0];
