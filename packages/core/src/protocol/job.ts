@@ -28,7 +28,7 @@ const relativePath = z
   .string()
   .min(1)
   .max(512)
-  .refine((s) => !s.startsWith('/') && !s.includes('\\') && s.split('/').every((p) => p !== '' && p !== '.' && p !== '..') && !/[\x00-\x1f\x7f]/.test(s), {
+  .refine((s) => !s.startsWith('/') && !s.includes('\\') && s.split('/').every((p) => p !== '' && p !== '.' && p !== '..') && ![...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), {
     message: 'must be a relative path without "..", empty parts, backslashes or control characters',
   });
 

@@ -26,7 +26,7 @@ class Histogram {
 
   render(name: string, help: string): string {
     const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
-    BUCKETS.forEach((le, i) => lines.push(`${name}_bucket{le="${le}"} ${this.counts[i]}`));
+    for (const [i, le] of BUCKETS.entries()) lines.push(`${name}_bucket{le="${le}"} ${this.counts[i]}`);
     lines.push(`${name}_bucket{le="+Inf"} ${this.count}`, `${name}_sum ${this.sum}`, `${name}_count ${this.count}`);
     return lines.join('\n');
   }

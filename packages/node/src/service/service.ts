@@ -72,6 +72,7 @@ export async function createInferenceService(model: ServiceModel, serviceOptions
   const callbacks = new Set<Promise<void>>();
   const waiters: (() => void)[] = [];
   let running: string | undefined;
+  let reserved = 0;
   let draining = false;
   let pumping: Promise<void> | undefined;
 
@@ -107,7 +108,7 @@ export async function createInferenceService(model: ServiceModel, serviceOptions
 
   const runOne = async (id: string) => {
     const record = store.get(id);
-    if (!record || record.job.state !== 'queued') return;
+    if (record?.job.state !== 'queued') return;
     const controller = new AbortController();
     controllers.set(id, controller);
     running = id;
@@ -199,12 +200,19 @@ export async function createInferenceService(model: ServiceModel, serviceOptions
       }
       // Capacity is checked here, after the body was read and validated: a slow upload cannot
       // hold a place, and concurrent submissions are counted one by one.
-      if (draining || queue.length + (running ? 1 : 0) >= options.maxQueue) {
+      if (draining || queue.length + reserved + (running ? 1 : 0) >= options.maxQueue) {
         metrics.rejected++;
         const mean = metrics.jobs.mean() ?? 5;
         return { ok: false, kind: 'busy', draining, retryAfterSeconds: Math.min(600, Math.max(1, Math.ceil(mean * (queue.length + 1)))) };
       }
-      const record = await store.create(request, key);
+      // The place is taken before the first await, so concurrent submissions cannot overbook.
+      reserved++;
+      let record: JobRecord;
+      try {
+        record = await store.create(request, key);
+      } finally {
+        reserved--;
+      }
       queue.push(record.job.id);
       pump();
       return { ok: true, job: record.job, replayed: false };
@@ -230,7 +238,7 @@ export async function createInferenceService(model: ServiceModel, serviceOptions
     },
     filePath(id, name) {
       const record = JobStore.isJobId(id) ? store.get(id) : undefined;
-      if (!record?.job.result || !record.job.result.files.some((f) => f.name === name)) return undefined;
+      if (!record?.job.result?.files.some((f) => f.name === name)) return undefined;
       return join(store.filesDir(id), ...name.split('/'));
     },
     queueDepth: () => queue.length,
