@@ -66,7 +66,7 @@ beforeAll(async () => {
   );
   store = await startObjectStore();
   receiver = await startCallbackReceiver();
-  pngs.forEach((b, i) => store.objects.set(`in/${i}.png`, b));
+  for (const [i, b] of pngs.entries()) store.objects.set(`in/${i}.png`, b);
 });
 
 afterAll(async () => {
@@ -128,7 +128,7 @@ describe('inference service: jobs', () => {
       expect(inline.status).toBe(202);
       const form = new FormData();
       form.set('job', JSON.stringify({ options: { processRes: 84 }, formats: 'mini_npz' }));
-      pngs.forEach((b, i) => form.append('images', new Blob([b], { type: 'image/png' }), `${i}.png`));
+      for (const [i, b] of pngs.entries()) form.append('images', new Blob([b], { type: 'image/png' }), `${i}.png`);
       const multi = await fetch(`${url}/v1/jobs`, { method: 'POST', headers: auth, body: form });
       expect(multi.status).toBe(202);
       for (const id of [inline.body.id, ((await multi.json()) as Job).id]) {

@@ -109,7 +109,8 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   let refusals = 0;
   const server = createServer(async (req, res) => {
     const text = (await body(req)).toString('utf8');
-    const status = refusals > 0 ? (refusals--, 503) : 200;
+    const status = refusals > 0 ? 503 : 200;
+    if (refusals > 0) refusals--;
     received.push({ headers: req.headers as Record<string, string>, body: text, status });
     res.writeHead(status);
     res.end();
