@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, REPO_ROOT, loadTensors } from '../../../test-utils/fixtures.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
-import { DepthAnything3, createBackend, createGallery } from '../src/index.js';
+import { createGallery } from '../src/index.js';
 
 const BIN = join(REPO_ROOT, 'packages/node/dist/cli/bin.js');
 const work = mkdtempSync(join(tmpdir(), 'da3js-cli2-'));
@@ -88,29 +88,42 @@ describe('filesystem and config errors are one typed line', () => {
 });
 
 describe('backend and gallery services', () => {
-  it('POST /inference queues a task; GET /task/:id reports the written files; limits are enforced', async () => {
-    const model = await DepthAnything3.fromPretrained(join(FIXTURES, 'tiny'), { cacheDir: join(work, 'cache') });
-    const server = createBackend(model, join(work, 'backend'), { maxBodyBytes: 2 ** 20, maxQueue: 2 });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  it('da3 backend serves the job protocol: a generated token (mode 600), 401 without it, a job by inline image, SIGTERM → exit 0', async () => {
+    const state = join(work, 'backend-state');
+    const child = spawn(process.execPath, [BIN, 'backend', '--model-dir', join(FIXTURES, 'tiny'), '--port', '0', '--state-dir', state, '--cache-dir', join(work, 'cache')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DA3_TOKEN: '' },
+    });
     try {
-      const post = await fetch(`${base}/inference`, { method: 'POST', body: JSON.stringify({ images: pngs.map((b) => b.toString('base64')), exportFormat: 'mini_npz', options: { processRes: 84 } }) });
+      let log = '';
+      const url = await new Promise<string>((ok, fail) => {
+        child.stderr.on('data', (d) => {
+          log += String(d);
+          const m = /listening on (http:\/\/\S+)/.exec(log);
+          if (m) ok(m[1]);
+        });
+        child.once('exit', (code) => fail(new Error(`da3 backend exited with ${code}: ${log}`)));
+      });
+      const token = readFileSync(join(state, 'token'), 'utf8').trim();
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect(statSync(join(state, 'token')).mode & 0o777).toBe(0o600);
+      expect(log).toContain(`token from ${join(state, 'token')}`);
+      for (let i = 0; i < 200 && (await fetch(`${url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await fetch(`${url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const post = await fetch(`${url}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ inputs: pngs.map((b) => ({ data: b.toString('base64') })), options: { processRes: 84 }, formats: 'mini_npz' }) });
       expect(post.status).toBe(202);
-      const { taskId } = (await post.json()) as { taskId: string };
-      let task: { status: string; result?: { files: string[]; views: number }; error?: unknown } = { status: 'queued' };
-      for (let i = 0; i < 200 && (task.status === 'queued' || task.status === 'running'); i++) {
+      const { id } = (await post.json()) as { id: string };
+      let job: { state: string; result?: { views: number; files: { name: string }[] } } = { state: 'queued' };
+      for (let i = 0; i < 400 && (job.state === 'queued' || job.state === 'running'); i++) {
         await new Promise((r) => setTimeout(r, 50));
-        task = (await (await fetch(`${base}/task/${taskId}`)).json()) as typeof task;
+        job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json()) as typeof job;
       }
-      expect(task.status, JSON.stringify(task.error)).toBe('done');
-      expect(task.result).toMatchObject({ views: 3, files: [join(taskId, 'exports/mini_npz/results.npz')] });
-      expect((await fetch(`${base}/status`)).status).toBe(200);
-      expect((await fetch(`${base}/task/nope`)).status).toBe(404);
-      expect((await fetch(`${base}/inference`, { method: 'POST', body: 'not json' })).status).toBe(400);
-      expect((await fetch(`${base}/inference`, { method: 'POST', body: 'x'.repeat(2 ** 20 + 10) })).status).toBe(413);
+      expect(job).toMatchObject({ state: 'succeeded', result: { views: 3, files: [{ name: 'exports/mini_npz/results.npz' }] } });
+      child.kill('SIGTERM');
+      expect(await new Promise((ok) => child.once('exit', ok))).toBe(0);
     } finally {
-      server.close();
-      await model.dispose();
+      child.kill('SIGKILL');
     }
   });
 

@@ -350,6 +350,37 @@ describe('inference service: strangers get typed 4xx, never a 500', () => {
   });
 });
 
+describe('inference service: serving while the model loads', () => {
+  it('the port opens at once: /healthz says loading, /readyz and the API answer 503 + Retry-After until the service is ready', async () => {
+    let resolve!: (s: InferenceService) => void;
+    const loading = new Promise<InferenceService>((ok) => {
+      resolve = ok;
+    });
+    const serving = await serveInferenceService(loading, { port: 0 });
+    try {
+      expect(await (await fetch(`${serving.url}/healthz`)).json()).toMatchObject({ ok: true, loading: true });
+      const notYet = await fetch(`${serving.url}/readyz`);
+      expect(notYet.status).toBe(503);
+      expect(notYet.headers.get('retry-after')).toBe('5');
+      expect((await fetch(`${serving.url}/v1/jobs`, { method: 'POST', headers: json, body: '{}' })).status).toBe(503);
+      resolve(await createInferenceService(model, { token: TOKEN, stateDir: mkdtempSync(join(work, 'state-')) }));
+      await serving.ready;
+      expect((await fetch(`${serving.url}/readyz`)).status).toBe(200);
+    } finally {
+      await serving.close();
+    }
+    const failing = await serveInferenceService(Promise.reject(new Error('no such model: nope/nope')), { port: 0 });
+    try {
+      await expect(failing.ready).rejects.toThrow(/no such model/);
+      const r = await fetch(`${failing.url}/readyz`);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({ error: { code: 'FAILED_TO_LOAD', message: 'no such model: nope/nope' } });
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
 describe('inference service: settings', () => {
   it('refuses to start without a token of 16+ characters or with a malformed webhook secret; callbacks need the secret', async () => {
     await expect(createInferenceService(model, { token: 'short', stateDir: join(work, 's1') })).rejects.toMatchObject({ code: 'BAD_VALUE' });

@@ -146,21 +146,34 @@ export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
   }
   const stateDir = resolve(args.stateDir ?? join(args.cacheDir ?? defaultCacheDir(), 'backend'));
   const { token, source } = await backendToken(args, stateDir);
-  const model = await DepthAnything3.fromPretrained(args.modelDir, { device: args.device, dtype: args.dtype, cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, strict: args.strict });
-  const service = await createInferenceService(model, {
-    token,
-    stateDir,
-    host: args.host,
-    maxQueue: args.maxQueue,
-    allowedHosts: args.allowedHosts,
-    allowedOrigins: args.allowedOrigins,
-    webhookSecret: process.env.DA3_WEBHOOK_SECRET || undefined,
-  });
-  const serving = await serveInferenceService(service, { host: args.host, port: args.port });
-  io.stderr.write(`da3 backend (job protocol v1) listening on ${serving.url} — token from ${source}; state in ${stateDir}\n`);
-  const signal = await untilStopSignal();
+  let model: DepthAnything3 | undefined;
+  const loading = (async () => {
+    model = await DepthAnything3.fromPretrained(args.modelDir, { device: args.device, dtype: args.dtype, cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, strict: args.strict });
+    return createInferenceService(model, {
+      token,
+      stateDir,
+      host: args.host,
+      maxQueue: args.maxQueue,
+      allowedHosts: args.allowedHosts,
+      allowedOrigins: args.allowedOrigins,
+      webhookSecret: process.env.DA3_WEBHOOK_SECRET || undefined,
+    });
+  })();
+  // The port opens at once (health checks answer); the API answers 503 until the model is loaded.
+  const serving = await serveInferenceService(loading, { host: args.host, port: args.port });
+  io.stderr.write(`da3 backend (job protocol v1) listening on ${serving.url} — token from ${source}; state in ${stateDir}; loading ${args.modelDir}…\n`);
+  const stop = untilStopSignal();
+  let outcome: 'ready' | NodeJS.Signals;
+  try {
+    outcome = await Promise.race([serving.ready.then(() => 'ready' as const), stop.then((signal) => signal)]);
+  } catch (error) {
+    await serving.close(0);
+    throw error; // the model could not be loaded: one error line, exit 1
+  }
+  if (outcome === 'ready') io.stderr.write(`da3 backend: ready on ${model?.device?.device ?? 'cpu'}\n`);
+  const signal = outcome === 'ready' ? await stop : outcome;
   io.stderr.write(`da3 backend: ${signal}, finishing the running job (queued jobs stay queued)\n`);
   await serving.close();
-  await model.dispose();
+  await model?.dispose();
   return 0;
 }

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JOB_PROTOCOL_VERSION } from '@da3js/core/protocol';
 import { serve } from '@hono/node-server';
 import type { InferenceService } from './service.js';
 
@@ -24,15 +25,47 @@ export interface ServingService {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
+  /** Resolves with the service once it is ready (at once when it was given ready). */
+  readonly ready: Promise<InferenceService>;
   /** Graceful stop: the service drains (see `InferenceService.shutdown`), then the server closes. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Listens on `host:port`; resolves once the socket is bound. */
-export async function serveInferenceService(service: InferenceService, options: ServeOptions = {}): Promise<ServingService> {
+/** Answers while the model loads: `/healthz` 200 `{ loading: true }`, everything else 503 + `Retry-After`. */
+function loadingResponse(request: Request): Response {
+  const path = new URL(request.url).pathname;
+  if (path === '/healthz') return Response.json({ ok: true, loading: true, protocolVersion: JOB_PROTOCOL_VERSION, draining: false });
+  return Response.json({ error: { code: 'LOADING', message: 'the model is still loading; retry shortly' }, ...(path === '/readyz' ? { ready: false } : {}) }, { status: 503, headers: { 'retry-after': '5' } });
+}
+
+/**
+ * Listens on `host:port`; resolves once the socket is bound. Given a promise of the service (the
+ * model still downloading or converting), the port opens at once: `/healthz` answers, `/readyz`
+ * and the API answer 503 until the service is ready. If that promise rejects, every request
+ * answers 503 `FAILED_TO_LOAD` with the reason (and `ready` rejects).
+ */
+export async function serveInferenceService(service: InferenceService | Promise<InferenceService>, options: ServeOptions = {}): Promise<ServingService> {
   const host = options.host ?? '127.0.0.1';
+  let current: InferenceService | undefined = service instanceof Promise ? undefined : service;
+  let failure: Error | undefined;
+  const ready = Promise.resolve(service).then(
+    (s) => {
+      current = s;
+      return s;
+    },
+    (error: Error) => {
+      failure = error;
+      throw error;
+    },
+  );
+  ready.catch(() => undefined);
+  const fetchHandler = (request: Request, env: unknown) => {
+    if (current) return current.app.fetch(request, env);
+    if (failure) return Response.json({ error: { code: 'FAILED_TO_LOAD', message: failure.message } }, { status: 503 });
+    return loadingResponse(request);
+  };
   const server = await new Promise<Server>((ok, fail) => {
-    const s = serve({ fetch: service.app.fetch, port: options.port ?? 8008, hostname: host }, () => ok(s as Server)) as Server;
+    const s = serve({ fetch: fetchHandler as never, port: options.port ?? 8008, hostname: host }, () => ok(s as Server)) as Server;
     s.once('error', fail);
   });
   server.headersTimeout = options.headersTimeoutMs ?? 15_000;
@@ -44,9 +77,10 @@ export async function serveInferenceService(service: InferenceService, options: 
     url: `http://${shown}:${port}`,
     port,
     server,
+    ready,
     close(graceMs) {
       closing ??= (async () => {
-        await service.shutdown(graceMs);
+        await current?.shutdown(graceMs);
         await new Promise<void>((ok) => {
           server.close(() => ok());
           server.closeIdleConnections();
