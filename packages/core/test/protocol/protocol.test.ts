@@ -95,3 +95,14 @@ describe('Standard Webhooks signing', () => {
     expect(() => signWebhook('not-a-secret', 'x', body)).toThrowError(expect.objectContaining({ code: 'BAD_VALUE' }));
   });
 });
+
+describe('docs/job-protocol.schema.json', () => {
+  it('is what the schemas generate (regenerate with node scripts/gen-protocol-schema.mjs)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { REPO_ROOT } = await import('../helpers/fixtures.js');
+    const { protocolSchemas } = await import(join(REPO_ROOT, 'scripts/gen-protocol-schema.mjs'));
+    const committed = JSON.parse(readFileSync(join(REPO_ROOT, 'docs/job-protocol.schema.json'), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(protocolSchemas())));
+  });
+});
