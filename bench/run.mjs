@@ -53,7 +53,7 @@ try {
     for (const [n, h, w, runs] of scenarios) results.push({ runtime: 'node-cpu', precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
   }
   // In-browser: [name, hub-layout folder, width, height, process_res, runs].
-  const tiny = join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', '..', 'shared', 'fixtures'), 'tiny');
+  const tiny = join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', 'fixtures'), 'tiny');
   const pages = [
     ['DA3-TINY (fixture)', tiny, 84, 56, 84, quick ? 5 : 10],
     ['DA3-SMALL', repo, 504, 336, 504, quick ? 3 : 5],

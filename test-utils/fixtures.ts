@@ -1,8 +1,8 @@
 /**
  * Shared test utilities of every package (not published).
  *
- * Test-only access to the golden fixtures in `../shared/fixtures` (beside the repository root).
- * Set DA3_FIXTURES to use another folder.
+ * Test-only access to the golden fixtures: the repository's `fixtures/` (a copy of
+ * `../shared/fixtures`, checked identical in CI), or `$DA3_FIXTURES`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,13 +22,16 @@ function findRepoRoot(start: string): string {
 
 export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** Absolute path of the fixtures folder; throws a clear message if it is missing. */
+/**
+ * Absolute path of the fixtures folder: `$DA3_FIXTURES`, else the repository's own copy
+ * (`fixtures/`, kept identical to `../shared/fixtures` by `scripts/sync-fixtures.mjs`), else
+ * `../shared/fixtures` beside the repository. Throws a clear message when none exists.
+ */
 export const FIXTURES = (() => {
-  const dir = process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : resolve(REPO_ROOT, '..', 'shared', 'fixtures');
-  if (!existsSync(join(dir, 'README.md'))) {
-    throw new Error(
-      `fixtures: golden fixtures not found at ${dir}. Clone the repo beside ../shared (CI layout) or set DA3_FIXTURES.`,
-    );
+  const candidates = process.env.DA3_FIXTURES ? [resolve(process.env.DA3_FIXTURES)] : [resolve(REPO_ROOT, 'fixtures'), resolve(REPO_ROOT, '..', 'shared', 'fixtures')];
+  const dir = candidates.find((d) => existsSync(join(d, 'README.md')));
+  if (!dir) {
+    throw new Error(`fixtures: golden fixtures not found (looked in ${candidates.join(', ')}). They ship in the repository's fixtures/ folder; restore it with git checkout, or set DA3_FIXTURES.`);
   }
   return dir;
 })();
