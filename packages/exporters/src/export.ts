@@ -1,5 +1,6 @@
 import { Da3Error, type Prediction, type Sink } from '@da3js/core';
 import { writeColmap } from './colmap/index.js';
+import { COLMAP_FILES } from './colmap/model.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
@@ -112,6 +113,32 @@ const WRITERS: Readonly<Record<string, Writer>> = {
     return files;
   },
 };
+
+/**
+ * The relative paths {@link exportPrediction} writes for `formats`, known before any inference:
+ * from the view count and, for `feat_vis`, the exported layers (`featVisLayers`, else the
+ * `exportFeatLayers` the inference used). Services use it to presign one upload URL per file.
+ * @throws Da3Error `UNKNOWN_FORMAT` for a bad format, `BAD_VALUE` for a bad view count
+ */
+export function expectedExportFiles(formats: string | readonly string[], views: number, options: { readonly featVisLayers?: readonly number[]; readonly exportFeatLayers?: readonly number[] } = {}): string[] {
+  if (!Number.isInteger(views) || views < 1) throw new Da3Error('BAD_VALUE', `expectedExportFiles: views must be a positive integer, got ${views}`);
+  const perView = (dir: string) => Array.from({ length: views }, (_, v) => `${dir}/${pad(v)}.jpg`);
+  const names: Record<string, () => string[]> = {
+    mini_npz: () => ['exports/mini_npz/results.npz'],
+    npz: () => ['exports/npz/results.npz'],
+    glb: () => ['scene.glb', ...perView('depth_vis'), 'scene.jpg'],
+    gs_gltf: () => ['gs/scene_gaussians.glb'],
+    ply: () => ['scene.ply'],
+    gs_ply: () => ['gs_ply/0000.ply'],
+    gs_ply_sh3: () => ['gs_ply/0000_sh3.ply'],
+    spz: () => ['gs/0000.spz'],
+    depth_vis: () => perView('depth_vis'),
+    conf_vis: () => perView('conf_vis'),
+    colmap: () => COLMAP_FILES.binary.map((f) => `sparse/${f}`),
+    feat_vis: () => [...(options.featVisLayers ?? options.exportFeatLayers ?? [])].sort((a, b) => a - b).flatMap((l) => perView(`feat_vis/layer_${l}`)),
+  };
+  return [...new Set(parseFormats(formats).flatMap((f) => names[f]()))];
+}
 
 /** The format names {@link exportPrediction} accepts. */
 export function exportFormats(): string[] {

@@ -1,5 +1,5 @@
 import { type Sink, createPrediction } from '@da3js/core';
-import { exportFormats, exportPrediction, memorySink, parseFormats, readNpz } from '@da3js/exporters';
+import { expectedExportFiles, exportFormats, exportPrediction, memorySink, parseFormats, readNpz } from '@da3js/exporters';
 import { describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
 
@@ -57,6 +57,31 @@ describe('exportPrediction', () => {
     const report = await validator.validateBytes(files.get('scene.glb')!.bytes());
     expect(report.issues.numErrors).toBe(0);
     expect(report.issues.numWarnings).toBe(0);
+  });
+
+  it('expectedExportFiles names exactly the files every format writes, before any inference', async () => {
+    const pred = await fixturePrediction('tiny', 'multi');
+    const G = 4;
+    const gaussians = {
+      count: G,
+      means: new Float32Array(G * 3).fill(0.5),
+      scales: new Float32Array(G * 3).fill(0.01),
+      rotations: Float32Array.from({ length: G * 4 }, (_, i) => (i % 4 === 3 ? 1 : 0)),
+      harmonics: new Float32Array(G * 3 * 9).fill(0.1),
+      shCoefficients: 9,
+      opacities: new Float32Array(G).fill(0.5),
+    };
+    const feat = (layer: number) => ({ layer, height: 4, width: 6, channels: 8, data: Float32Array.from({ length: pred.views * 4 * 6 * 8 }, (_, i) => Math.sin(i * layer)) });
+    const full = createPrediction({ ...pred, gaussians, aux: { feat_layer_3: feat(3), feat_layer_1: feat(1) } });
+    for (const format of exportFormats()) {
+      const written = await exportPrediction(full, format, folder().open);
+      expect(expectedExportFiles(format, full.views, { exportFeatLayers: [3, 1] }), format).toEqual(written);
+    }
+    const all = exportFormats().join('-');
+    expect(expectedExportFiles(all, 3, { exportFeatLayers: [1, 3] })).toEqual(await exportPrediction(full, all, folder().open));
+    expect(expectedExportFiles('feat_vis', 2, { exportFeatLayers: [1, 3], featVisLayers: [3] })).toEqual(['feat_vis/layer_3/0000.jpg', 'feat_vis/layer_3/0001.jpg']);
+    expect(() => expectedExportFiles('glb-pointz', 1)).toThrowError(/unknown format "pointz"/);
+    expect(() => expectedExportFiles('glb', 0)).toThrowError(/views must be a positive integer/);
   });
 
   it('rejects unknown formats naming the valid ones, and missing data with a clear error', async () => {
