@@ -27,6 +27,15 @@ export interface WaitOptions extends RequestOptions {
   readonly onProgress?: (job: Job) => void;
 }
 
+/** What `health()` reports. */
+export interface BackendHealth {
+  readonly ready: boolean;
+  /** Jobs waiting on the backend (job protocol backends). */
+  readonly queueDepth?: number;
+  /** Why it is not ready. */
+  readonly reason?: string;
+}
+
 /** A downloaded result file, verified against the manifest. */
 export interface ResultFile extends JobFile {
   readonly bytes: Uint8Array;
@@ -44,6 +53,11 @@ export interface Da3Client {
   cancel(id: string, options?: RequestOptions): Promise<Job>;
   /** Polls until the job is `succeeded`, `failed` or `canceled` and returns it (a failed job is returned, not thrown). */
   wait(id: string, options?: WaitOptions): Promise<Job>;
+  /**
+   * Whether the backend takes jobs now (`GET /readyz` for the job protocol: ready, queue depth);
+   * never throws — an unreachable backend is `{ ready: false, reason }`.
+   */
+  health(options?: RequestOptions): Promise<BackendHealth>;
   /** Downloads one result file of a succeeded job, checking its size and sha256. */
   download(job: Job, name: string, options?: RequestOptions): Promise<ResultFile>;
   /** Downloads every result file of a succeeded job (copy them now: some backends' URLs expire). */
@@ -72,6 +86,7 @@ export abstract class BaseClient implements Da3Client {
   abstract submit(request: JobRequest, options?: SubmitOptions): Promise<Job>;
   abstract status(id: string, options?: RequestOptions): Promise<Job>;
   abstract cancel(id: string, options?: RequestOptions): Promise<Job>;
+  abstract health(options?: RequestOptions): Promise<BackendHealth>;
   /** The URL and headers to GET a manifest file from (`file.url` is relative for kept files). */
   protected abstract fileRequest(job: Job, file: JobFile): { url: string; headers: Record<string, string> };
 

@@ -4,7 +4,7 @@
  * ({@link modal}).
  */
 import { type Job, type JobFile, type JobRequest, JobSchema } from '@da3js/core/protocol';
-import { BaseClient, type SubmitOptions, newIdempotencyKey } from './client.js';
+import { type BackendHealth, BaseClient, type SubmitOptions, newIdempotencyKey } from './client.js';
 import { Da3ClientError } from './errors.js';
 import { type RequestOptions, Transport, type TransportOptions } from './http.js';
 
@@ -68,6 +68,19 @@ export class ProtocolClient extends BaseClient {
   async cancel(id: string, options: RequestOptions = {}): Promise<Job> {
     const url = `${this.base}/v1/jobs/${encodeURIComponent(id)}`;
     return parseJob(await this.transport.json(url, () => ({ method: 'DELETE', headers: this.headers }), 'safe', options), this.backend, url);
+  }
+
+  async health(options: RequestOptions = {}): Promise<BackendHealth> {
+    const url = `${this.base}/readyz`;
+    try {
+      const signal = AbortSignal.timeout(options.timeoutMs ?? 5000);
+      const res = await this.transport.fetchImpl(url, { headers: this.headers, signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal });
+      const body = (await res.json().catch(() => ({}))) as { ready?: boolean; queueDepth?: number; reason?: string; error?: { message?: string } };
+      if (res.ok && body.ready === true) return { ready: true, queueDepth: typeof body.queueDepth === 'number' ? body.queueDepth : undefined };
+      return { ready: false, reason: body.reason ?? body.error?.message ?? `HTTP ${res.status}` };
+    } catch (error) {
+      return { ready: false, reason: (error as Error).message };
+    }
   }
 
   protected fileRequest(job: Job, file: JobFile): { url: string; headers: Record<string, string> } {

@@ -4,7 +4,7 @@
  * behind one interface ({@link Da3Client}): submit, status, cancel, wait, result. Runs in Node ≥ 20,
  * browsers, Cloudflare Workers and Deno (no Node built-ins; `fetch`, `AbortSignal`, `crypto` only).
  */
-export { type Da3Client, type ResultFile, type SubmitOptions, type WaitOptions, BaseClient, newIdempotencyKey } from './client.js';
+export { type BackendHealth, type Da3Client, type ResultFile, type SubmitOptions, type WaitOptions, BaseClient, newIdempotencyKey } from './client.js';
 export { type Da3WorkerOptions, type ModalOptions, ProtocolClient, da3Worker, modal } from './da3-worker.js';
 export { type ReplicateOptions, ReplicateClient, replicate } from './replicate.js';
 export { type ClientErrorReason, Da3ClientError, isClientError } from './errors.js';

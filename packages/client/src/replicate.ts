@@ -8,7 +8,7 @@
  * Output URLs expire (about an hour), so `result()` copies the files right away.
  */
 import type { Job, JobFile, JobRequest, JobState } from '@da3js/core/protocol';
-import { BaseClient, type SubmitOptions } from './client.js';
+import { type BackendHealth, BaseClient, type SubmitOptions } from './client.js';
 import { Da3ClientError } from './errors.js';
 import { type RequestOptions, Transport, type TransportOptions } from './http.js';
 
@@ -115,6 +115,11 @@ export class ReplicateClient extends BaseClient {
 
   async cancel(id: string, options: RequestOptions = {}): Promise<Job> {
     return this.toJob(await this.transport.json<Prediction>(`${this.base}/v1/predictions/${encodeURIComponent(id)}/cancel`, () => ({ method: 'POST', headers: this.headers }), 'safe', options));
+  }
+
+  /** Replicate queues and scales by itself: always ready as far as this client can tell. */
+  async health(): Promise<BackendHealth> {
+    return { ready: true };
   }
 
   protected fileRequest(job: Job, file: JobFile): { url: string; headers: Record<string, string> } {

@@ -54,6 +54,13 @@ describe('da3Worker (apps/gpu-worker)', () => {
     expect(Buffer.from(files[0].bytes).equals(localNpz)).toBe(true);
   });
 
+  it('health() reports readiness and queue depth, and never throws', async () => {
+    expect(await da3Worker({ url: serving.url, token: TOKEN }).health()).toEqual({ ready: true, queueDepth: 0 });
+    const down = await da3Worker({ url: 'http://127.0.0.1:1', token: TOKEN }).health();
+    expect(down.ready).toBe(false);
+    expect(down.reason).toMatch(/fetch failed|ECONNREFUSED/);
+  });
+
   it('a submit whose answer is lost is retried with the same idempotency key: one job, one run', async () => {
     const proxy = await startFlakyProxy(serving.url);
     try {
