@@ -77,8 +77,16 @@ export async function dispatchOne(env: Env, message: DispatchMessage): Promise<'
     await stub.release(message.attempt);
     return { retryAfterSeconds: 10 };
   }
+  let prepared: Awaited<ReturnType<typeof backendRequest>>;
   try {
-    const { request, output } = await backendRequest(env, s, job, backend);
+    prepared = await backendRequest(env, s, job, backend);
+  } catch (error) {
+    // Our side cannot build the request (an input vanished from the bucket): no retry helps.
+    await stub.dispatchFailed(message.attempt, `the job could not be prepared: ${(error as Error).message}`);
+    return 'ack';
+  }
+  const { request, output } = prepared;
+  try {
     const remote = await backend.client.submit(request, { idempotencyKey: `${job.id}.${job.attempt}`, timeoutMs: 30_000 });
     await stub.submitted(message.attempt, { index: backend.index, name: backend.name, jobId: remote.id, output, submittedAt: Date.now() });
     return 'ack';

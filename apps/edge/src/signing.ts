@@ -32,7 +32,7 @@ export function keyPath(key: string): string {
 /** True for keys the API ever hands out: `in/…` or `out/…`, no empty, `.` or `..` segments. */
 export function isSafeKey(key: string): boolean {
   const parts = key.split('/');
-  return (parts[0] === 'in' || parts[0] === 'out') && parts.length >= 3 && key.length <= 1024 && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !/[\x00-\x1f\\]/.test(p));
+  return (parts[0] === 'in' || parts[0] === 'out') && parts.length >= 3 && key.length <= 1024 && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\') && ![...p].some((ch) => ch.charCodeAt(0) < 0x20));
 }
 
 /**
