@@ -16,13 +16,13 @@ export interface Backend {
 /** Clients per backend list (by index), built once per isolate. */
 const clients = new Map<string, Da3Client>();
 
-export function backendAt(configs: readonly BackendConfig[], index: number): Backend | undefined {
+export function backendAt(configs: readonly BackendConfig[], index: number, timeoutMs = 20_000): Backend | undefined {
   const config = configs[index];
   if (!config) return undefined;
-  const cacheKey = `${index}:${JSON.stringify(config)}`;
+  const cacheKey = `${index}:${timeoutMs}:${JSON.stringify(config)}`;
   let client = clients.get(cacheKey);
   if (!client) {
-    const transport = { timeoutMs: 20_000, retries: 1, retryDelayMs: 200 };
+    const transport = { timeoutMs, retries: 1, retryDelayMs: 200 };
     client =
       config.type === 'da3-worker'
         ? da3Worker({ url: config.url, token: config.token, ...transport })
@@ -48,8 +48,8 @@ const HEALTH_TTL_MS = 5_000;
  * with the shortest queue, ties broken by `salt` (spreading jobs across equal workers). Undefined
  * when none is ready.
  */
-export async function chooseBackend(configs: readonly BackendConfig[], salt: number, now = Date.now()): Promise<Backend | undefined> {
-  const all = configs.map((_, i) => backendAt(configs, i)!);
+export async function chooseBackend(configs: readonly BackendConfig[], salt: number, timeoutMs = 20_000, now = Date.now()): Promise<Backend | undefined> {
+  const all = configs.map((_, i) => backendAt(configs, i, timeoutMs)!);
   const states = await Promise.all(
     all.map(async (b) => {
       const key = `${b.index}:${b.name}`;

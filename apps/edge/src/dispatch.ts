@@ -72,10 +72,10 @@ export async function dispatchOne(env: Env, message: DispatchMessage): Promise<'
   const stub = env.JOBS.get(env.JOBS.idFromName(message.jobId));
   const job = await stub.claim(message.attempt);
   if (!job) return 'ack'; // a duplicate delivery, an old attempt, or a job that ended
-  const backend = await chooseBackend(s.backends, message.attempt + job.createdAt);
+  const backend = await chooseBackend(s.backends, message.attempt + job.createdAt, s.backendTimeoutMs);
   if (!backend) {
     await stub.release(message.attempt);
-    return { retryAfterSeconds: 10 };
+    return { retryAfterSeconds: 2 * s.retryBaseSeconds };
   }
   let prepared: Awaited<ReturnType<typeof backendRequest>>;
   try {
@@ -87,7 +87,7 @@ export async function dispatchOne(env: Env, message: DispatchMessage): Promise<'
   }
   const { request, output } = prepared;
   try {
-    const remote = await backend.client.submit(request, { idempotencyKey: `${job.id}.${job.attempt}`, timeoutMs: 30_000 });
+    const remote = await backend.client.submit(request, { idempotencyKey: `${job.id}.${job.attempt}` });
     await stub.submitted(message.attempt, { index: backend.index, name: backend.name, jobId: remote.id, output, submittedAt: Date.now() });
     return 'ack';
   } catch (error) {
@@ -98,7 +98,7 @@ export async function dispatchOne(env: Env, message: DispatchMessage): Promise<'
       return 'ack';
     }
     markUnhealthy(backend);
-    return { retryAfterSeconds: 5 };
+    return { retryAfterSeconds: s.retryBaseSeconds };
   }
 }
 
@@ -117,9 +117,9 @@ export async function handleQueue(batch: MessageBatch<DispatchMessage>, env: Env
       try {
         const outcome = await dispatchOne(env, m.body);
         if (outcome === 'ack') m.ack();
-        else m.retry({ delaySeconds: Math.min(300, outcome.retryAfterSeconds * 2 ** Math.max(0, m.attempts - 1)) });
+        else m.retry({ delaySeconds: Math.min(300, Math.ceil(outcome.retryAfterSeconds * 2 ** Math.max(0, m.attempts - 1))) });
       } catch {
-        m.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.max(0, m.attempts - 1)) });
+        m.retry({ delaySeconds: Math.min(300, Math.ceil(settings(env).retryBaseSeconds * 2 ** Math.max(0, m.attempts - 1))) });
       }
     }),
   );

@@ -35,6 +35,10 @@ export interface Env {
    * them into R2 when the job ends.
    */
   readonly OUTPUT_MODE?: string;
+  /** Per-request timeout towards GPU backends, seconds (default 20). */
+  readonly BACKEND_TIMEOUT_SECONDS?: string;
+  /** First delay of the dispatch queue's retries, seconds (default 5; doubled per retry). */
+  readonly RETRY_BASE_SECONDS?: string;
   /** `on` (default): GPU workers call back when a job ends (needs PUBLIC_URL reachable from them); `off`: polling only. */
   readonly WORKER_CALLBACKS?: string;
   /** Secrets. */
@@ -63,6 +67,8 @@ export interface Settings {
   readonly maxUploadBytes: number;
   readonly forwardInlineBytes: number;
   readonly outputMode: 'put' | 'keep';
+  readonly backendTimeoutMs: number;
+  readonly retryBaseSeconds: number;
   readonly workerCallbacks: boolean;
   readonly backends: readonly BackendConfig[];
 }
@@ -107,6 +113,8 @@ export function settings(env: Env): Settings {
     maxUploadBytes: num(env.MAX_UPLOAD_BYTES, 2 ** 30, 'MAX_UPLOAD_BYTES'),
     forwardInlineBytes: num(env.FORWARD_INLINE_BYTES, 0, 'FORWARD_INLINE_BYTES'),
     outputMode: env.OUTPUT_MODE === 'keep' ? 'keep' : 'put',
+    backendTimeoutMs: num(env.BACKEND_TIMEOUT_SECONDS, 20, 'BACKEND_TIMEOUT_SECONDS', 0.1) * 1000,
+    retryBaseSeconds: num(env.RETRY_BASE_SECONDS, 5, 'RETRY_BASE_SECONDS'),
     workerCallbacks: env.WORKER_CALLBACKS !== 'off',
     backends: parseBackends(env.GPU_BACKENDS),
   };

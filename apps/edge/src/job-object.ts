@@ -129,7 +129,7 @@ export class JobObject extends DurableObject<Env> {
     if (!job || job.attempt !== attempt || job.backend) return;
     if (isTerminalJobState(job.state)) {
       // Canceled while it was being submitted: stop the backend job too.
-      await backendAt(settings(this.env).backends, backend.index)?.client.cancel(backend.jobId).catch(() => undefined);
+      await backendAt(settings(this.env).backends, backend.index, settings(this.env).backendTimeoutMs)?.client.cancel(backend.jobId).catch(() => undefined);
       return;
     }
     job.backend = backend;
@@ -192,7 +192,7 @@ export class JobObject extends DurableObject<Env> {
   async cancel(): Promise<EdgeJob | undefined> {
     const job = await this.load();
     if (!job || isTerminalJobState(job.state)) return job;
-    const backend = job.backend ? backendAt(settings(this.env).backends, job.backend.index) : undefined;
+    const backend = job.backend ? backendAt(settings(this.env).backends, job.backend.index, settings(this.env).backendTimeoutMs) : undefined;
     if (backend && job.backend) await backend.client.cancel(job.backend.jobId).catch(() => undefined);
     job.cancelRequested = true;
     await this.end(job, 'canceled');
@@ -203,7 +203,7 @@ export class JobObject extends DurableObject<Env> {
   private async collect(job: EdgeJob, remote: Job): Promise<NonNullable<Job['result']>> {
     const prefix = resultPrefix(job.id, job.attempt);
     const files: JobFile[] = [];
-    const backend = backendAt(settings(this.env).backends, job.backend!.index);
+    const backend = backendAt(settings(this.env).backends, job.backend!.index, settings(this.env).backendTimeoutMs);
     for (const f of remote.result!.files) {
       if (job.backend!.output === 'put') {
         const head = await this.env.BUCKET.head(prefix + f.name);
@@ -263,7 +263,7 @@ export class JobObject extends DurableObject<Env> {
     const s = settings(this.env);
     const now = Date.now();
     if (job.state === 'running' && job.backend) {
-      const backend = backendAt(s.backends, job.backend.index);
+      const backend = backendAt(s.backends, job.backend.index, s.backendTimeoutMs);
       if (now - job.backend.submittedAt >= s.attemptTimeoutMs) {
         await backend?.client.cancel(job.backend.jobId).catch(() => undefined);
         await this.attemptFailed(job, { code: 'ATTEMPT_TIMEOUT', message: `no result from ${job.backend.name} within ${s.attemptTimeoutMs / 1000} s`, retryable: true });
