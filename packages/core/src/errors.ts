@@ -24,7 +24,9 @@ export type Da3ErrorCode =
   /** The runtime ran out of memory (WASM heap, GPU buffers); the message says what was being allocated. */
   | 'OUT_OF_MEMORY'
   /** A credential or signature was missing, wrong or expired (API tokens, webhook signatures). */
-  | 'UNAUTHORIZED';
+  | 'UNAUTHORIZED'
+  /** The caller's `AbortSignal` fired; nothing partial was left behind and the model stays usable. */
+  | 'ABORTED';
 
 /**
  * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the
@@ -49,4 +51,27 @@ export class Da3Error extends Error {
 /** True when `error` is a {@link Da3Error}, optionally with the given code. */
 export function isDa3Error(error: unknown, code?: Da3ErrorCode): error is Da3Error {
   return error instanceof Da3Error && (code === undefined || error.code === code);
+}
+
+/**
+ * What core reads of an `AbortSignal` (core has no DOM or Node types; every runtime's
+ * `AbortSignal` fits). Core polls it between steps.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+/**
+ * Throws `ABORTED` (with the signal's reason as `cause`) when `signal` has fired. Long operations
+ * call it between steps: downloads, conversion, inference stages, exports.
+ * @param what the operation, for the message (e.g. `inference`)
+ */
+export function throwIfAborted(signal: AbortSignalLike | undefined, what: string): void {
+  if (signal?.aborted) throw abortedError(signal, what);
+}
+
+/** The `ABORTED` error for `signal` (its reason as `cause`). */
+export function abortedError(signal: AbortSignalLike | undefined, what: string): Da3Error {
+  return new Da3Error('ABORTED', `${what} aborted`, { cause: signal?.reason });
 }

@@ -1,4 +1,4 @@
-import { Da3Error, type Prediction, type Sink } from '@da3js/core';
+import { type AbortSignalLike, Da3Error, type Prediction, type Sink, throwIfAborted } from '@da3js/core';
 import { writeColmap } from './colmap/index.js';
 import { COLMAP_FILES } from './colmap/model.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
@@ -33,6 +33,8 @@ export interface ExportOptions {
   readonly imageNames?: readonly string[];
   /** COLMAP: original image sizes `[width, height]` per view, to rescale intrinsics. */
   readonly originalSizes?: readonly (readonly [number, number])[];
+  /** Stops the export before the next chunk is written (`ABORTED`); the open file's sink is aborted. */
+  readonly signal?: AbortSignalLike;
 }
 
 /** Opens the sink of one output file, by path relative to the export folder (`/` separated). */
@@ -163,9 +165,29 @@ export function parseFormats(formats: string | readonly string[]): string[] {
  * Writes a prediction in every requested format. Formats run one after another; each file's sink
  * is aborted when its writer fails (no partial files), and the error is re-thrown.
  * @returns the relative paths written
+ * @throws Da3Error `UNKNOWN_FORMAT` before anything is written, `ABORTED` when `options.signal` fired
  */
 export async function exportPrediction(prediction: Prediction, formats: string | readonly string[], open: OpenSink, options: ExportOptions = {}): Promise<string[]> {
+  const { signal } = options;
+  const list = parseFormats(formats);
+  throwIfAborted(signal, 'export');
+  const guarded: OpenSink = signal ? async (path) => abortableSink(await open(path), signal) : open;
   const files: string[] = [];
-  for (const f of parseFormats(formats)) files.push(...(await WRITERS[f](prediction, open, options)));
+  for (const f of list) {
+    throwIfAborted(signal, 'export');
+    files.push(...(await WRITERS[f](prediction, guarded, options)));
+  }
   return [...new Set(files)];
+}
+
+/** A sink whose writes fail with `ABORTED` once `signal` fires (the writer then aborts it). */
+function abortableSink(sink: Sink, signal: AbortSignalLike): Sink {
+  return {
+    write: (chunk) => {
+      throwIfAborted(signal, 'export');
+      return sink.write(chunk);
+    },
+    close: sink.close?.bind(sink),
+    abort: sink.abort?.bind(sink),
+  };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -27,10 +27,34 @@ beforeAll(async () => {
 });
 
 describe('da3 CLI', () => {
-  it('prints usage with --help and exits 0', () => {
+  it('prints usage with --help and exits 0; with no command prints it on stderr and exits 2; --version', () => {
     const r = da3('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: da3 <command>/);
+    const none = da3();
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^Usage: da3 <command>/);
+    const version = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/node/package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-V']) {
+      const v = da3(flag);
+      expect(v.code).toBe(0);
+      expect(v.stdout).toBe(`@da3js/node ${version}\n`);
+    }
+  });
+
+  it("error lines speak the user's terms; --verbose adds the internals", () => {
+    const onnx = join(work, 'not-a-graph.onnx');
+    writeFileSync(onnx, 'not onnx');
+    const plain = da3('image', join(work, 'scene', 'view0.png'), '--model-dir', onnx, '--export-dir', join(work, 'x'));
+    expect(plain.code).toBe(1);
+    const line = plain.stderr.trim().split('\n').pop()!;
+    expect(line).toMatch(/^da3: error: .*\[[A-Z_]+\]$/);
+    expect(line).not.toMatch(/^da3: error: [a-zA-Z]+[A-Z][a-zA-Z0-9.]*: /);
+    const verbose = da3('image', join(work, 'scene', 'view0.png'), '--model-dir', onnx, '--export-dir', join(work, 'x'), '--verbose');
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/^da3: error: [a-zA-Z]+[A-Z][a-zA-Z0-9.]*: /m);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
   });
 
   it('runs `auto` on a folder of images with a local model and writes the requested files (--json)', async () => {
@@ -72,9 +96,17 @@ describe('da3 CLI', () => {
     const missing = da3('image', join(work, 'nope.png'), '--model-dir', join(FIXTURES, 'tiny'));
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n').pop()).toMatch(/^da3: error: .*nope\.png/);
-    const badFormat = da3('images', join(work, 'scene'), '--model-dir', join(FIXTURES, 'tiny'), '--export-format', 'pointz', '--process-res', '84', '--export-dir', join(work, 'bad'));
-    expect(badFormat.code).toBe(1);
-    expect(badFormat.stderr).toMatch(/unknown format "pointz"/);
+    // Checked before any model is loaded: the model here does not even exist.
+    const badFormat = da3('images', join(work, 'scene'), '--model-dir', join(work, 'no-such-model'), '--export-format', 'pointz', '--process-res', '84', '--export-dir', join(work, 'bad'));
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toMatch(/^da3: error: --export-format unknown format "pointz"; one of mini_npz, /);
+    expect(existsSync(join(work, 'bad'))).toBe(false);
+    const featVis = da3('images', join(work, 'scene'), '--model-dir', join(work, 'no-such-model'), '--export-format', 'glb-feat_vis');
+    expect(featVis.code).toBe(2);
+    expect(featVis.stderr).toMatch(/--export-format feat_vis needs --export-feat/);
+    const noInput = da3('images');
+    expect(noInput.code).toBe(2);
+    expect(noInput.stderr).toMatch(/^da3: error: images needs an input path/);
     const badFlag = da3('images', join(work, 'scene'), '--process-res', 'big');
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/--process-res must be an integer/);

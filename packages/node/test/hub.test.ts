@@ -274,7 +274,7 @@ describe('hub: resume, integrity, abort', () => {
     });
     const e = await rejection(p);
     expect(isHubError(e, 'ABORTED')).toBe(true);
-    expect(isDa3Error(e, 'IO')).toBe(true);
+    expect(isDa3Error(e, 'ABORTED')).toBe(true);
     expect(existsSync(blob)).toBe(false);
     expect(existsSync(`${blob}.lock`)).toBe(false);
     expect(existsSync(join(c.snapshots, hub.commitOf(REPO), W))).toBe(false);

@@ -31,7 +31,10 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     expectClose(pred.extrinsics!, outputs['pred.extrinsics'].data as Float32Array, { atol: 1e-5, rtol: 1e-5 }, 'extrinsics');
     expect(events.some((e) => e.status === 'convert')).toBe(true);
     expect(events.some((e) => e.status === 'ready')).toBe(true);
-    expect(events.filter((e) => e.status === 'infer').map((e) => (e as { stage: string }).stage)).toEqual(['preprocess', 'network', 'postprocess']);
+    const infer = events.filter((e) => e.status === 'infer') as { stage: string; graphsDone?: number; views: number; width?: number; elapsedMs: number }[];
+    expect(infer.map((e) => `${e.stage}${e.graphsDone ?? ''}`)).toEqual(['preprocess', 'network0', 'network1', 'postprocess']);
+    expect(infer.every((e) => e.views === 3 && e.elapsedMs >= 0)).toBe(true);
+    expect(infer[1].width).toBe(pred.width);
     const out = join(cacheDir, 'export');
     const exported = await pred.export({ dir: out, formats: 'mini_npz-depth_vis' });
     expect(exported.map((f) => f.slice(out.length + 1))).toEqual(['exports/mini_npz/results.npz', 'depth_vis/0000.jpg', 'depth_vis/0001.jpg', 'depth_vis/0002.jpg']);
@@ -142,5 +145,40 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
 
   it('reports a bad config clearly', () => {
     expect(() => DepthAnything3.fromFiles({ configPath: join(cacheDir, 'nope.json'), weightsPath: 'x' }, {}, raw)).toThrowError(/cannot read/);
+  });
+
+  it("remembers network time per model and device: the next run's network event carries an estimate (first-use conversions are not samples)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'da3js-timings-'));
+    try {
+      const files = { configPath: join(FIXTURES, 'tiny', 'config.json'), weightsPath: join(FIXTURES, 'tiny', 'model.safetensors') };
+      const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+      const estimates: (number | undefined)[] = [];
+      const model = DepthAnything3.fromFiles(files, { cacheDir: dir, device: 'cpu' }, raw);
+      const onProgress = (e: { stage: string; graphsDone?: number; estimatedMs?: number }) => {
+        if (e.stage === 'network' && e.graphsDone === 0) estimates.push(e.estimatedMs);
+      };
+      await model.inference(views(inputs.image_u8), { processRes: 84, onProgress });
+      expect(existsSync(join(dir, 'timings.json'))).toBe(false); // that run converted the graph
+      await model.inference(views(inputs.image_u8), { processRes: 84, onProgress });
+      const stored = JSON.parse(readFileSync(join(dir, 'timings.json'), 'utf8'));
+      expect(Object.values(stored)).toHaveLength(1);
+      const third = await model.inference(views(inputs.image_u8), { processRes: 84, onProgress });
+      // Twice the side: 4× the patch tokens per view, so 4× the estimate.
+      await model.inference(views(inputs.image_u8), { processRes: 168, onProgress });
+      expect(estimates[0]).toBeUndefined();
+      expect(estimates[1]).toBeUndefined();
+      const perUnit = (Object.values(stored)[0] as { msPerUnit: number }).msPerUnit;
+      const units = third.views * (third.height / 14) * (third.width / 14);
+      expect(estimates[2]).toBe(Math.round(perUnit * units));
+      expect(estimates[2]).toBeGreaterThan(0);
+      expect(estimates[3]! / estimates[2]!).toBeGreaterThan(3);
+      // A corrupt file only means no estimate.
+      writeFileSync(join(dir, 'timings.json'), '{not json');
+      await model.inference(views(inputs.image_u8), { processRes: 84, onProgress });
+      expect(estimates[4]).toBeUndefined();
+      await model.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

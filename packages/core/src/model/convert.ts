@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../config/schema.js';
-import { Da3Error } from '../errors.js';
+import { type AbortSignalLike, Da3Error, throwIfAborted } from '../errors.js';
 import type { Sink } from '../io.js';
 import type { SafetensorsFile } from '../weights/safetensors-reader.js';
 import { type NetGraphOptions, buildNetGraph, netGraphOutputs } from './net/da3-net.js';
@@ -38,6 +38,8 @@ export interface ConvertOptions extends NetGraphOptions {
   readonly onProgress?: (event: ConvertProgress) => void;
   /** Refuse tensors the model does not use (`UNEXPECTED_TENSOR`) instead of warning (default false). */
   readonly strict?: boolean;
+  /** Stops the conversion between tensors (`ABORTED`); every sink opened so far is aborted. */
+  readonly signal?: AbortSignalLike;
 }
 
 /** What {@link convertCheckpoint} wrote for one graph. */
@@ -65,9 +67,10 @@ export interface ConvertResult {
  * the weights are never held twice. Nested configs produce two graphs (`anyview`, `metric`).
  *
  * @throws Da3Error `MISSING_TENSOR` / `BAD_SHAPE` for an incomplete checkpoint, `BAD_VALUE` when a
- *   graph needs external data but its output has no external data sink
+ *   graph needs external data but its output has no external data sink, `ABORTED` when `signal` fired
  */
 export async function convertCheckpoint(file: SafetensorsFile, config: ModelConfig, options: ConvertOptions): Promise<ConvertResult> {
+  throwIfAborted(options.signal, 'convertCheckpoint');
   const opened = openCheckpoint(file, config, { strict: options.strict });
   const graphs: ConvertedGraph[] = [];
   for (const net of opened.networks) {
@@ -78,6 +81,7 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
     if (mode === 'never' && external) {
       throw new Da3Error('BAD_VALUE', `convertCheckpoint: the ${net.role} graph holds ${weightBytes} bytes of weights, over the 2 GB protobuf limit; use externalData`);
     }
+    throwIfAborted(options.signal, 'convertCheckpoint');
     const out = await options.output(net.role);
     if (external && (!out.externalDataSink || !out.externalDataLocation)) {
       await out.sink.abort?.(new Error('missing external data sink'));
@@ -85,7 +89,10 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
     }
     await writeOnnxModel(model, out.sink, {
       externalData: external ? { sink: out.externalDataSink!, location: out.externalDataLocation! } : undefined,
-      onInitializer: (done, total, tensor) => options.onProgress?.({ status: 'convert', role: net.role, done, total, tensor }),
+      onInitializer: (done, total, tensor) => {
+        throwIfAborted(options.signal, 'convertCheckpoint');
+        options.onProgress?.({ status: 'convert', role: net.role, done, total, tensor });
+      },
     });
     if (!external) await out.externalDataSink?.close?.();
     graphs.push({

@@ -2,7 +2,7 @@ import { alignToInputPoses, type InputPoseAlignmentOptions } from '../align/inpu
 import { alignNestedToMetric, applyMetricScaling, monoSkyFill } from '../align/metric.js';
 import { normalizeExtrinsicsForConditioning } from '../camera/normalize-extrinsics.js';
 import { gaussiansFromRawMap } from '../gaussians/adapter.js';
-import { Da3Error } from '../errors.js';
+import { type AbortSignalLike, Da3Error, throwIfAborted } from '../errors.js';
 import type { TensorData, TensorElements } from '../io.js';
 import { type Prediction, type RayMap, createPrediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
@@ -16,11 +16,27 @@ import type { Da3Model, GraphRole } from './model.js';
 /** Stages reported by {@link runInference}'s progress callback. */
 export type InferenceStage = 'preprocess' | 'network' | 'postprocess';
 
-/** A progress event (transformers.js style `status`, plus the stage). */
+/**
+ * A progress event (transformers.js style `status`, plus the stage). One event when each stage
+ * starts; `network` also when each graph finishes (NESTED runs two).
+ */
 export interface InferenceProgress {
   readonly status: 'infer';
   readonly stage: InferenceStage;
   readonly views: number;
+  /** Processed image size (pixels), known from `network` on. */
+  readonly width?: number;
+  readonly height?: number;
+  /** Graphs of this run finished / to run (NESTED: 2), on `network` events. */
+  readonly graphsDone?: number;
+  readonly graphsTotal?: number;
+  /** Milliseconds since the inference started. */
+  readonly elapsedMs: number;
+  /**
+   * How long the network stage should take (ms), when the runtime has measured this model on this
+   * machine before (node: `<cacheDir>/timings.json`). On the first `network` event only.
+   */
+  readonly estimatedMs?: number;
 }
 
 /** Options of {@link runInference}, named like the reference's `inference(...)` in camelCase. */
@@ -54,6 +70,11 @@ export interface InferenceOptions {
   /** Keep the ray map in the Prediction (any-view models; default false). */
   readonly keepRays?: boolean;
   readonly onProgress?: (event: InferenceProgress) => void;
+  /**
+   * Stops the inference between stages and graph runs (`ABORTED`); a graph already running on
+   * the runtime finishes first (onnxruntime cannot interrupt a session run). The model stays usable.
+   */
+  readonly signal?: AbortSignalLike;
 }
 
 function tensor(data: Float32Array, shape: readonly number[]): TensorData<TensorElements> {
@@ -77,13 +98,20 @@ async function run(model: Da3Model, role: GraphRole, feeds: Record<string, Tenso
  * Random steps are deterministic (seeded or replayed; see each option).
  *
  * @param images decoded RGB/RGBA uint8 images (EXIF orientation is the caller's choice)
- * @throws Da3Error for bad images/cameras (`BAD_SHAPE`, `BAD_VALUE`, `NON_FINITE`), or a model
- *   kind that cannot take cameras (`BAD_CONFIG`)
+ * @throws Da3Error for bad images/cameras (`BAD_SHAPE`, `BAD_VALUE`, `NON_FINITE`), a model
+ *   kind that cannot take cameras (`BAD_CONFIG`), or `ABORTED` when `options.signal` fired
  */
 export async function runInference(model: Da3Model, images: readonly ImageU8[], options: InferenceOptions = {}): Promise<Prediction> {
   if (images.length === 0) throw new Da3Error('EMPTY_INPUT', 'runInference: no images');
   const N = images.length;
-  const progress = (stage: InferenceStage) => options.onProgress?.({ status: 'infer', stage, views: N });
+  const started = Date.now();
+  const signal = options.signal;
+  let size: { width?: number; height?: number } = {};
+  const progress = (stage: InferenceStage, graphs?: { graphsDone: number; graphsTotal: number }) => {
+    throwIfAborted(signal, 'inference');
+    options.onProgress?.({ status: 'infer', stage, views: N, ...size, ...graphs, elapsedMs: Date.now() - started });
+    throwIfAborted(signal, 'inference');
+  };
   const posed = options.extrinsics !== undefined;
   if (posed && (model.kind === 'mono' || model.kind === 'metric')) {
     throw new Da3Error('BAD_CONFIG', `runInference: ${model.kind} models do not take camera poses (any-view and nested models do)`);
@@ -100,6 +128,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
   });
   // Sides are at most MAX_PROCESSED_SIDE (8192 px), inside the RoPE tables' 1024 patches (14336 px).
   const { width: W, height: H } = pre;
+  size = { width: W, height: H };
   const map = N * H * W;
   const feeds: Record<string, TensorData<TensorElements>> = { images: tensor(pre.tensor, pre.shape) };
   if (posed) {
@@ -109,10 +138,13 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
   }
   const processed = toProcessedImages(pre.tensor, pre.shape);
 
-  progress('network');
+  const graphsTotal = model.kind === 'nested' ? 2 : 1;
+  progress('network', { graphsDone: 0, graphsTotal });
   const anyRole: GraphRole = model.kind === 'nested' ? (posed ? 'anyviewPosed' : 'anyview') : posed ? 'netPosed' : 'net';
   const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds, !!options.inferGs);
+  progress('network', { graphsDone: 1, graphsTotal });
   const metricOut = model.kind === 'nested' ? await run(model, 'metric', { images: feeds.images }) : null;
+  if (metricOut) progress('network', { graphsDone: 2, graphsTotal });
 
   progress('postprocess');
   let depth = floatOutput(primary, 'depth', map);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseFormats } from '@da3js/exporters';
 import { Da3Error, MAX_BLOCKS, MAX_PROCESS_RES, PREPROCESS_SIZE_MULTIPLE, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
 
 /** `da3` commands (the reference's, plus `convert`). */
@@ -34,6 +35,8 @@ export interface CliArgs {
   /** Refuse checkpoints with tensors the model does not use. */
   readonly strict: boolean;
   readonly json: boolean;
+  /** Error lines keep internal detail (function names, causes, stack). */
+  readonly verbose: boolean;
   readonly host: string;
   readonly port: number;
   /** `da3 backend`: bearer token (else $DA3_TOKEN, else a generated one kept in the state folder). */
@@ -86,7 +89,9 @@ Options:
   --cache-dir <folder>  --revision <rev>  --local-files-only
   --strict                     refuse a checkpoint with tensors the model does not use
   --json                       machine-readable summary on stdout
-  --help`;
+  --verbose                    error details (causes, stack) for bug reports
+  --version, -V                print the version
+  --help, -h`;
 
 function number(name: string, value: string | undefined, fallback: number, integer: boolean, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -107,11 +112,25 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
+/** The export formats of `--export-format`, checked before any model is loaded. */
+function exportFormat(value: string | undefined, exportFeat: readonly number[]): string {
+  const text = value ?? 'glb';
+  let formats: string[];
+  try {
+    formats = parseFormats(text);
+  } catch (error) {
+    throw new Da3Error('BAD_VALUE', `--export-format ${(error as Error).message.replace(/^exportPrediction: /, '')}`, { cause: error });
+  }
+  if (formats.includes('feat_vis') && exportFeat.length === 0) throw new Da3Error('BAD_VALUE', '--export-format feat_vis needs --export-feat <layers>');
+  return formats.join('-');
+}
+
 /**
- * Parses `da3` arguments.
- * @throws Da3Error `BAD_VALUE` with a one-line message for unknown commands, flags or values
+ * Parses `da3` arguments: `'help'` for `--help`/`help`, `'version'` for `--version`, else the
+ * validated arguments (every value checked here, before any model is loaded).
+ * @throws Da3Error `BAD_VALUE` with a one-line message for a missing or unknown command, flags or values
  */
-export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
+export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'version' {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -153,6 +172,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
         'allowed-hosts': { type: 'string' },
         'allowed-origins': { type: 'string' },
         out: { type: 'string' },
+        verbose: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -161,17 +182,21 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const [command, input, ...extra] = parsed.positionals;
-  if (v.help || command === undefined || command === 'help') return 'help';
+  if (v.help || command === 'help') return 'help';
+  if (v.version) return 'version';
+  if (command === undefined) throw new Da3Error('BAD_VALUE', 'no command given');
   if (!COMMANDS.includes(command as Command)) throw new Da3Error('BAD_VALUE', `unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
   if (extra.length) throw new Da3Error('BAD_VALUE', `unexpected argument "${extra[0]}"`);
+  if (!input && ['auto', 'image', 'images', 'video', 'colmap'].includes(command)) throw new Da3Error('BAD_VALUE', `${command} needs an input path`);
   const str = (k: string) => v[k] as string | undefined;
   const feat = str('export-feat');
+  const exportFeat = feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [];
   return {
     command: command as Command,
     input,
     modelDir: str('model-dir') ?? DEFAULT_MODEL,
     exportDir: str('export-dir') ?? 'da3-output',
-    exportFormat: str('export-format') ?? 'glb',
+    exportFormat: exportFormat(str('export-format'), exportFeat),
     device: oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto'),
     dtype: oneOf('dtype', str('dtype'), ['fp32', 'fp16'] as const, 'fp32'),
     processRes: number('process-res', str('process-res'), 504, true, PREPROCESS_SIZE_MULTIPLE, MAX_PROCESS_RES),
@@ -179,7 +204,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),
     useRayPose: !!v['use-ray-pose'],
     inferGs: !!v['infer-gs'] || /(^|-)(gs_ply|gs_ply_sh3|gs_gltf|spz)(-|$)/.test(str('export-format') ?? ''),
-    exportFeat: feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [],
+    exportFeat,
     confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40, false, 0, 100),
     numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true, 1, 2 ** 31 - 1),
     showCameras: !v['no-show-cameras'],
@@ -193,6 +218,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' {
     localFilesOnly: !!v['local-files-only'],
     strict: !!v.strict,
     json: !!v.json,
+    verbose: !!v.verbose,
     host: str('host') ?? '127.0.0.1',
     port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true, 0, 65535),
     token: str('token'),

@@ -15,22 +15,36 @@ export interface CliInputs {
   readonly intrinsics?: Float32Array[];
 }
 
-async function decodeAll(paths: string[], args: CliArgs): Promise<Pick<CliInputs, 'images' | 'names' | 'sizes'>> {
+/** How collecting inputs is watched and stopped. */
+export interface CollectOptions {
+  readonly signal?: AbortSignal;
+  /** Called as each image is decoded (`done` of `total`). */
+  readonly onDecoded?: (done: number, total: number) => void;
+}
+
+async function decodeAll(paths: string[], args: CliArgs, options: CollectOptions): Promise<Pick<CliInputs, 'images' | 'names' | 'sizes'>> {
   if (paths.length === 0) throw new Da3Error('EMPTY_INPUT', `no images found (extensions: ${args.imageExtensions.join(', ')})`);
-  const images = await Promise.all(paths.map((p) => decodeImage(p, { applyExifOrientation: args.applyExifOrientation })));
+  let done = 0;
+  const images = await Promise.all(
+    paths.map(async (p) => {
+      const image = await decodeImage(p, { applyExifOrientation: args.applyExifOrientation, signal: options.signal });
+      options.onDecoded?.(++done, paths.length);
+      return image;
+    }),
+  );
   return { images, names: paths.map((p) => basename(p)), sizes: images.map((i) => [i.width, i.height]) };
 }
 
 /** Resolves the command's input into images (and cameras for COLMAP folders). */
-export async function collectInputs(args: CliArgs): Promise<CliInputs> {
+export async function collectInputs(args: CliArgs, options: CollectOptions = {}): Promise<CliInputs> {
   const input = args.input!;
   if (!existsSync(input)) throw new Da3Error('IO', `input not found: ${input}`);
   let kind: InputKind = args.command === 'auto' ? await detectInput(input) : (args.command as InputKind);
   if (args.command === 'images') kind = 'images';
-  if (kind === 'image') return { kind, ...(await decodeAll([input], args)) };
-  if (kind === 'images') return { kind, ...(await decodeAll(await listImages(input, { extensions: args.imageExtensions }), args)) };
+  if (kind === 'image') return { kind, ...(await decodeAll([input], args, options)) };
+  if (kind === 'images') return { kind, ...(await decodeAll(await listImages(input, { extensions: args.imageExtensions }), args, options)) };
   if (kind === 'video') {
-    const frames = await extractVideoFrames(input, { fps: args.fps });
+    const frames = await extractVideoFrames(input, { fps: args.fps, signal: options.signal });
     if (frames.length === 0) throw new Da3Error('EMPTY_INPUT', `no frames decoded from ${input}`);
     return { kind, images: frames, names: frames.map((_, i) => `${String(i).padStart(6, '0')}.png`), sizes: frames.map((f) => [f.width, f.height]) };
   }
@@ -41,7 +55,7 @@ export async function collectInputs(args: CliArgs): Promise<CliInputs> {
   const paths = cams.names.map((n) => join(input, 'images', n));
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length) throw new Da3Error('IO', `COLMAP images missing: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
-  const decoded = await decodeAll(paths, args);
+  const decoded = await decodeAll(paths, args, options);
   const n = paths.length;
   const extrinsics = new Float32Array(n * 16);
   for (let i = 0; i < n; i++) {

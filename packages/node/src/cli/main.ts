@@ -1,11 +1,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ConvertProgress, Da3Error, type ImageU8, SafetensorsFile, convertCheckpoint, isDa3Error, loadConfig } from '@da3js/core';
+import { type ConvertProgress, Da3Error, type ImageU8, type InferenceProgress, SafetensorsFile, convertCheckpoint, isDa3Error, loadConfig } from '@da3js/core';
 import { fileByteSource, fileSink, ioError } from '../hub/fs.js';
 import { DepthAnything3, type Da3ProgressEvent } from '../model/depth-anything-3.js';
 import { resolveModelSource } from '../model/from-pretrained.js';
 import { type CliArgs, USAGE, parseCliArgs } from './args.js';
+import { errorLines } from './error-line.js';
 import { collectInputs } from './inputs.js';
+import { cliVersion } from './version.js';
 
 /** Where the CLI writes: stdout for results (`--json`), stderr for progress and errors. */
 export interface CliIo {
@@ -13,37 +15,137 @@ export interface CliIo {
   readonly stderr: { write(s: string): unknown; isTTY?: boolean };
 }
 
-/** A one-line-per-stage progress printer (carriage-return updates on a TTY). */
-function progressPrinter(io: CliIo, quiet: boolean): (e: Da3ProgressEvent) => void {
-  let last = '';
-  let lastAt = 0;
-  return (e) => {
-    if (e.status === 'warning') {
-      io.stderr.write(`${io.stderr.isTTY && last ? '\n' : ''}da3: warning: ${(e as { message: string }).message}\n`);
-      last = '';
-      return;
-    }
-    if (quiet) return;
-    let line = '';
-    if (e.status === 'progress' && 'total' in e && e.total) line = `download ${e.file ?? ''} ${Math.floor((100 * (e.loaded ?? 0)) / e.total)}%`;
-    else if (e.status === 'convert') line = `convert ${(e as ConvertProgress).role} ${Math.floor((100 * (e as ConvertProgress).done) / (e as ConvertProgress).total)}%`;
-    else if (e.status === 'infer') line = `inference: ${(e as { stage: string }).stage}`;
-    else if (e.status === 'ready' && 'device' in e && e.device) line = `ready on ${e.device.device}${e.device.fallbackReason ? ` (CUDA not used: ${e.device.fallbackReason})` : ''}`;
-    if (!line || line === last) return;
-    const now = Date.now();
-    if (io.stderr.isTTY) {
-      if (now - lastAt < 100 && !line.endsWith('100%') && e.status !== 'ready' && e.status !== 'infer') return;
-      io.stderr.write(`\r\x1b[2K${line}${e.status === 'ready' || e.status === 'infer' ? '\n' : ''}`);
-    } else if (e.status !== 'progress' && e.status !== 'convert') {
-      io.stderr.write(`${line}\n`);
-    }
-    last = line;
-    lastAt = now;
-  };
+/** `12.3 s`, `2 min 05 s`. */
+function seconds(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
 }
 
-async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3ProgressEvent) => void): Promise<Record<string, unknown>> {
-  const files = await resolveModelSource(args.input ?? args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress });
+/** A 20-cell bar for a fraction in [0, 1]. */
+function bar(fraction: number): string {
+  const cells = Math.round(20 * Math.min(1, Math.max(0, fraction)));
+  return `[${'#'.repeat(cells)}${'.'.repeat(20 - cells)}]`;
+}
+
+/**
+ * The CLI's progress display on stderr. On a TTY: one line per stage updated in place, with a
+ * bar and an ETA for downloads and conversion (bytes / tensors done) and for the network stage
+ * (estimated from this machine's earlier runs; elapsed time when there is none). Elsewhere (logs,
+ * pipes): one plain line per stage. Warnings always print.
+ */
+class ProgressPrinter {
+  private last = '';
+  private lastAt = 0;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private stageStart = new Map<string, number>();
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly quiet: boolean,
+  ) {}
+
+  private get tty(): boolean {
+    return !!this.io.stderr.isTTY;
+  }
+
+  /** ETA text from the share done since `key` started. */
+  private eta(key: string, fraction: number): string {
+    const start = this.stageStart.get(key) ?? Date.now();
+    if (!this.stageStart.has(key)) this.stageStart.set(key, start);
+    const spent = Date.now() - start;
+    if (fraction <= 0.02 || spent < 500) return '';
+    return fraction >= 1 ? ` ${seconds(spent)}` : ` ETA ${seconds((spent * (1 - fraction)) / fraction)}`;
+  }
+
+  private stopTicker(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  /** Ends the current in-place line (before an error or the summary). */
+  finish(): void {
+    this.stopTicker();
+    if (this.tty && this.last) this.io.stderr.write('\n');
+    this.last = '';
+  }
+
+  private write(line: string, final: boolean): void {
+    if (this.tty) this.io.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+    else this.io.stderr.write(`${line}\n`);
+    this.last = final ? '' : line;
+    this.lastAt = Date.now();
+  }
+
+  /** The progress callback for the model, the converter and input decoding. */
+  readonly onEvent = (e: Da3ProgressEvent | { status: 'decode'; done: number; total: number }): void => {
+    if (e.status === 'warning') {
+      this.finish();
+      this.io.stderr.write(`da3: warning: ${(e as { message: string }).message}\n`);
+      return;
+    }
+    if (this.quiet) return;
+    if (e.status === 'progress' && 'total' in e && e.total) {
+      const f = (e.loaded ?? 0) / e.total;
+      this.throttled(`download ${e.file ?? ''} ${bar(f)} ${Math.floor(100 * f)}%${this.eta(`dl:${e.file}`, f)}`, f >= 1);
+    } else if (e.status === 'convert') {
+      const c = e as ConvertProgress;
+      const f = c.done / c.total;
+      this.throttled(`convert ${c.role} graph ${bar(f)} ${c.done}/${c.total} tensors${this.eta(`cv:${c.role}`, f)}`, c.done === c.total);
+    } else if (e.status === 'decode') {
+      const d = e as { done: number; total: number };
+      this.throttled(`decode ${bar(d.done / d.total)} ${d.done}/${d.total} images`, d.done === d.total);
+    } else if (e.status === 'infer') {
+      this.inference(e as InferenceProgress);
+    } else if (e.status === 'ready' && 'device' in e && e.device) {
+      this.stopTicker();
+      this.write(`ready on ${e.device.device}${e.device.fallbackReason ? ` (CUDA not used: ${e.device.fallbackReason})` : ''}`, true);
+    }
+  };
+
+  private throttled(line: string, final: boolean): void {
+    if (!this.tty) {
+      if (final) this.write(line, true);
+      return;
+    }
+    if (!final && Date.now() - this.lastAt < 100) return;
+    this.stopTicker();
+    this.write(line, final);
+  }
+
+  /** Renders the running network stage (kept so its last state can be printed when it ends). */
+  private networkLine: (() => string) | undefined;
+
+  private inference(e: InferenceProgress): void {
+    const size = e.width && e.height ? ` ${e.width}×${e.height}` : '';
+    const views = `${e.views} view${e.views === 1 ? '' : 's'}${size}`;
+    if (e.stage === 'network' && e.graphsDone !== 0) return;
+    this.stopTicker();
+    if (this.networkLine && this.tty) this.write(this.networkLine(), true);
+    this.networkLine = undefined;
+    if (e.stage !== 'network') {
+      this.write(`inference: ${e.stage} (${views})`, true);
+      return;
+    }
+    const estimate = e.estimatedMs;
+    const started = Date.now();
+    const label = `inference: network (${views}${e.graphsTotal && e.graphsTotal > 1 ? `, ${e.graphsTotal} graphs` : ''})`;
+    if (!this.tty) {
+      this.write(`${label}${estimate === undefined ? '' : `, about ${seconds(estimate)}`}`, true);
+      return;
+    }
+    const line = () => {
+      const spent = Date.now() - started;
+      return estimate === undefined ? `${label} ${seconds(spent)}` : `${label} ${bar(spent / estimate)} ${seconds(spent)} / ~${seconds(estimate)}`;
+    };
+    this.networkLine = line;
+    this.write(line(), false);
+    this.ticker = setInterval(() => this.write(line(), false), 250);
+    this.ticker.unref?.();
+  }
+}
+
+async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3ProgressEvent) => void, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const files = await resolveModelSource(args.input ?? args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress, signal });
   if ('onnxPath' in files) throw new Da3Error('BAD_VALUE', `convert needs a checkpoint (config.json + model.safetensors), got the ONNX graph ${files.onnxPath}`);
   const out = resolve(args.out ?? args.exportDir);
   try {
@@ -71,6 +173,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
       refViewStrategy: args.refViewStrategy,
       strict: args.strict,
       onProgress: progress,
+      signal,
       output: (role) => {
         const name = role === 'net' ? 'model' : role;
         return { sink: fileSink(join(out, `${name}.onnx`)), externalDataSink: fileSink(join(out, `${name}.onnx.data`)), externalDataLocation: `${name}.onnx.data` };
@@ -85,9 +188,9 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
   }
 }
 
-async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3ProgressEvent) => void): Promise<Record<string, unknown>> {
-  if (!args.input) throw new Da3Error('BAD_VALUE', `${args.command} needs an input path`);
-  const inputs = await collectInputs(args);
+async function predictCommand(args: CliArgs, io: CliIo, printer: ProgressPrinter, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const progress = printer.onEvent;
+  const inputs = await collectInputs(args, { signal, onDecoded: (done, total) => progress({ status: 'decode', done, total }) });
   const model = await DepthAnything3.fromPretrained(args.modelDir, {
     device: args.device,
     dtype: args.dtype,
@@ -96,6 +199,7 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
     localFilesOnly: args.localFilesOnly,
     strict: args.strict,
     progress,
+    signal,
   });
   try {
     const prediction = await model.inference(inputs.images as ImageU8[], {
@@ -109,7 +213,9 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
       intrinsics: inputs.intrinsics,
       alignToInputExtScale: args.alignToInputExtScale,
       onProgress: progress,
+      signal,
     });
+    printer.finish();
     const files = await prediction.export({
       dir: args.exportDir,
       formats: args.exportFormat,
@@ -118,6 +224,7 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
       showCameras: args.showCameras,
       imageNames: inputs.names,
       originalSizes: inputs.sizes,
+      signal,
     });
     if (!args.json) io.stderr.write(`wrote ${files.length} file(s) to ${resolve(args.exportDir)}\n`);
     return {
@@ -136,34 +243,45 @@ async function predictCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
 }
 
 /**
- * Runs the `da3` CLI. Exit codes: 0 success, 1 runtime error (one line `da3: error: …` on stderr),
- * 2 usage error.
+ * Runs the `da3` CLI. Exit codes: 0 success, 1 runtime error (one line `da3: error: …` on stderr,
+ * more with `--verbose`), 2 usage error (no command, unknown flag or bad value — reported before
+ * any model is loaded), 130 stopped by `signal` (Ctrl-C).
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let args: CliArgs | 'help';
+export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  let args: CliArgs | 'help' | 'version';
   try {
     args = parseCliArgs(argv);
   } catch (error) {
-    io.stderr.write(`da3: error: ${(error as Error).message}\nRun "da3 --help" for usage.\n`);
+    const noCommand = argv.length === 0 || (error as Error).message === 'no command given';
+    io.stderr.write(noCommand ? `${USAGE}\n` : `da3: error: ${(error as Error).message}\nRun "da3 --help" for usage.\n`);
     return 2;
   }
   if (args === 'help') {
     io.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const progress = progressPrinter(io, args.json);
+  if (args === 'version') {
+    io.stdout.write(`${cliVersion()}\n`);
+    return 0;
+  }
+  const printer = new ProgressPrinter(io, args.json);
   try {
     let summary: Record<string, unknown>;
-    if (args.command === 'convert') summary = await convertCommand(args, io, progress);
+    if (args.command === 'convert') summary = await convertCommand(args, io, printer.onEvent, signal);
     else if (args.command === 'backend' || args.command === 'gallery') {
       const { serveCommand } = await import('./serve.js');
       return await serveCommand(args, io);
-    } else summary = await predictCommand(args, io, progress);
+    } else summary = await predictCommand(args, io, printer, signal);
+    printer.finish();
     if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   } catch (error) {
-    const message = isDa3Error(error) ? `${error.message} [${error.code}]` : (error as Error).message;
-    io.stderr.write(`${io.stderr.isTTY ? '\n' : ''}da3: error: ${message.split('\n')[0]}\n`);
+    printer.finish();
+    if (signal?.aborted) {
+      io.stderr.write('da3: stopped (nothing partial was written)\n');
+      return 130;
+    }
+    io.stderr.write(errorLines(error, args.verbose));
     return 1;
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Da3Error, type Prediction } from '@da3js/core';
+import { Da3Error, type Prediction, throwIfAborted } from '@da3js/core';
 import { type ExportOptions, exportPrediction } from '@da3js/exporters';
 import { fileSink, ioError, stagingName, sweepStaleTemps } from '../hub/fs.js';
 
@@ -21,7 +21,8 @@ export interface ExportToDirectoryOptions extends ExportOptions {
  * file, no mix of old and new files. Temp files and staging folders left by killed runs (their
  * process is gone) are swept first. Paths that would leave `dir` are refused.
  * @returns absolute paths of the files written
- * @throws {Da3Error} `IO` naming the path for filesystem failures (`ENOSPC`, `ENOTDIR`, …), and the
+ * @throws {Da3Error} `IO` naming the path for filesystem failures (`ENOSPC`, `ENOTDIR`, …), `ABORTED`
+ *   when `options.signal` fired before the files moved into place (then `dir` is unchanged), and the
  *   exporters' errors (`UNKNOWN_FORMAT`, `BAD_SHAPE`, …)
  */
 export async function exportToDirectory(prediction: Prediction, options: ExportToDirectoryOptions): Promise<string[]> {
@@ -41,6 +42,8 @@ export async function exportToDirectory(prediction: Prediction, options: ExportT
   };
   try {
     const files = await exportPrediction(prediction, options.formats, open, options);
+    // Last chance to stop: once files start moving into place they all move (all or nothing).
+    throwIfAborted(options.signal, 'export');
     for (const f of files) {
       const target = join(root, f);
       try {

@@ -26,7 +26,7 @@ export type HubErrorReason =
   | 'INTEGRITY'
   /** The server's answer lacks what the cache needs (e.g. a Range answer for another offset). */
   | 'BAD_RESPONSE'
-  /** The AbortSignal fired. */
+  /** The AbortSignal fired (code `ABORTED`; a partial `.incomplete` blob is kept for resuming). */
   | 'ABORTED'
   /** A malformed repo id, file name or revision. */
   | 'BAD_ID'

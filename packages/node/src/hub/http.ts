@@ -57,7 +57,7 @@ function parseSize(value: string | null): number | undefined {
 }
 
 export function aborted(ctx: RequestContext, url?: string): HubError {
-  return new HubError('IO', 'ABORTED', `hub: download of ${ctx.repo}/${ctx.file} aborted`, { ...details(ctx, url), cause: ctx.signal?.reason });
+  return new HubError('ABORTED', 'ABORTED', `hub: download of ${ctx.repo}/${ctx.file} aborted`, { ...details(ctx, url), cause: ctx.signal?.reason });
 }
 
 function details(ctx: RequestContext, url?: string, status?: number): HubErrorDetails {

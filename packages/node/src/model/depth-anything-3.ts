@@ -15,8 +15,12 @@ import {
   type Prediction,
   type RefViewStrategy,
   SafetensorsFile,
+  abortedError,
   assertValidCheckpoint,
+  graphConfigDigest,
+  isDa3Error,
   loadConfig,
+  throwIfAborted,
   builtGraphChoices,
   modelKindOf,
   readOnnxMetadata,
@@ -28,6 +32,7 @@ import type { HubProgressEvent } from '../hub/index.js';
 import { decodeImage } from '../input/index.js';
 import { type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
 import { ensureGraph } from './graph-cache.js';
+import { NetworkTimings } from './timings.js';
 
 /** Progress events of loading and inference (transformers.js `status` names plus `convert`, `infer`). */
 export type Da3ProgressEvent =
@@ -65,6 +70,11 @@ export interface FromPretrainedOptions {
    */
   readonly strict?: boolean;
   readonly progress?: (event: Da3ProgressEvent) => void;
+  /**
+   * Cancels loading: downloads stop (the partial blob is kept for resuming), nothing else is
+   * written; rejects with `ABORTED`. Not kept for later calls (each call takes its own `signal`).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** An image the node package accepts: a path, a URL, encoded bytes, or raw RGB(A) pixels. */
@@ -80,10 +90,16 @@ export interface NodeInferenceOptions extends InferenceOptions {
   readonly applyExifOrientation?: boolean;
   /** Largest image decoded, in pixels (default 178,956,970: Pillow's decompression-bomb limit, as the reference). */
   readonly maxPixels?: number;
+  /**
+   * Cancels the call (`ABORTED`): decoding, a first-use graph conversion (temp files removed) and
+   * the stages of core's `runInference`. A graph already running on onnxruntime finishes first.
+   * The model stays usable.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Decodes one input into pixels (provided by the input module). */
-export type ImageDecoder = (input: NodeImageInput, options: { applyExifOrientation?: boolean; maxPixels?: number }) => Promise<ImageU8>;
+export type ImageDecoder = (input: NodeImageInput, options: { applyExifOrientation?: boolean; maxPixels?: number; signal?: AbortSignal }) => Promise<ImageU8>;
 
 /** Resolved model files (provided by the hub module). */
 export interface ModelFiles {
@@ -121,6 +137,8 @@ export { modelKindOf };
  */
 export class DepthAnything3 {
   private readonly runners = new Map<string, OrtRunner>();
+  /** Sessions created so far (a run that created one also converted/loaded: not a timing sample). */
+  private sessionsCreated = 0;
   private deviceInfo: DeviceInfo | undefined;
   /** Set when loaded from a ready `.onnx`: the only graph this model can run. */
   private fixedGraph: { path: string; strategy: string; posed: boolean; layers: readonly number[]; gaussians: boolean } | undefined;
@@ -139,6 +157,8 @@ export class DepthAnything3 {
    * Files are downloaded once into the cache; graphs are converted once, when first used.
    */
   static async fromPretrained(idOrPath: string, options: FromPretrainedOptions = {}): Promise<DepthAnything3> {
+    const { signal, ...kept } = options;
+    throwIfAborted(signal, 'fromPretrained');
     const { resolveModelSource } = await import('./from-pretrained.js');
     const files = await resolveModelSource(idOrPath, {
       cacheDir: options.cacheDir ? join(options.cacheDir, 'hub') : undefined,
@@ -147,10 +167,12 @@ export class DepthAnything3 {
       endpoint: options.endpoint,
       token: options.token,
       progress: options.progress as never,
+      signal,
     });
+    throwIfAborted(signal, 'fromPretrained');
     const decode: ImageDecoder = (input, o) => decodeImage(input as never, o);
-    if ('onnxPath' in files) return DepthAnything3.fromOnnx(files.onnxPath, options, decode);
-    const model = DepthAnything3.fromFiles(files, options, decode);
+    if ('onnxPath' in files) return DepthAnything3.fromOnnx(files.onnxPath, kept, decode);
+    const model = DepthAnything3.fromFiles(files, kept, decode);
     await model.checkWeights();
     return model;
   }
@@ -182,6 +204,9 @@ export class DepthAnything3 {
     let meta: Record<string, string>;
     try {
       meta = await readOnnxMetadata(source);
+    } catch (error) {
+      if (isDa3Error(error)) throw new Da3Error(error.code, `DepthAnything3: ${onnxPath}: ${error.message.replace(/^readOnnxMetadata: /, '')}`, { cause: error });
+      throw error;
     } finally {
       source.close();
     }
@@ -213,7 +238,7 @@ export class DepthAnything3 {
     return this.deviceInfo;
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[], gaussians = false): Promise<OrtRunner> {
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[], gaussians = false, signal?: AbortSignal): Promise<OrtRunner> {
     const posed = role.endsWith('Posed');
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const variant = {
@@ -235,10 +260,11 @@ export class DepthAnything3 {
         );
       }
       runner = await createRunner(f.path, { device: this.options.device, threads: this.options.threads, onDevice: (d) => (this.deviceInfo = d) });
+      this.sessionsCreated++;
       this.runners.set(key, runner);
     }
     if (!runner) {
-      const path = await ensureGraph(this.files.weightsPath, this.config, variant, join(this.options.cacheDir ?? defaultCacheDir(), 'graphs'), this.options.progress);
+      const path = await ensureGraph(this.files.weightsPath, this.config, variant, join(this.options.cacheDir ?? defaultCacheDir(), 'graphs'), this.options.progress, signal);
       runner = await createRunner(path, {
         device: this.options.device,
         threads: this.options.threads,
@@ -247,6 +273,7 @@ export class DepthAnything3 {
           this.options.progress?.({ status: 'ready', file: path, device: d });
         },
       });
+      this.sessionsCreated++;
       this.runners.set(key, runner);
     }
     return runner;
@@ -259,12 +286,52 @@ export class DepthAnything3 {
   async inference(images: NodeImageInput | readonly NodeImageInput[], options: NodeInferenceOptions = {}): Promise<NodePrediction> {
     const list = Array.isArray(images) ? images : [images as NodeImageInput];
     if (list.length === 0) throw new Da3Error('EMPTY_INPUT', 'DepthAnything3.inference: no images');
-    const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation, maxPixels: options.maxPixels })));
-    const strategy = options.refViewStrategy ?? 'saddle_balanced';
-    const layers = options.exportFeatLayers ?? [];
-    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
-    const prediction = await runInference(model, decoded, { ...options, onProgress: options.onProgress ?? this.options.progress });
-    return Object.freeze({ ...prediction, export: (o: ExportToDirectoryOptions) => exportToDirectory(prediction, o) });
+    const { signal } = options;
+    try {
+      throwIfAborted(signal, 'inference');
+      const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation, maxPixels: options.maxPixels, signal })));
+      const strategy = options.refViewStrategy ?? 'saddle_balanced';
+      const layers = options.exportFeatLayers ?? [];
+      const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians, signal) };
+      const timed = await this.timedProgress(options);
+      const prediction = await runInference(model, decoded, { ...options, onProgress: timed.onProgress });
+      await timed.recorded();
+      return Object.freeze({ ...prediction, export: (o: ExportToDirectoryOptions) => exportToDirectory(prediction, o) });
+    } catch (error) {
+      // Decoders reject with the signal's own reason: give every abort the one typed error.
+      if (signal?.aborted && !isDa3Error(error, 'ABORTED')) throw abortedError(signal, 'inference');
+      throw error;
+    }
+  }
+
+  /**
+   * The progress callback of one inference, with `estimatedMs` added to the first `network` event
+   * (from earlier runs of this model on this machine) and this run's network time remembered.
+   */
+  private async timedProgress(options: NodeInferenceOptions): Promise<{ onProgress: (event: InferenceProgress) => void; recorded: () => Promise<void> }> {
+    const user = options.onProgress ?? this.options.progress;
+    const timings = new NetworkTimings(
+      this.options.cacheDir ?? defaultCacheDir(),
+      `${graphConfigDigest(this.config)}|${this.options.device ?? 'auto'}|${this.options.dtype ?? 'fp32'}|${this.options.threads ?? 'all'}`,
+    );
+    const msPerUnit = await timings.msPerUnit();
+    let networkStart = 0;
+    let sessionsAtStart = 0;
+    let units = 0;
+    let recording: Promise<void> = Promise.resolve();
+    const onProgress = (event: InferenceProgress) => {
+      let shown = event;
+      if (event.stage === 'network' && event.graphsDone === 0) {
+        networkStart = Date.now();
+        sessionsAtStart = this.sessionsCreated;
+        units = NetworkTimings.units(event.views, event.height ?? 0, event.width ?? 0);
+        if (msPerUnit !== undefined) shown = { ...event, estimatedMs: Math.round(msPerUnit * units) };
+      }
+      // Runs that created a session (graph conversion, session start) are not timing samples.
+      if (event.stage === 'postprocess' && networkStart && this.sessionsCreated === sessionsAtStart) recording = timings.record(units, Date.now() - networkStart);
+      user?.(shown);
+    };
+    return { onProgress, recorded: () => recording };
   }
 
   /** Releases every session. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileByteSource, fileSink } from '../hub/fs.js';
-import { type ConvertProgress, Da3Error, type GraphBuild, graphConfigDigest, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
+import { type ConvertProgress, Da3Error, throwIfAborted, type GraphBuild, graphConfigDigest, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
 
 /** The build-time choices that make one cached graph (core's `GraphBuild`). */
 export type GraphVariant = GraphBuild;
@@ -53,6 +53,7 @@ function graphFileName(v: GraphVariant): string {
  * Returns the path of the ONNX graph for `variant`, converting the checkpoint once into
  * `<cacheDir>/<graphCacheFolder>/` (atomic: written to temp files and renamed; the external data
  * file, when the graph needs one, is renamed before the `.onnx` so a present `.onnx` is complete).
+ * An aborted `signal` stops the conversion between tensors (`ABORTED`, temp files removed).
  */
 export async function ensureGraph(
   weightsPath: string,
@@ -60,7 +61,9 @@ export async function ensureGraph(
   variant: GraphVariant,
   cacheDir: string,
   onProgress?: (event: ConvertProgress) => void,
+  signal?: AbortSignal,
 ): Promise<string> {
+  throwIfAborted(signal, 'graph conversion');
   const dir = join(cacheDir, graphCacheFolder(weightsPath, config));
   const path = join(dir, graphFileName(variant));
   if (existsSync(path)) return path;
@@ -86,7 +89,10 @@ export async function ensureGraph(
     };
     await writeOnnxModel(model, deferredSink, {
       externalData: dataSink ? { sink: { write: (c) => dataSink.write(c) }, location: dataName } : undefined,
-      onInitializer: (done, total, tensor) => onProgress?.({ status: 'convert', role: variant.role, done, total, tensor }),
+      onInitializer: (done, total, tensor) => {
+        throwIfAborted(signal, 'graph conversion');
+        onProgress?.({ status: 'convert', role: variant.role, done, total, tensor });
+      },
     });
     return path;
   } finally {
