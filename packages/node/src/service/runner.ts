@@ -110,7 +110,7 @@ export async function runJob(ctx: RunContext): Promise<NonNullable<Job['result']
     const path = join(ctx.jobDir, 'input-video');
     await writeFile(path, bytes[0]);
     try {
-      images = await extractVideoFrames(path, { fps: opts.video?.fps, maxFrames: opts.video?.maxFrames });
+      images = await extractVideoFrames(path, { fps: opts.video?.fps, maxFrames: opts.video?.maxFrames, signal });
     } finally {
       await rm(path, { force: true });
     }
@@ -118,7 +118,7 @@ export async function runJob(ctx: RunContext): Promise<NonNullable<Job['result']
     names = images.map((_, i) => `${String(i).padStart(6, '0')}.png`);
   } else {
     images = [];
-    for (const [i, b] of bytes.entries()) images.push(await decodeImage(b, { name: request.inputs[i].name ?? `input ${i}`, applyExifOrientation: opts.applyExifOrientation }));
+    for (const [i, b] of bytes.entries()) images.push(await decodeImage(b, { name: request.inputs[i].name ?? `input ${i}`, applyExifOrientation: opts.applyExifOrientation, signal }));
     names = request.inputs.map((input, i) => safeName(input.name, i));
   }
   bytes.length = 0;
@@ -136,8 +136,9 @@ export async function runJob(ctx: RunContext): Promise<NonNullable<Job['result']
     inferGs: opts.inferGs,
     exportFeatLayers: opts.exportFeatLayers,
     onProgress: (e: InferenceProgress) => {
-      void enter(e.stage).catch(() => undefined);
+      if (e.stage !== 'network' || e.graphsDone === 0) void enter(e.stage).catch(() => undefined);
     },
+    signal,
   };
   const prediction = await ctx.model.inference(images, inferenceOptions);
 
@@ -151,6 +152,7 @@ export async function runJob(ctx: RunContext): Promise<NonNullable<Job['result']
     ...request.exportOptions,
     imageNames: names,
     originalSizes: sizes,
+    signal,
   });
   const rel = written.map((p) => p.slice(ctx.filesDir.length + 1).split('\\').join('/'));
 
