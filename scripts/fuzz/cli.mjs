@@ -39,7 +39,8 @@ function saveFinding(target, finding, seed) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${sha}.bin`);
   writeFileSync(file, finding.input);
-  const meta = { target, kind: finding.kind, error: finding.error, stack: finding.stack, seed, iteration: finding.index, mutations: finding.mutations, bytes: finding.input.length, found: new Date().toISOString() };
+  const stack = finding.stack?.replaceAll(`file://${ROOT}/`, '').replaceAll(`${ROOT}/`, '');
+  const meta = { target, kind: finding.kind, error: finding.error, stack, seed, iteration: finding.index, mutations: finding.mutations, bytes: finding.input.length, found: new Date().toISOString() };
   writeFileSync(join(dir, `${sha}.json`), `${JSON.stringify(meta, null, 2)}\n`);
   return file;
 }

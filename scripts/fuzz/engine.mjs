@@ -74,7 +74,9 @@ function runWorker(job, stats, opts) {
   const tmp = mkdtempSync(join(tmpdir(), 'da3js-fuzz-'));
   const worker = new Worker(WORKER, {
     workerData: { ...job, tmp, state: stateBuffer, rss: rssBuffer },
-    resourceLimits: { maxOldGenerationSizeMb: opts.heapLimitMiB },
+    // A worker's stack is 4 MB by default, the main thread's about 1 MB: use the main thread's, so
+    // that inputs which overflow the stack of a normal process overflow it here too.
+    resourceLimits: { maxOldGenerationSizeMb: opts.heapLimitMiB, stackSizeMb: 1 },
     stdout: true,
     stderr: true,
   });

@@ -404,9 +404,12 @@ const dec = new TextDecoder();
  * @param {Uint8Array[]} seeds valid seed files
  * @param {number} seed campaign seed
  * @param {number} iteration input number
- * @param {{ text?: boolean, tail?: number, dict?: (string|Uint8Array)[], maxLen?: number }} [options]
+ * @param {{ text?: boolean, tail?: number, dict?: (string|Uint8Array)[], maxLen?: number,
+ *   fixup?: (bytes: Uint8Array) => Uint8Array }} [options]
  *   `text`: use token-level mutators most of the time; `tail`: bias positions towards the last
- *   `tail` bytes; `dict`: tokens to insert; `maxLen`: inputs are cut to this length (default 4 MiB)
+ *   `tail` bytes; `dict`: tokens to insert; `maxLen`: inputs are cut to this length (default 4 MiB);
+ *   `fixup`: applied to half of the mutated inputs to repair a length or checksum field, so the
+ *   mutations reach the code behind it
  * @returns {{ bytes: Uint8Array, seedIndex: number, mutations: string[] }}
  */
 export function generateInput(seeds, seed, iteration, options = {}) {
@@ -431,6 +434,10 @@ export function generateInput(seeds, seed, iteration, options = {}) {
         mutations.push(name);
       }
       if (bytes.length > maxLen) bytes = bytes.slice(0, maxLen);
+    }
+    if (options.fixup && rng.chance(0.5)) {
+      bytes = options.fixup(bytes);
+      mutations.push('fixup');
     }
   }
   return { bytes, seedIndex, mutations };

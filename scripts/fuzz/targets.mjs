@@ -81,6 +81,19 @@ async function sinkBytes(write) {
 // ------------------------------------------------------------------------------------------------
 // 1. safetensors
 
+/** Sets the 8-byte header length to end at the last '}' of the printable text after it. */
+function fixSafetensorsLength(bytes) {
+  if (bytes.length < 9) return bytes;
+  let end = 8;
+  while (end < bytes.length && bytes[end] >= 0x20 && bytes[end] < 0x7f) end++;
+  let close = bytes.lastIndexOf(0x7d, end - 1);
+  if (close < 8) return bytes;
+  while (close + 1 < end && bytes[close + 1] === 0x20) close++;
+  const out = bytes.slice();
+  new DataView(out.buffer).setBigUint64(0, BigInt(close + 1 - 8), true);
+  return out;
+}
+
 const safetensors = {
   name: 'safetensors',
   async seeds() {
@@ -113,7 +126,7 @@ const safetensors = {
     seeds.push(writeSafetensors(picked, st.metadata));
     return seeds;
   },
-  mutate: { dict: ['{', '}', '"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"F32"', '"F16"', '"BF16"', '"I64"', '"BOOL"', '"U64"', '[0,0]', '[', ']', ',', '9007199254740993', '-1', ' '] },
+  mutate: { fixup: fixSafetensorsLength, dict: ['{', '}', '"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"F32"', '"F16"', '"BF16"', '"I64"', '"BOOL"', '"U64"', '[0,0]', '[', ']', ',', '9007199254740993', '-1', ' '] },
   async run(bytes) {
     const st = await SafetensorsFile.open(memoryByteSource(bytes));
     for (const name of st.names()) {
@@ -372,18 +385,103 @@ function npySeeds() {
     npyWith("{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }", be),
     npyWith("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", fortran, 2),
     npyWith('{"descr": "<i4", "fortran_order": True, "shape": (3, 1, 2)}', fortran, 3),
+    // A long (valid) header: NumPy reads headers up to 10000 bytes.
+    npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 2, 3), }${' '.repeat(9000)}`, new Uint8Array(24), 2),
   );
   return arrays;
+}
+
+/** Sets a `.npy` header length to end at the first newline after it (as NumPy's writer does). */
+function fixNpyLength(bytes) {
+  if (bytes.length < 12 || bytes[0] !== 0x93) return bytes;
+  const major = bytes[6];
+  const start = major === 1 ? 10 : 12;
+  const nl = bytes.indexOf(0x0a, start);
+  if (nl < 0) return bytes;
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  if (major === 1) dv.setUint16(8, Math.min(0xffff, nl + 1 - start), true);
+  else dv.setUint32(8, nl + 1 - start, true);
+  return out;
 }
 
 const npy = {
   name: 'npy',
   seeds: npySeeds,
-  mutate: { dict: NPY_DICT },
+  mutate: { dict: NPY_DICT, fixup: fixNpyLength },
   run(bytes) {
     decodeNpy(bytes);
   },
 };
+
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+function crc32(bytes) {
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/**
+ * Recomputes the CRC-32 of every stored entry (central and local headers) of a ZIP, so that
+ * mutations inside an entry reach the `.npy` reader instead of the checksum test.
+ */
+function fixZipCrcs(bytes) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length;
+  let eocd = -1;
+  for (let i = n - 22; i >= Math.max(0, n - 22 - 0xffff); i--) {
+    if (dv.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) return bytes;
+  const out = bytes.slice();
+  const o = new DataView(out.buffer);
+  let at = o.getUint32(eocd + 16, true);
+  if (at === 0xffffffff) {
+    const loc = eocd - 20;
+    if (loc < 0 || o.getUint32(loc, true) !== 0x07064b50) return bytes;
+    const rec = Number(o.getBigUint64(loc + 8, true));
+    if (rec + 56 > n) return bytes;
+    at = Number(o.getBigUint64(rec + 48, true));
+  }
+  for (let k = 0; k < 0xffff && at + 46 <= n && o.getUint32(at, true) === 0x02014b50; k++) {
+    const method = o.getUint16(at + 10, true);
+    let csize = o.getUint32(at + 20, true);
+    const usize = o.getUint32(at + 24, true);
+    const nameLen = o.getUint16(at + 28, true);
+    const extraLen = o.getUint16(at + 30, true);
+    const commentLen = o.getUint16(at + 32, true);
+    let offset = o.getUint32(at + 42, true);
+    for (let e = at + 46 + nameLen; e + 4 <= Math.min(n, at + 46 + nameLen + extraLen); ) {
+      const size = o.getUint16(e + 2, true);
+      if (o.getUint16(e, true) === 1) {
+        let f = e + 4;
+        const take = () => (f + 8 <= n ? Number(o.getBigUint64((f += 8) - 8, true)) : 0);
+        if (usize === 0xffffffff) take();
+        if (csize === 0xffffffff) csize = take();
+        if (offset === 0xffffffff) offset = take();
+      }
+      e += 4 + size;
+    }
+    if (method === 0 && offset + 30 <= n && o.getUint32(offset, true) === 0x04034b50) {
+      const start = offset + 30 + o.getUint16(offset + 26, true) + o.getUint16(offset + 28, true);
+      if (start + csize <= n) {
+        const crc = crc32(out.subarray(start, start + csize));
+        o.setUint32(at + 16, crc, true);
+        o.setUint32(offset + 14, crc, true);
+      }
+    }
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
 
 const npz = {
   name: 'npz',
@@ -397,7 +495,7 @@ const npz = {
       await sinkBytes((s) => writeNpz(some, s, { compression: 'store', zip64: 'always' })),
     ];
   },
-  mutate: { dict: [...NPY_DICT, 'PK\x03\x04', 'PK\x01\x02', 'PK\x05\x06', 'PK\x06\x06', 'PK\x06\x07', '.npy'] },
+  mutate: { fixup: fixZipCrcs, dict: [...NPY_DICT, 'PK\x03\x04', 'PK\x01\x02', 'PK\x05\x06', 'PK\x06\x06', 'PK\x06\x07', '.npy'] },
   run(bytes) {
     readNpz(bytes);
   },
