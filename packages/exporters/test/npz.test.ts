@@ -205,6 +205,28 @@ describe('bad inputs', () => {
     expect(performance.now() - t0).toBeLessThan(200);
   });
 
+  it('decodeNpy: a 3.0 header that is not UTF-8 and a header over NumPy’s 10000 bytes are typed errors (fuzz findings)', () => {
+    /** A `.npy` of the given version with `dict` (bytes) as its header, then 4 data bytes. */
+    const npy = (major: number, dict: Uint8Array) => {
+      const out = new Uint8Array(12 + dict.length + 4);
+      out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+      new DataView(out.buffer).setUint32(8, dict.length, true);
+      out.set(dict, 12);
+      return out;
+    };
+    const dict = (s: string) => new TextEncoder().encode(s);
+    // Used to escape as a TypeError from TextDecoder.
+    const latin1 = dict("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n");
+    latin1[3] = 0xe9;
+    expectCode(() => decodeNpy(npy(3, latin1)), 'UNKNOWN_FORMAT', /3\.0 header is not valid UTF-8/);
+    // Used to overflow the stack (String.fromCharCode(...header)) as a RangeError.
+    const long = dict(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(200_000)}\n`);
+    expectCode(() => decodeNpy(npy(2, long)), 'UNKNOWN_FORMAT', /header of 200058 bytes is longer than 10000/);
+    // Just under the limit still reads.
+    const padded = dict(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(9000)}\n`);
+    expect(decodeNpy(npy(2, padded)).shape).toEqual([1]);
+  });
+
   it('writePredictionNpz: NaN camera, mismatched shapes → typed errors; the sink is aborted', async () => {
     const p = await fixturePrediction('tiny', 'multi');
     const nanK = { ...p, intrinsics: p.intrinsics!.slice() } as Prediction;
