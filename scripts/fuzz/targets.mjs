@@ -698,17 +698,30 @@ function rawGet(port, target) {
       req.end();
       return;
     }
-    // Anything else (spaces, control bytes, CR/LF, NUL, empty) over a plain socket.
+    // Anything else (spaces, control bytes, CR/LF, NUL, empty) over a plain socket. Not half-closed
+    // (node's server drops a half-closed connection before an async handler answers): the server
+    // closes it (Connection: close, or a 400 for a malformed request); if CR/LF in the target split
+    // it into several requests, it is closed 200 ms after the last byte received.
     const socket = connect(port, '127.0.0.1');
     const chunks = [];
-    socket.on('data', (c) => chunks.push(c));
+    let timer;
+    const idle = (ms) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), ms);
+    };
+    socket.on('data', (c) => {
+      chunks.push(c);
+      idle(200);
+    });
     socket.on('error', (e) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
     socket.on('close', () => {
+      clearTimeout(timer);
       const body = Buffer.concat(chunks);
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(body.subarray(0, 32).toString('latin1'));
       resolve({ status: m ? Number(m[1]) : 0, body });
     });
-    socket.end(Buffer.concat([Buffer.from('GET '), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
+    idle(1500);
+    socket.write(Buffer.concat([Buffer.from('GET '), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
   });
 }
 
@@ -778,11 +791,12 @@ const gallery = {
     const target = bytes.subarray(0, 12_000);
     const { status, body } = await rawGet(ctx.port, target);
     ctx.status[status] = (ctx.status[status] ?? 0) + 1;
-    const shown = JSON.stringify(Buffer.from(target.subarray(0, 200)).toString('latin1'));
-    if (body.includes(MARKER)) throw new Error(`gallery: the response to ${shown} holds the secret file outside the root (status ${status})`);
-    if (!GALLERY_OK.has(status)) throw new Error(`gallery: status ${status} for ${shown} (expected 200/400/403/404)`);
+    // Messages do not quote the path (the input is saved with the finding), so that findings of
+    // one kind group together.
+    if (body.includes(MARKER)) throw new Error(`gallery: a response (status ${status}) holds the secret file outside the root`);
+    if (!GALLERY_OK.has(status)) throw new Error(`gallery: status ${status} (expected 200/400/403/404)`);
     const health = await rawGet(ctx.port, enc.encode('/scene1/scene.glb'));
-    if (health.status !== 200 || health.body.toString() !== 'glTF-fuzz') throw new Error(`gallery: stopped answering after ${shown} (health check: ${health.status})`);
+    if (health.status !== 200 || health.body.toString() !== 'glTF-fuzz') throw new Error(`gallery: stopped answering (health check: ${health.status})`);
   },
   report(ctx) {
     return { status: ctx.status ?? {} };
