@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,19 @@ function da3(...args: string[]) {
     env: { ...process.env, DA3_CACHE: join(work, 'cache') },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
+}
+
+/** GET with a raw request target (node:http sends it as is; fetch would normalise it). */
+function rawGet(base: string, path: string): Promise<number> {
+  const { port } = new URL(base);
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => ok(res.statusCode!));
+    });
+    req.on('error', fail);
+    req.end();
+  });
 }
 
 let pngs: Buffer[] = [];
@@ -108,6 +122,9 @@ describe('backend and gallery services', () => {
       expect((await fetch(`${base}/task/nope`)).status).toBe(404);
       expect((await fetch(`${base}/inference`, { method: 'POST', body: 'not json' })).status).toBe(400);
       expect((await fetch(`${base}/inference`, { method: 'POST', body: 'x'.repeat(2 ** 20 + 10) })).status).toBe(413);
+      // A request target that is no URL (`//` reads as an empty host) is a bad request, not a 500.
+      expect(await rawGet(base, '//')).toBe(400);
+      expect(await rawGet(base, '//[/status')).toBe(400);
     } finally {
       server.close();
       await model.dispose();
@@ -127,6 +144,9 @@ describe('backend and gallery services', () => {
       expect((await fetch(`${base}/scene1/scene.glb`)).status).toBe(200);
       expect((await fetch(`${base}/..%2Fsecret.txt`)).status).toBe(403);
       expect((await fetch(`${base}/scene1/missing.glb`)).status).toBe(404);
+      // Fuzz findings (fuzz/regressions/gallery): targets the URL parser refuses used to answer 500.
+      for (const path of ['//', '////', '//.%1_000', 'http://1r7,0.0.1/../secret.txt']) expect(await rawGet(base, path), path).toBe(400);
+      expect(await rawGet(base, '/scene1/scene.glb')).toBe(200);
     } finally {
       server.close();
     }

@@ -47,6 +47,18 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
+ * The request target as a URL, or undefined when it is not one (`//`, `//[`, `http://a,b/`: the
+ * WHATWG parser reads `//x` as a host, and throws on a bad one) — a 400, not a 500.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The `da3 backend` service: keeps one model resident and runs inference tasks one at a time.
  * - `POST /inference` JSON `{ images: [base64 image bytes…], exportFormat?, options? }` → 202 `{ taskId }`
  *   (413 over the body limit, 503 when the queue is full, 400 for bad JSON).
@@ -65,7 +77,8 @@ export function createBackend(model: DepthAnything3, exportDir: string, limits: 
   };
   return createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
+      if (!url) return send(res, 400, { error: 'bad request target' });
       if (req.method === 'GET' && url.pathname === '/status') {
         return send(res, 200, { model: model.kind, device: model.device?.device ?? null, queue: { active, limit: lim.maxQueue }, tasks: tasks.size });
       }
@@ -185,9 +198,10 @@ export function createGallery(root: string): Server {
   };
   return createServer((req, res) => {
     const handle = async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
       let path: string;
       try {
+        if (!url) throw new URIError('bad request target');
         path = decodeURIComponent(url.pathname);
       } catch {
         return send(res, 400, { error: 'bad path' });
