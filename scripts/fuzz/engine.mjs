@@ -7,7 +7,8 @@
  * - The watchdog (main thread) checks the heartbeat every 50 ms: an input that runs longer than
  *   `hangMs` is a hang — the worker is terminated, the input regenerated and recorded, and a fresh
  *   worker goes on with the next input. Process RSS more than `rssLimitMiB` above the start is a
- *   blow-up (same treatment); a worker that dies (uncaught error, out of memory) is a crash.
+ *   blow-up (same treatment; the worker also checks after each input); a worker that dies
+ *   (uncaught error, out of memory) is a crash.
  * - Oracle: every input returns or throws `Da3Error`; anything else is a finding.
  *
  * ```js
@@ -73,7 +74,7 @@ function runWorker(job, stats, opts) {
   const state = new Int32Array(stateBuffer);
   const tmp = mkdtempSync(join(tmpdir(), 'da3js-fuzz-'));
   const worker = new Worker(WORKER, {
-    workerData: { ...job, tmp, state: stateBuffer, rss: rssBuffer },
+    workerData: { ...job, tmp, state: stateBuffer, rss: rssBuffer, rssStart: stats.rssStartMiB * MiB, rssLimit: opts.rssLimitMiB * MiB },
     // A worker's stack is 4 MB by default, the main thread's about 1 MB: use the main thread's, so
     // that inputs which overflow the stack of a normal process overflow it here too.
     resourceLimits: { maxOldGenerationSizeMb: opts.heapLimitMiB, stackSizeMb: 1 },
@@ -123,6 +124,7 @@ function runWorker(job, stats, opts) {
       else if (m.type === 'code') codeNames[m.slot] = m.code;
       else if (m.type === 'finding') stats.untyped.push({ kind: m.kind, index: m.index, error: m.error, stack: m.stack, mutations: m.mutations, input: m.input });
       else if (m.type === 'done') report = m.report;
+      else if (m.type === 'stop') stop = { kind: m.kind, index: m.index, error: m.error, mutations: m.mutations, input: m.input };
     });
     let crash;
     worker.on('error', (error) => {
@@ -144,7 +146,7 @@ function runWorker(job, stats, opts) {
       const ranMs = readyAt ? performance.now() - readyAt : 0;
       if (stop?.kind === 'setup') return reject(new Error(stop.error));
       if (crash && phase === 0) return reject(new Error(`fuzz: target ${job.target} failed to set up: ${crash.stack ?? crash}`));
-      if (stop) return resolve({ stoppedAt: stop.index, finding: { kind: stop.kind, index: stop.index, error: stop.error }, ranMs });
+      if (stop) return resolve({ stoppedAt: stop.index, finding: stop, ranMs });
       if (crash || phase !== 2) {
         const index = Atomics.load(state, S.CURRENT);
         const error = crash ? `${crash.name}: ${crash.message}` : 'the worker exited without finishing';
@@ -210,7 +212,7 @@ export async function fuzzTarget(target, options = {}) {
     budget -= r.ranMs;
     if (!r.finding) break;
     // The worker is gone: regenerate the input that stopped it.
-    r.finding.input = (await generateInputs(target, seed, [r.finding.index]))[0];
+    r.finding.input ??= (await generateInputs(target, seed, [r.finding.index]))[0];
     record(stats, r.finding);
     from = r.stoppedAt + 1;
     if (from >= end || budget <= 0) break;
@@ -237,7 +239,7 @@ export async function replayInputs(target, inputs, options = {}) {
   while (from < inputs.length) {
     const r = await runWorker({ mode: 'replay', target, inputs, from }, stats, opts);
     if (!r.finding) break;
-    r.finding.input = inputs[r.finding.index];
+    r.finding.input ??= inputs[r.finding.index];
     record(stats, r.finding);
     from = r.stoppedAt + 1;
     stats.restarts++;

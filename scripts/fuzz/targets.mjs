@@ -809,3 +809,37 @@ const gallery = {
 
 /** Every target, by name, in campaign order. */
 export const TARGETS = Object.fromEntries([safetensors, config, onnx, ply, gaussiansPly, npy, npz, colmap, image, gallery].map((t) => [t.name, t]));
+
+const kept = [];
+
+/**
+ * Targets that misbehave on purpose, to check the engine's oracle (not run by the CLI). Byte 0 of
+ * an input picks: `o` returns, `t` throws a Da3Error, `u` a TypeError, `h` hangs, `m` keeps 400 MB,
+ * `c` crashes the worker with an uncaught error.
+ */
+export const SELF_TEST_TARGETS = {
+  'self-test': {
+    name: 'self-test',
+    seeds: () => [enc.encode('o'), enc.encode('t')],
+    async run(bytes) {
+      const { Da3Error } = await import('@da3js/core');
+      switch (String.fromCharCode(bytes[0])) {
+        case 't':
+          throw new Da3Error('BAD_VALUE', 'self-test: typed');
+        case 'u':
+          throw new TypeError('self-test: untyped');
+        case 'h':
+          for (;;);
+        case 'm':
+          kept.push(new Uint8Array(400 * 2 ** 20).fill(1));
+          return;
+        case 'c':
+          setImmediate(() => {
+            throw new Error('self-test: crash');
+          });
+          await new Promise((r) => setTimeout(r, 100));
+          return;
+      }
+    },
+  },
+};

@@ -6,18 +6,19 @@
  * Heartbeat: before and after each input it writes the input's index and bumps a sequence number
  * in shared memory (the watchdog in the main thread reads them even while this thread is stuck),
  * and it records the counters and the process RSS after each input there too. Untyped errors are
- * posted as they happen, with their input.
+ * posted as they happen, with their input; an input after which the RSS is more than the limit
+ * above the start stops the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isDa3Error } from '@da3js/core';
 import { generateInput } from './mutate.mjs';
-import { TARGETS } from './targets.mjs';
+import { SELF_TEST_TARGETS, TARGETS } from './targets.mjs';
 import { CODE_SLOTS, S } from './shared-layout.mjs';
 
-const { mode, target: targetName, seed, from, to, budgetMs, inputs, indices, tmp, state: stateBuffer, rss: rssBuffer } = workerData;
+const { mode, target: targetName, seed, from, to, budgetMs, inputs, indices, tmp, state: stateBuffer, rss: rssBuffer, rssStart, rssLimit } = workerData;
 const state = new Int32Array(stateBuffer);
 const rss = new Float64Array(rssBuffer);
-const target = TARGETS[targetName];
+const target = TARGETS[targetName] ?? SELF_TEST_TARGETS[targetName];
 if (!target) throw new Error(`fuzz: unknown target ${targetName}`);
 
 const ctx = { tmp };
@@ -78,6 +79,13 @@ if (mode === 'generate') {
     Atomics.add(state, S.SEQ, 1);
     const r = process.memoryUsage.rss();
     if (r > rss[0]) rss[0] = r;
+    if (r - rssStart > rssLimit) {
+      // What this input left behind may never be freed: stop here, the engine starts afresh.
+      const error = `RSS ${(r / 2 ** 20).toFixed(0)} MiB after this input, more than ${(rssLimit / 2 ** 20).toFixed(0)} MiB above the start`;
+      parentPort.postMessage({ type: 'stop', kind: 'rss', index: i, error, mutations, input: bytes.slice() });
+      Atomics.store(state, S.PHASE, 3);
+      process.exit(0);
+    }
   }
   Atomics.store(state, S.PHASE, 2);
   const report = target.report?.(ctx);
