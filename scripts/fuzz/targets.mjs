@@ -49,6 +49,9 @@ import { stringify as yamlStringify } from 'yaml';
 
 const enc = new TextEncoder();
 
+/** Names that are special on a plain JS object (property, element, entry and key names). */
+const JS_NAMES = ['__proto__', 'length', 'constructor', 'toString', 'hasOwnProperty', 'prototype'];
+
 /** The golden fixtures folder: `$DA3_FIXTURES`, else `../shared/fixtures` beside the repository. */
 export function fixturesDir() {
   if (process.env.DA3_FIXTURES) return process.env.DA3_FIXTURES;
@@ -126,7 +129,7 @@ const safetensors = {
     seeds.push(writeSafetensors(picked, st.metadata));
     return seeds;
   },
-  mutate: { fixup: fixSafetensorsLength, dict: ['{', '}', '"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"F32"', '"F16"', '"BF16"', '"I64"', '"BOOL"', '"U64"', '[0,0]', '[', ']', ',', '9007199254740993', '-1', ' '] },
+  mutate: { fixup: fixSafetensorsLength, dict: [...JS_NAMES.map((n) => `"${n}"`), '{', '}', '"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"F32"', '"F16"', '"BF16"', '"I64"', '"BOOL"', '"U64"', '[0,0]', '[', ']', ',', '9007199254740993', '-1', ' '] },
   async run(bytes) {
     const st = await SafetensorsFile.open(memoryByteSource(bytes));
     for (const name of st.names()) {
@@ -312,7 +315,7 @@ const ply = {
     ];
   },
   mutate: {
-    dict: ['ply\n', 'format ', 'ascii 1.0', 'binary_little_endian 1.0', 'binary_big_endian 1.0', 'element ', 'property ', 'list ', 'uchar ', 'uint ', 'int8 ', 'float64 ', 'double ', 'end_header\n', 'comment ', 'obj_info ', 'vertex ', 'face ', '\r\n', '\n', ' ', 'nan', '-inf', '1e999', '4294967295 '],
+    dict: [...JS_NAMES, 'ply\n', 'format ', 'ascii 1.0', 'binary_little_endian 1.0', 'binary_big_endian 1.0', 'element ', 'property ', 'list ', 'uchar ', 'uint ', 'int8 ', 'float64 ', 'double ', 'end_header\n', 'comment ', 'obj_info ', 'vertex ', 'face ', '\r\n', '\n', ' ', 'nan', '-inf', '1e999', '4294967295 '],
   },
   run(bytes) {
     parsePlyHeader(bytes);
@@ -337,7 +340,7 @@ const gaussiansPly = {
     const sh3 = await sinkBytes((s) => writeGaussiansPly(tinyGaussians(3, 16), s, { layout: 'sh3' }));
     return [sh0, sh3, reencodePly(sh0, 'ascii'), reencodePly(sh0, 'binary_big_endian'), reencodePly(sh3, 'ascii')];
   },
-  mutate: { dict: ['f_rest_', 'f_dc_0', 'opacity', 'scale_0', 'rot_0', 'property float ', 'property double ', 'element vertex ', 'end_header\n', 'ascii 1.0', 'nan', 'inf'] },
+  mutate: { dict: [...JS_NAMES, 'f_rest_', 'f_dc_0', 'opacity', 'scale_0', 'rot_0', 'property float ', 'property double ', 'element vertex ', 'end_header\n', 'ascii 1.0', 'nan', 'inf'] },
   run(bytes) {
     readGaussiansPly(bytes);
   },
@@ -495,7 +498,7 @@ const npz = {
       await sinkBytes((s) => writeNpz(some, s, { compression: 'store', zip64: 'always' })),
     ];
   },
-  mutate: { fixup: fixZipCrcs, dict: [...NPY_DICT, 'PK\x03\x04', 'PK\x01\x02', 'PK\x05\x06', 'PK\x06\x06', 'PK\x06\x07', '.npy'] },
+  mutate: { fixup: fixZipCrcs, dict: [...JS_NAMES, ...NPY_DICT, 'PK\x03\x04', 'PK\x01\x02', 'PK\x05\x06', 'PK\x06\x06', 'PK\x06\x07', '.npy'] },
   run(bytes) {
     readNpz(bytes);
   },
