@@ -390,7 +390,10 @@ function readBinary(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
   return out;
 }
 
-const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// Digits, an optional fraction, an optional exponent. The fraction's digits follow the dot only:
+// `\d+\.?\d*` could split a run of digits in n ways, and a long one that fails at its end
+// backtracked for seconds.
+const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INT_RE = /^[+-]?\d+$/;
 
 function parseAsciiValue(token: string, type: PlyScalarType, where: () => string): number {
