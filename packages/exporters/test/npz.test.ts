@@ -75,6 +75,16 @@ describe('writeNpz → readNpz round trip', () => {
     });
   }
 
+  it('names special on a JS object (__proto__, constructor) read back as ordinary keys', async () => {
+    const a = { dtype: 'float32', shape: [1], data: Float32Array.of(1) } as const;
+    const b = { dtype: 'int8', shape: [2], data: Int8Array.of(2, 3) } as const;
+    const read = readNpz(await npzBytes(new Map<string, NpyArray>([['__proto__', a], ['constructor', b]])));
+    expect(Object.keys(read)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value.data).toEqual(a.data);
+    expect(read.constructor.data).toEqual(b.data);
+  });
+
   it('is deterministic (same bytes twice) and accepts a Map or pairs in order', async () => {
     const a = await npzBytes(arrays);
     expect(await npzBytes(new Map(Object.entries(arrays)))).toEqual(a);
