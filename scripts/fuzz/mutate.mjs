@@ -302,7 +302,10 @@ const BYTE_MUTATORS = [
     let e = at;
     while (s > 0 && b[s - 1] >= 0x30 && b[s - 1] <= 0x39) s--;
     while (e < b.length && b[e] >= 0x30 && b[e] <= 0x39) e++;
-    return concat(b.subarray(0, s), enc.encode(rng.pick(INTERESTING_NUMBERS)), b.subarray(e));
+    // Sometimes a very long run of digits (optionally not a number after all): number patterns
+    // that backtrack, and number parsers that allocate per digit.
+    const text = rng.chance(0.1) ? `${'9'.repeat(1000 + rng.below(100_000))}${rng.pick(['', 'x', '.', 'e', '-', '.5e'])}` : rng.pick(INTERESTING_NUMBERS);
+    return concat(b.subarray(0, s), enc.encode(text), b.subarray(e));
   }],
   ['dictionary', 3, (rng, b, ctx) => {
     if (!ctx.dict.length) return b;
@@ -326,7 +329,7 @@ const TEXT_MUTATORS = [
     const idx = [];
     for (let i = 0; i < t.length; i++) if (/^-?\d/.test(t[i])) idx.push(i);
     if (!idx.length) return t;
-    t[rng.pick(idx)] = rng.pick(INTERESTING_NUMBERS);
+    t[rng.pick(idx)] = rng.chance(0.05) ? `${'9'.repeat(1000 + rng.below(100_000))}${rng.pick(['', 'x', '.', 'e'])}` : rng.pick(INTERESTING_NUMBERS);
     return t;
   }],
   ['swap-token', 3, (rng, t) => {
