@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildNetGraph,
   CheckpointWeights,
@@ -55,7 +56,7 @@ const JS_NAMES = ['__proto__', 'length', 'constructor', 'toString', 'hasOwnPrope
 /** The golden fixtures folder: `$DA3_FIXTURES`, else `../shared/fixtures` beside the repository. */
 export function fixturesDir() {
   if (process.env.DA3_FIXTURES) return process.env.DA3_FIXTURES;
-  return new URL('../../../shared/fixtures/', import.meta.url).pathname;
+  return fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 }
 
 function concat(...parts) {
