@@ -12,7 +12,7 @@
  *
  * `ctx.tmp` is a fresh temporary folder of the worker (the engine removes it).
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -53,9 +53,14 @@ const enc = new TextEncoder();
 /** Names that are special on a plain JS object (property, element, entry and key names). */
 const JS_NAMES = ['__proto__', 'length', 'constructor', 'toString', 'hasOwnProperty', 'prototype'];
 
-/** The golden fixtures folder: `$DA3_FIXTURES`, else `../shared/fixtures` beside the repository. */
+/**
+ * The golden fixtures folder: `$DA3_FIXTURES`, else `fixtures/` in the repository when it holds
+ * them, else `../shared/fixtures` beside the repository.
+ */
 export function fixturesDir() {
   if (process.env.DA3_FIXTURES) return process.env.DA3_FIXTURES;
+  const inRepo = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+  if (existsSync(join(inRepo, 'tiny', 'config.json'))) return inRepo;
   return fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 }
 
