@@ -578,6 +578,11 @@ describe('bad input', () => {
         ['b.png', 0],
       ]);
     });
+    it('a long run of digits that is not a number fails at once (the float pattern backtracked quadratically)', () => {
+      const t0 = performance.now();
+      expectCode(() => read({ 'cameras.txt': `1 PINHOLE 3 2 2 2 1 ${'9'.repeat(200_000)}x\n` }), 'BAD_VALUE', /param 3 is not a number/);
+      expect(performance.now() - t0).toBeLessThan(200);
+    });
     it('not UTF-8 → BAD_VALUE', () => {
       expectCode(() => readColmap((n) => (n === 'cameras.txt' ? Uint8Array.of(0xff, 0xfe, 0x31) : bytes('')), { format: 'text' }), 'BAD_VALUE', /UTF-8/);
     });

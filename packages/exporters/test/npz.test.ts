@@ -75,6 +75,16 @@ describe('writeNpz → readNpz round trip', () => {
     });
   }
 
+  it('names special on a JS object (__proto__, constructor) read back as ordinary keys', async () => {
+    const a = { dtype: 'float32', shape: [1], data: Float32Array.of(1) } as const;
+    const b = { dtype: 'int8', shape: [2], data: Int8Array.of(2, 3) } as const;
+    const read = readNpz(await npzBytes(new Map<string, NpyArray>([['__proto__', a], ['constructor', b]])));
+    expect(Object.keys(read)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value.data).toEqual(a.data);
+    expect(read.constructor.data).toEqual(b.data);
+  });
+
   it('is deterministic (same bytes twice) and accepts a Map or pairs in order', async () => {
     const a = await npzBytes(arrays);
     expect(await npzBytes(new Map(Object.entries(arrays)))).toEqual(a);
@@ -203,6 +213,28 @@ describe('bad inputs', () => {
     expectCode(() => readNpz(zipWith(8, new Uint8Array(1024), 1024 * 1032 + 65)), 'UNKNOWN_FORMAT', /more than deflate's 1032:1/);
     expectCode(() => readNpz(zipWith(0, new Uint8Array(16), 1_000_000)), 'UNKNOWN_FORMAT', /stored entry "a.npy" says 1000000 bytes but holds 16/);
     expect(performance.now() - t0).toBeLessThan(200);
+  });
+
+  it('decodeNpy: a 3.0 header that is not UTF-8 and a header over NumPy’s 10000 bytes are typed errors (fuzz findings)', () => {
+    /** A `.npy` of the given version with `dict` (bytes) as its header, then 4 data bytes. */
+    const npy = (major: number, dict: Uint8Array) => {
+      const out = new Uint8Array(12 + dict.length + 4);
+      out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+      new DataView(out.buffer).setUint32(8, dict.length, true);
+      out.set(dict, 12);
+      return out;
+    };
+    const dict = (s: string) => new TextEncoder().encode(s);
+    // Used to escape as a TypeError from TextDecoder.
+    const latin1 = dict("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n");
+    latin1[3] = 0xe9;
+    expectCode(() => decodeNpy(npy(3, latin1)), 'UNKNOWN_FORMAT', /3\.0 header is not valid UTF-8/);
+    // Used to overflow the stack (String.fromCharCode(...header)) as a RangeError.
+    const long = dict(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(200_000)}\n`);
+    expectCode(() => decodeNpy(npy(2, long)), 'UNKNOWN_FORMAT', /header of 200058 bytes is longer than 10000/);
+    // Just under the limit still reads.
+    const padded = dict(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(9000)}\n`);
+    expect(decodeNpy(npy(2, padded)).shape).toEqual([1]);
   });
 
   it('writePredictionNpz: NaN camera, mismatched shapes → typed errors; the sink is aborted', async () => {

@@ -407,6 +407,20 @@ describe('readPly', () => {
       }
       expect(performance.now() - t0, label).toBeLessThan(2000);
     }
+    // Fuzz finding (fuzz/regressions/gaussians-ply): a long run of digits that is not a number
+    // backtracked quadratically in the float pattern (a 56 KB file took 11 s).
+    const digits = enc(`ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nend_header\n${'9'.repeat(200_000)}x\n`);
+    const t0 = performance.now();
+    expectCode(() => readPly(digits), 'UNKNOWN_FORMAT', /is not a number/);
+    expect(performance.now() - t0).toBeLessThan(200);
+    const numbers = enc(`ply\nformat ascii 1.0\nelement vertex 4\nproperty double x\nend_header\n5.\n.5\n-1.5e3\n${'7'.repeat(300)}\n`);
+    expect(plyScalarColumn(plyElement(readPly(numbers), 'vertex'), 'x')).toEqual(Float64Array.of(5, 0.5, -1500, Number('7'.repeat(300))));
+    // Property names that are special on a JS object are ordinary columns (`__proto__` used to
+    // become the prototype of `columns`, and `__proto__` + `length` threw a TypeError).
+    const named = plyElement(readPly(enc('ply\nformat ascii 1.0\nelement vertex 1\nproperty float __proto__\nproperty float length\nproperty float constructor\nend_header\n1 2 3\n')), 'vertex');
+    expect(Object.keys(named.columns)).toEqual(['__proto__', 'length', 'constructor']);
+    expect([...plyScalarColumn(named, '__proto__'), ...plyScalarColumn(named, 'length'), ...plyScalarColumn(named, 'constructor')]).toEqual([1, 2, 3]);
+    expectCode(() => plyScalarColumn(plyElement(readPly(cat(enc(good), bodyOk)), 'vertex'), 'toString'), 'UNKNOWN_FORMAT', /no property "toString"/);
     expectCode(() => readPly('ply' as unknown as Uint8Array), 'BAD_VALUE');
     expectCode(() => plyElement(readPly(cat(enc(good), bodyOk)), 'edge'), 'UNKNOWN_FORMAT');
     expectCode(() => plyScalarColumn(plyElement(readPly(cat(enc(good), bodyOk)), 'face'), 'vertex_indices'), 'UNKNOWN_FORMAT');

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,19 @@ function da3(...args: string[]) {
     env: { ...process.env, DA3_CACHE: join(work, 'cache') },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()!) : null };
+}
+
+/** GET with a raw request target (node:http sends it as is; fetch would normalise it). */
+function rawGet(base: string, path: string): Promise<number> {
+  const { port } = new URL(base);
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => ok(res.statusCode!));
+    });
+    req.on('error', fail);
+    req.end();
+  });
 }
 
 let pngs: Buffer[] = [];
@@ -120,6 +134,10 @@ describe('backend and gallery services', () => {
         job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json()) as typeof job;
       }
       expect(job).toMatchObject({ state: 'succeeded', result: { views: 3, files: [{ name: 'exports/mini_npz/results.npz' }] } });
+      // A request target that is no URL (`//` reads as an empty host) is refused (auth comes first), not a 500.
+      expect(await rawGet(url, '//')).toBe(401);
+      expect(await rawGet(url, '//[/v1/jobs')).toBe(401);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
       child.kill('SIGTERM');
       expect(await new Promise((ok) => child.once('exit', ok))).toBe(0);
     } finally {
@@ -140,6 +158,9 @@ describe('backend and gallery services', () => {
       expect((await fetch(`${base}/scene1/scene.glb`)).status).toBe(200);
       expect((await fetch(`${base}/..%2Fsecret.txt`)).status).toBe(403);
       expect((await fetch(`${base}/scene1/missing.glb`)).status).toBe(404);
+      // Fuzz findings (fuzz/regressions/gallery): targets the URL parser refuses used to answer 500.
+      for (const path of ['//', '////', '//.%1_000', 'http://1r7,0.0.1/../secret.txt']) expect(await rawGet(base, path), path).toBe(400);
+      expect(await rawGet(base, '/scene1/scene.glb')).toBe(200);
     } finally {
       server.close();
     }

@@ -367,6 +367,21 @@ describe('BMP (sharp cannot read it): Pillow-compatible decoder', () => {
     });
   }
 
+  it('a truncated BMP is refused before its pixel buffer is allocated; RLE skips cost nothing per pixel (fuzz finding)', async () => {
+    // 12000 × 12000 × 3 = 432 MB that used to be allocated before the truncation check.
+    const before = process.memoryUsage().arrayBuffers;
+    await rejects(decodeImage(bmp({ width: 12000, height: 12000, bits: 24, pixels: Buffer.alloc(64) })), 'UNKNOWN_FORMAT', /truncated/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(100 * 2 ** 20);
+    // fuzz/regressions/image: 264 bytes of RLE4 declaring 8388624 × 12 pixels, where each
+    // end-of-line escape pushed 8 M zeros one by one. Still a full-size image (Pillow decodes it too).
+    const rows = Buffer.from(Array.from({ length: 12 }, () => [4, 0x12, 0, 0]).flat());
+    const wide = bmp({ width: 1_000_003, height: 12, bits: 4, compression: 2, palette: pal(16), pixels: rows });
+    const img = await decodeImage(wide);
+    expect([img.width, img.height]).toEqual([1_000_003, 12]);
+    expect([...img.data.subarray(0, 6)]).toEqual([...pal(16)[1], ...pal(16)[2]]);
+    expect([...img.data.subarray(12, 15)]).toEqual([...pal(16)[0]]);
+  });
+
   it('refuses what Pillow refuses: 2-bit depth, truncated pixel data, RLE ending early', async () => {
     await rejects(decodeImage(bmp({ width: W, height: H, bits: 2, palette: pal(4), pixels: Buffer.alloc(12) }), { name: 'two.bmp' }), 'UNKNOWN_FORMAT', /two\.bmp.*pixel depth 2/);
     await rejects(decodeImage(bmp({ width: W, height: H, bits: 24, pixels: rows3(16, 15).subarray(0, 30) })), 'UNKNOWN_FORMAT', /truncated/);

@@ -197,4 +197,20 @@ camDec:
     reference.head.features = huge;
     expectError(() => loadConfig(reference), 'BAD_CONFIG', /features must be an integer in/);
   });
+
+  it('bounds the text: JSON up to 1 MiB, YAML up to 32 KiB, linear error reporting (fuzz findings)', () => {
+    // A 118 KB text with 78,000 YAML errors took 16 s (every error was formatted with its
+    // context), and a megabyte of them ran out of memory; fuzz/regressions/config/ holds the inputs.
+    const t0 = performance.now();
+    expectError(() => loadConfig(']'.repeat(2 ** 15)), 'BAD_CONFIG', /not valid JSON or YAML \(.* at line 1, column 1\)/);
+    expectError(() => loadConfig(']'.repeat(2 ** 15 + 1)), 'BAD_CONFIG', /not valid JSON \(.*\), and at 32769 characters too long to be read as YAML \(at most 32768\)/);
+    expectError(() => loadConfig(' '.repeat(2 ** 20 + 1)), 'BAD_CONFIG', /text of 1048577 characters is longer than the 1048576/);
+    expectError(() => loadConfig('a: 1\nb: [1, 2\n'), 'BAD_CONFIG', /not valid JSON or YAML \(.* at line 3, column 1\)/);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    // A long JSON config reads as JSON (the 75 KB fixture configs), YAML as before.
+    const text = readFileSync(join(FIXTURES, 'tiny-nested', 'config.json'), 'utf8');
+    expect(text.length).toBeGreaterThan(2 ** 15);
+    expect(loadConfig(text).kind).toBe('NestedDepthAnything3Net');
+    expect(loadConfig('model_name: da3-large').kind).toBe(loadConfig('{"model_name": "da3-large"}').kind);
+  });
 });

@@ -103,7 +103,9 @@ export async function writePoints3DText(p: ColmapPoints, out: ChunkWriter): Prom
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// The fraction's digits follow the dot only (`\d+\.?\d*` backtracked quadratically on a long
+// run of digits that fails at its end).
+const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const UINT_RE = /^\d+$/;
 
 class TextFile {

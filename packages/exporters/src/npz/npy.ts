@@ -96,6 +96,12 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ARRAY_ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
 
+/**
+ * Largest `.npy` header read, in bytes: NumPy's own `max_header_size` (`np.load` refuses longer
+ * headers as unsafe). A real header is under 200 bytes; this also bounds the header parser's work.
+ */
+export const NPY_MAX_HEADER_BYTES = 10_000;
+
 /** True on little-endian hosts (every platform da3js targets; big-endian hosts byte-swap). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -322,7 +328,8 @@ export interface NpyHeaderInfo {
 
 /**
  * Parses and validates a `.npy` header.
- * @throws Da3Error `UNKNOWN_FORMAT` (magic, version, length, dict syntax, keys, unsupported dtype)
+ * @throws Da3Error `UNKNOWN_FORMAT` (magic, version, length — at most NumPy's 10000-byte
+ *   `max_header_size` —, a 3.0 header that is not UTF-8, dict syntax, keys, unsupported dtype)
  */
 export function parseNpyHeader(bytes: Uint8Array, where = 'parseNpyHeader'): NpyHeaderInfo {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
@@ -338,11 +345,20 @@ export function parseNpyHeader(bytes: Uint8Array, where = 'parseNpyHeader'): Npy
   if (bytes.length < 8 + lenSize) throw new Da3Error('UNKNOWN_FORMAT', `${where}: truncated .npy header`);
   const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + lenSize;
+  if (hlen > NPY_MAX_HEADER_BYTES) {
+    throw new Da3Error('UNKNOWN_FORMAT', `${where}: .npy header of ${hlen} bytes is longer than ${NPY_MAX_HEADER_BYTES} (NumPy's max_header_size)`);
+  }
   if (start + hlen > bytes.length) {
     throw new Da3Error('UNKNOWN_FORMAT', `${where}: .npy header claims ${hlen} bytes, only ${bytes.length - start} present`);
   }
   const raw = bytes.subarray(start, start + hlen);
-  const text = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : String.fromCharCode(...raw);
+  let text: string;
+  try {
+    // Version 3.0 headers are UTF-8; 1.0 and 2.0 are latin-1.
+    text = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : String.fromCharCode(...raw);
+  } catch (cause) {
+    throw new Da3Error('UNKNOWN_FORMAT', `${where}: .npy ${major}.0 header is not valid UTF-8`, { cause });
+  }
   const dict = new HeaderParser(text, where).dict();
   const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape') {

@@ -77,7 +77,8 @@ export function readNpz(bytes: Uint8Array): Record<string, NpyArray> {
   for (const entry of readZipDirectory(bytes, where)) {
     const name = entry.name.endsWith('.npy') ? entry.name.slice(0, -4) : entry.name;
     if (Object.hasOwn(out, name)) throw new Da3Error('BAD_VALUE', `${where}: duplicate array name ${JSON.stringify(name)}`);
-    out[name] = decodeNpy(readZipEntry(bytes, entry, where), `${where}: '${entry.name}'`);
+    // An own property whatever the name (`out['__proto__'] = …` would set the prototype instead).
+    Object.defineProperty(out, name, { value: decodeNpy(readZipEntry(bytes, entry, where), `${where}: '${entry.name}'`), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

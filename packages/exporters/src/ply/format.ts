@@ -275,6 +275,14 @@ export function parsePlyHeader(bytes: Uint8Array, options: ReadPlyOptions = {}):
   return { format, comments, objInfo, elements, bodyOffset: at };
 }
 
+/**
+ * Stores a column as an own property whatever its name: a plain assignment would make a property
+ * called `__proto__` the object's prototype (and then one called `length` threw a TypeError).
+ */
+function setColumn(columns: Record<string, PlyColumn | PlyListColumn>, name: string, column: PlyColumn | PlyListColumn): void {
+  Object.defineProperty(columns, name, { value: column, enumerable: true, writable: true, configurable: true });
+}
+
 /** Cursor over a binary body, with bounds checks that name the element. */
 class BinaryBody {
   private view: DataView;
@@ -357,7 +365,7 @@ function readBinary(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
     const columns: Record<string, PlyColumn | PlyListColumn> = {};
     if (!hasList) {
       const cols = el.properties.map((p) => newColumn(p.type, el.count));
-      for (let i = 0; i < cols.length; i++) columns[el.properties[i].name] = cols[i];
+      for (let i = 0; i < cols.length; i++) setColumn(columns, el.properties[i].name, cols[i]);
       for (let i = 0; i < el.count; i++) for (let k = 0; k < cols.length; k++) cols[k][i] = body.read(el.properties[k].type);
     } else {
       const scalars: (PlyColumn | null)[] = el.properties.map((p) => (p.countType ? null : newColumn(p.type, el.count)));
@@ -381,7 +389,7 @@ function readBinary(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
       }
       el.properties.forEach((p, k) => {
         const l = lists[k];
-        columns[p.name] = l ? { offsets: l.offsets, values: l.values.done() } : scalars[k]!;
+        setColumn(columns, p.name, l ? { offsets: l.offsets, values: l.values.done() } : scalars[k]!);
       });
     }
     out.push({ ...el, columns });
@@ -390,7 +398,10 @@ function readBinary(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
   return out;
 }
 
-const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// Digits, an optional fraction, an optional exponent. The fraction's digits follow the dot only:
+// `\d+\.?\d*` could split a run of digits in n ways, and a long one that fails at its end
+// backtracked for seconds.
+const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INT_RE = /^[+-]?\d+$/;
 
 function parseAsciiValue(token: string, type: PlyScalarType, where: () => string): number {
@@ -459,7 +470,7 @@ function readAscii(bytes: Uint8Array, header: PlyHeader): PlyElementData[] {
     const columns: Record<string, PlyColumn | PlyListColumn> = {};
     el.properties.forEach((p, k) => {
       const l = lists[k];
-      columns[p.name] = l ? { offsets: l.offsets, values: l.values.done() } : scalars[k]!;
+      setColumn(columns, p.name, l ? { offsets: l.offsets, values: l.values.done() } : scalars[k]!);
     });
     out.push({ ...el, columns });
   }
@@ -494,7 +505,7 @@ export function plyElement(file: PlyFile, name: string): PlyElementData {
  * @throws Da3Error `UNKNOWN_FORMAT` when missing or a list.
  */
 export function plyScalarColumn(element: PlyElementData, name: string): PlyColumn {
-  const c = element.columns[name];
+  const c = Object.hasOwn(element.columns, name) ? element.columns[name] : undefined;
   if (!c) fail(`element ${element.name} has no property ${JSON.stringify(name)}`);
   if (!ArrayBuffer.isView(c)) fail(`property ${element.name}.${name} is a list, expected a scalar`);
   return c as PlyColumn;

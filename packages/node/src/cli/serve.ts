@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
-import { type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
+
+/**
+ * The request target as a URL, or undefined when it is not one (`//`, `//[`, `http://a,b/`: the
+ * WHATWG parser reads `//x` as a host, and throws on a bad one) — a 400, not a 500.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
 
 const TYPES: Record<string, string> = {
   '.glb': 'model/gltf-binary',
@@ -77,9 +89,10 @@ export function createGallery(root: string): Server {
   };
   return createServer((req, res) => {
     const handle = async () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
       let path: string;
       try {
+        if (!url) throw new URIError('bad request target');
         path = decodeURIComponent(url.pathname);
       } catch {
         return send(res, 400, { error: 'bad path' });

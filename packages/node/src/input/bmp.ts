@@ -134,7 +134,6 @@ export function decodeBmp(b: Uint8Array, fn: string, name: string): RgbImageU8 {
   const { width, height } = h;
   if (width === 0 || height === 0) throw new Da3Error('EMPTY_INPUT', `${fn}: '${name}' is a ${width}×${height} BMP`);
   const truncated = () => new Da3Error('UNKNOWN_FORMAT', `${fn}: '${name}': BMP pixel data is truncated`);
-  const out = new Uint8Array(width * height * 3);
 
   // Palette: 256 entries preset to the grey ramp (Pillow's default), then the file's entries.
   let lut: Uint8Array | undefined;
@@ -154,6 +153,7 @@ export function decodeBmp(b: Uint8Array, fn: string, name: string): RgbImageU8 {
   if (h.compression === RLE8 || h.compression === RLE4) {
     if (!lut) throw new Da3Error('UNKNOWN_FORMAT', `${fn}: '${name}': RLE compression on a ${h.bits}-bit BMP is not supported`);
     const idx = decodeRle(b, h, h.compression === RLE4, truncated);
+    const out = new Uint8Array(width * height * 3);
     for (let y = 0; y < height; y++) {
       const src = (h.topDown ? y : height - 1 - y) * width;
       for (let x = 0; x < width; x++) {
@@ -170,6 +170,7 @@ export function decodeBmp(b: Uint8Array, fn: string, name: string): RgbImageU8 {
   const stride = ((width * h.bits + 31) >>> 3) & ~3;
   const rowBytes = Math.ceil((width * h.bits) / 8);
   if (h.dataAt + stride * (height - 1) + rowBytes > b.length) throw truncated();
+  const out = new Uint8Array(width * height * 3); // only once the data is known to be there
   for (let y = 0; y < height; y++) {
     const row = h.dataAt + (h.topDown ? y : height - 1 - y) * stride;
     let o = y * width * 3;
@@ -246,7 +247,8 @@ function decodeRle(b: Uint8Array, h: BmpHeader, rle4: boolean, truncated: () => 
       for (let i = 0; i < count; i++) push(rle4 ? (i % 2 === 0 ? byte >> 4 : byte & 15) : byte);
       x += count;
     } else if (byte === 0) {
-      while (n % width !== 0) push(0);
+      // Skipped pixels stay 0 (`data` is zeroed): move on in O(1), a 2-byte escape can skip a row.
+      n += (width - (n % width)) % width;
       x = 0;
     } else if (byte === 1) {
       break;
@@ -258,7 +260,7 @@ function decodeRle(b: Uint8Array, h: BmpHeader, rle4: boolean, truncated: () => 
       const right = b[at];
       const up = b[at + 1];
       at += 2;
-      for (let i = right + up * width; i > 0; i--) push(0);
+      n += right + up * width;
       x = n % width;
     } else {
       const want = rle4 ? byte >> 1 : byte;
