@@ -15,11 +15,11 @@ import {
   SafetensorsFile,
   type TensorData,
   type TensorElements,
-  buildNetGraph,
   encodeOnnxModel,
   loadConfig,
   memoryByteSource,
 } from '@da3js/core';
+import { buildNetGraph } from '@da3js/core/graph';
 import * as ort from 'onnxruntime-node';
 import { FIXTURES } from './fixtures.js';
 

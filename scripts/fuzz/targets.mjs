@@ -17,8 +17,8 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNetGraph } from '@da3js/core/graph';
 import {
-  buildNetGraph,
   CheckpointWeights,
   createPrediction,
   encodeOnnxModel,

@@ -28,6 +28,9 @@ export type Da3ErrorCode =
   /** The caller's `AbortSignal` fired; nothing partial was left behind and the model stays usable. */
   | 'ABORTED';
 
+/** Marks every {@link Da3Error}, whichever copy of the class made it (`Symbol.for`: shared across bundles). */
+const DA3_ERROR_BRAND = Symbol.for('@da3js/core.Da3Error');
+
 /**
  * The one error class of `@da3js/core`: a stable `code`, and a message that starts with where the
  * error came from and names the offending value.
@@ -45,10 +48,21 @@ export class Da3Error extends Error {
     super(message, options);
     this.name = 'Da3Error';
     this.code = code;
+    Object.defineProperty(this, DA3_ERROR_BRAND, { value: true });
+  }
+
+  /**
+   * `error instanceof Da3Error` holds for errors from any copy of this class — the CJS and ESM
+   * builds, each subpath entry (`@da3js/core/protocol`), or two installed versions — by a
+   * registered-symbol brand. Subclasses (`HubError`) keep the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== Da3Error) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DA3_ERROR_BRAND] === true;
   }
 }
 
-/** True when `error` is a {@link Da3Error}, optionally with the given code. */
+/** True when `error` is a {@link Da3Error} (from any copy of the class), optionally with the given code. */
 export function isDa3Error(error: unknown, code?: Da3ErrorCode): error is Da3Error {
   return error instanceof Da3Error && (code === undefined || error.code === code);
 }

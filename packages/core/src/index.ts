@@ -3,6 +3,9 @@
  * model configs, safetensors, and the `Prediction` type. Typed arrays in, typed arrays out;
  * no `fs`, no DOM, no onnxruntime.
  *
+ * The graph builder and the network's parts are in `@da3js/core/graph`; the job protocol of the
+ * inference services in `@da3js/core/protocol`.
+ *
  * Conventions everywhere: OpenCV camera axes (x right, y down, z forward); extrinsics are
  * world→camera 3×4 `[R|t]`, row-major; intrinsics are 3×3 in processed-image pixels.
  */
@@ -18,9 +21,9 @@ export * from './config/index.js';
 export * from './prediction/index.js';
 export * from './model/host/index.js';
 export * from './model/onnx/index.js';
-export * from './model/graph/index.js';
+export type { FloatPrecision } from './model/graph/builder.js';
 export * from './model/checkpoint.js';
-export * from './model/net/index.js';
+export { netGraphOutputs, type NetGraphOptions } from './model/net/da3-net.js';
 export * from './model/weights-map/index.js';
 export * from './model/convert.js';
 export * from './pipeline/index.js';

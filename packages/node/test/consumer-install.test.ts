@@ -66,25 +66,35 @@ describe('a consumer install of the packed packages', () => {
     writeFileSync(
       join(app, 'esm.mjs'),
       `import { DepthAnything3 } from '@da3js/node';
-import { parseJobRequest } from '@da3js/core/protocol';
+import { generateWebhookSecret, parseJobRequest, verifyWebhook } from '@da3js/core/protocol';
+import { buildNetGraph } from '@da3js/core/graph';
 import { exportFormats } from '@da3js/exporters';
 import { da3Worker } from '@da3js/client';
-console.log(JSON.stringify([typeof DepthAnything3.fromPretrained, typeof parseJobRequest, exportFormats().length, typeof da3Worker]));
+if (typeof buildNetGraph !== 'function') throw new Error('no @da3js/core/graph');
+import { createRequire } from 'node:module';
+// One error class for every copy of core: ESM and CJS builds, main and subpath entries.
+const cjsCore = createRequire(import.meta.url)('@da3js/core');
+let e;
+try { verifyWebhook(generateWebhookSecret(), {}, '{}'); } catch (error) { e = error; }
+console.log(JSON.stringify([typeof DepthAnything3.fromPretrained, typeof parseJobRequest, exportFormats().length, typeof da3Worker, cjsCore.isDa3Error(e, 'UNAUTHORIZED')]));
 `,
     );
     writeFileSync(
       join(app, 'cjs.cjs'),
       `const { DepthAnything3 } = require('@da3js/node');
-const { parseJobRequest } = require('@da3js/core/protocol');
+const { generateWebhookSecret, parseJobRequest, verifyWebhook } = require('@da3js/core/protocol');
 const { exportFormats } = require('@da3js/exporters');
 const { da3Worker } = require('@da3js/client');
-console.log(JSON.stringify([typeof DepthAnything3.fromPretrained, typeof parseJobRequest, exportFormats().length, typeof da3Worker]));
+const core = require('@da3js/core');
+let e;
+try { verifyWebhook(generateWebhookSecret(), {}, '{}'); } catch (error) { e = error; }
+console.log(JSON.stringify([typeof DepthAnything3.fromPretrained, typeof parseJobRequest, exportFormats().length, typeof da3Worker, core.isDa3Error(e, 'UNAUTHORIZED') && e instanceof core.Da3Error]));
 `,
     );
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       const r = run(process.execPath, [file]);
       expect(r.code, r.out).toBe(0);
-      expect(JSON.parse(r.stdout.trim())).toEqual(['function', 'function', 12, 'function']);
+      expect(JSON.parse(r.stdout.trim())).toEqual(['function', 'function', 12, 'function', true]);
     }
   });
 

@@ -1,4 +1,5 @@
-import { GraphBuilder, type NetConfig, buildBackbone, encodeOnnxModel, loadConfig } from '@da3js/core';
+import { type NetConfig, encodeOnnxModel, loadConfig } from '@da3js/core';
+import { GraphBuilder, buildBackbone } from '@da3js/core/graph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,18 +1,5 @@
-import {
-  type CameraEncoderConfig,
-  type FloatPrecision,
-  GraphBuilder,
-  type NetConfig,
-  buildCameraDecoder,
-  buildCameraEncoder,
-  encodeOnnxModel,
-  float16ToFloat32,
-  float32ToFloat16Bits,
-  loadConfig,
-  mat3ToQuatXyzw,
-  poseEncodingFromW2c,
-  rotationToQuaternion,
-} from '@da3js/core';
+import { type CameraEncoderConfig, type FloatPrecision, type NetConfig, encodeOnnxModel, float16ToFloat32, float32ToFloat16Bits, loadConfig, mat3ToQuatXyzw, poseEncodingFromW2c } from '@da3js/core';
+import { GraphBuilder, buildCameraDecoder, buildCameraEncoder, rotationToQuaternion } from '@da3js/core/graph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';

@@ -1,22 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type ModelConfig,
-  type NetConfig,
-  REF_VIEW_STRATEGIES,
-  SafetensorsFile,
-  type SafetensorsEntry,
-  buildNetGraph,
-  canonicalJson,
-  fnv1a64,
-  graphConfigDigest,
-  convertCheckpoint,
-  encodeOnnxModel,
-  loadConfig,
-  memoryByteSource,
-  selectReferenceView,
-  writeSafetensors,
-} from '@da3js/core';
+import { type ModelConfig, type NetConfig, REF_VIEW_STRATEGIES, SafetensorsFile, type SafetensorsEntry, canonicalJson, fnv1a64, graphConfigDigest, convertCheckpoint, encodeOnnxModel, loadConfig, memoryByteSource, selectReferenceView, writeSafetensors } from '@da3js/core';
+import { buildNetGraph } from '@da3js/core/graph';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '../helpers/compare.js';

@@ -1,23 +1,5 @@
-import {
-  type CheckpointWeights,
-  type DptHeadConfig,
-  type DualDptHeadConfig,
-  type FloatPrecision,
-  GraphBuilder,
-  type HeadConfig,
-  type NetConfig,
-  buildDptHead,
-  buildDualDptHead,
-  buildHead,
-  createPrng,
-  encodeOnnxModel,
-  float32ToFloat16Bits,
-  float16ToFloat32,
-  isDa3Error,
-  loadConfig,
-  shapeOf,
-  slice,
-} from '@da3js/core';
+import { type CheckpointWeights, type DptHeadConfig, type DualDptHeadConfig, type FloatPrecision, type HeadConfig, type NetConfig, createPrng, encodeOnnxModel, float32ToFloat16Bits, float16ToFloat32, isDa3Error, loadConfig } from '@da3js/core';
+import { GraphBuilder, buildDptHead, buildDualDptHead, buildHead, shapeOf, slice } from '@da3js/core/graph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';

@@ -1,15 +1,5 @@
-import {
-  type DptHeadConfig,
-  type DualDptHeadConfig,
-  GraphBuilder,
-  type NetConfig,
-  buildDptHead,
-  buildDualDptHead,
-  encodeOnnxModel,
-  loadConfig,
-  shapeOf,
-  slice,
-} from '@da3js/core';
+import { type DptHeadConfig, type DualDptHeadConfig, type NetConfig, encodeOnnxModel, loadConfig } from '@da3js/core';
+import { GraphBuilder, buildDptHead, buildDualDptHead, shapeOf, slice } from '@da3js/core/graph';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { GraphBuilder, encodeOnnxModel, shapeOf, uvPosEmbed, uvPosEmbedding } from '@da3js/core';
+import { encodeOnnxModel, uvPosEmbed } from '@da3js/core';
+import { GraphBuilder, shapeOf, uvPosEmbedding } from '@da3js/core/graph';
 import { describe, expect, it } from 'vitest';
 import { expectClose, maxAbsDiff } from '../helpers/compare.js';
 import { type FixtureTensor, asFloat64, loadTensors } from '../helpers/fixtures.js';

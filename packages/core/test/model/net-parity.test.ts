@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NetConfig, type RefViewStrategy, buildNetGraph, encodeOnnxModel, loadConfig } from '@da3js/core';
+import { type NetConfig, type RefViewStrategy, encodeOnnxModel, loadConfig } from '@da3js/core';
+import { buildNetGraph } from '@da3js/core/graph';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/fixtures.js';

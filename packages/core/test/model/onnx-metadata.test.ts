@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type NetConfig, buildNetGraph, encodeOnnxModel, loadConfig, memoryByteSource, parseResolvedConfig, readOnnxMetadata } from '@da3js/core';
+import { type NetConfig, encodeOnnxModel, loadConfig, memoryByteSource, parseResolvedConfig, readOnnxMetadata } from '@da3js/core';
+import { buildNetGraph } from '@da3js/core/graph';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { fixtureWeights } from './parity-helpers.js';

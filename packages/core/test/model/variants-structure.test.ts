@@ -1,15 +1,5 @@
-import {
-  type NetConfig,
-  type TensorRef,
-  VARIANTS,
-  type VariantId,
-  type WeightProvider,
-  buildNetGraph,
-  checkpointNetworks,
-  expectedTensors,
-  randomTensorValues,
-  writeOnnxModel,
-} from '@da3js/core';
+import { type NetConfig, VARIANTS, type VariantId, type WeightProvider, checkpointNetworks, expectedTensors, randomTensorValues, writeOnnxModel } from '@da3js/core';
+import { type TensorRef, buildNetGraph } from '@da3js/core/graph';
 import { describe, expect, it } from 'vitest';
 
 /**

@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  buildBackbone,
-  encodeOnnxModel,
-  GraphBuilder,
-  loadConfig,
-  type ModelConfig,
-  memoryByteSource,
-  type NetConfig,
-  parseSafetensorsHeader,
-  SafetensorsFile,
-  VARIANTS,
-} from '../../src/index.js';
+import { encodeOnnxModel, loadConfig, type ModelConfig, memoryByteSource, type NetConfig, parseSafetensorsHeader, SafetensorsFile, VARIANTS } from '../../src/index.js';
+import { buildBackbone, GraphBuilder } from '../../src/graph.js';
 import {
   assertValidCheckpoint,
   expectedTensors,

@@ -1,4 +1,5 @@
-import { type ImageU8, MAX_PROCESSED_SIDE, type ModelKind, ROPE_MAX_POSITION, runInference } from '@da3js/core';
+import { type ImageU8, MAX_PROCESSED_SIDE, type ModelKind, runInference } from '@da3js/core';
+import { ROPE_MAX_POSITION } from '@da3js/core/graph';
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '../../../../test-utils/compare.js';
 import { fixtureModel } from '../../../../test-utils/ort-model.js';
