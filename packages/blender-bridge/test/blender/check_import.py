@@ -15,44 +15,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import common  # noqa: E402
+from common import W_CV, expected_matrix_world, intrinsics_from_blender, world_points  # noqa: E402
 
 import bpy  # noqa: E402
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
-
-# OpenCV world (x right, y down, z forward) → Blender world (Z up): (x, y, z) → (x, z, −y).
-W_CV = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])
-
-
-def expected_matrix_world(e):
-    """Blender camera matrix_world of OpenCV world→camera ``e``: W · inv([e; 0 0 0 1]) · diag(1, −1, −1, 1)."""
-    m = np.eye(4)
-    m[:3, :4] = e
-    w = np.eye(4)
-    w[:3, :3] = W_CV
-    return w @ np.linalg.inv(m) @ np.diag([1.0, -1.0, -1.0, 1.0])
-
-
-def world_points(K, e, depth):
-    """``[H, W, 3]`` OpenCV world points of a depth map (pixel centres at integer coordinates)."""
-    h, w = depth.shape
-    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    rays = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(K).T
-    cam = rays * depth[..., None]
-    m = np.eye(4)
-    m[:3, :4] = e
-    c2w = np.linalg.inv(m)
-    return cam @ c2w[:3, :3].T + c2w[:3, 3]
-
-
-def intrinsics_from_blender(cam, scene, w, h):
-    """K implied by Blender's own projection matrix of ``cam`` at the scene's size and aspect."""
-    r = scene.render
-    p = np.array(cam.calc_matrix_camera(bpy.context.evaluated_depsgraph_get(), x=w, y=h, scale_x=r.pixel_aspect_x, scale_y=r.pixel_aspect_y))
-    fx, fy = w / 2 * p[0, 0], h / 2 * p[1, 1]
-    cx, cy = w / 2 * (1 - p[0, 2]) - 0.5, h / 2 * (1 + p[1, 2]) - 0.5
-    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-
 
 def import_file(**kw):
     before = {o.name for o in bpy.data.objects}
@@ -217,12 +184,7 @@ def main():
     glb_pos = common.vertices(pts.data)
     glb = {"status": sorted(status), "cameras": len(cams), "points": len(pts.data.vertices)}
     glb["points_vs_ply_max_error"] = float(np.abs(glb_pos - ply_positions).max()) if len(glb_pos) == len(ply_positions) else None
-    kerr, merr = 0.0, 0.0
-    for i, cam in enumerate(cams):
-        bpy.ops.da3.use_camera(name=cam.name)
-        Kb = intrinsics_from_blender(cam, scene, w, h)
-        kerr = max(kerr, float((np.abs(Kb - K[i])[:2, :] / np.array([[K[i][0, 0]], [K[i][1, 1]]])).max()))
-        merr = max(merr, float(np.abs(np.array(cam.matrix_world) - expected_matrix_world(E[i])).max()))
+    kerr, merr = common.camera_errors(cams, K, E, w, h)
     glb["camera_intrinsics_max_rel_error"] = kerr
     glb["camera_matrix_max_error"] = merr
     out["glb"] = glb

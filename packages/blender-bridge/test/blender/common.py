@@ -10,9 +10,9 @@ import os
 import sys
 import traceback
 
-import numpy
+import numpy as np
 
-numpy.bool = bool  # Blender 3.4's bundled modules use numpy.bool (removed in numpy 1.24)
+np.bool = bool  # Blender 3.4's bundled modules use np.bool (removed in numpy 1.24)
 
 import addon_utils  # noqa: E402
 import bpy  # noqa: E402
@@ -52,15 +52,15 @@ def new_objects(before):
     return [o for o in bpy.data.objects if o.name not in before]
 
 
-def attribute(mesh, name, field="value", width=1, dtype=numpy.float32):
+def attribute(mesh, name, field="value", width=1, dtype=np.float32):
     attr = mesh.attributes[name]
-    out = numpy.zeros(len(attr.data) * width, dtype=dtype)
+    out = np.zeros(len(attr.data) * width, dtype=dtype)
     attr.data.foreach_get(field, out)
     return out.reshape(-1, width) if width > 1 else out
 
 
 def vertices(mesh):
-    out = numpy.zeros(len(mesh.vertices) * 3, dtype=numpy.float64)
+    out = np.zeros(len(mesh.vertices) * 3, dtype=np.float64)
     mesh.vertices.foreach_get("co", out)
     return out.reshape(-1, 3)
 
@@ -72,10 +72,57 @@ def evaluated_points(obj):
     for inst in dg.object_instances:
         if inst.object.original == obj and inst.object.type == "POINTCLOUD":
             pts = inst.object.data.points
-            out = numpy.zeros(len(pts) * 3)
+            out = np.zeros(len(pts) * 3)
             pts.foreach_get("co", out)
             return out.reshape(-1, 3)
-    return numpy.zeros((0, 3))
+    return np.zeros((0, 3))
+
+
+# OpenCV world (x right, y down, z forward) → Blender world (Z up): (x, y, z) → (x, z, −y).
+W_CV = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])
+
+
+def expected_matrix_world(e):
+    """Blender camera matrix_world of OpenCV world→camera ``e``: W · inv([e; 0 0 0 1]) · diag(1, −1, −1, 1)."""
+    m = np.eye(4)
+    m[:3, :4] = e
+    w = np.eye(4)
+    w[:3, :3] = W_CV
+    return w @ np.linalg.inv(m) @ np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def world_points(K, e, depth):
+    """``[H, W, 3]`` OpenCV world points of a depth map (pixel centres at integer coordinates)."""
+    h, w = depth.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    rays = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(K).T
+    cam = rays * depth[..., None]
+    m = np.eye(4)
+    m[:3, :4] = e
+    c2w = np.linalg.inv(m)
+    return cam @ c2w[:3, :3].T + c2w[:3, 3]
+
+
+def intrinsics_from_blender(cam, scene, w, h):
+    """K implied by Blender's own projection matrix of ``cam`` at the scene's size and aspect."""
+    r = scene.render
+    p = np.array(cam.calc_matrix_camera(bpy.context.evaluated_depsgraph_get(), x=w, y=h, scale_x=r.pixel_aspect_x, scale_y=r.pixel_aspect_y))
+    fx, fy = w / 2 * p[0, 0], h / 2 * p[1, 1]
+    cx, cy = w / 2 * (1 - p[0, 2]) - 0.5, h / 2 * (1 + p[1, 2]) - 0.5
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+
+
+def camera_errors(cameras, K, E, width, height):
+    """Max relative error of the intrinsics Blender projects with, and max |matrix_world − expected|,
+    over ``cameras`` (each made the scene camera with the add-on's Use Camera first)."""
+    scene = bpy.context.scene
+    k_err, m_err = 0.0, 0.0
+    for i, cam in enumerate(cameras):
+        bpy.ops.da3.use_camera(name=cam.name)
+        Kb = intrinsics_from_blender(cam, scene, width, height)
+        k_err = max(k_err, float((np.abs(Kb - K[i])[:2, :] / np.array([[K[i][0, 0]], [K[i][1, 1]]])).max()))
+        m_err = max(m_err, float(np.abs(np.array(cam.matrix_world) - expected_matrix_world(E[i])).max()))
+    return k_err, m_err
 
 
 def emit(result):
@@ -91,3 +138,53 @@ def run(main):
         result = {"ok": False, "error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
     emit(result)
     sys.exit(0 if result["ok"] else 1)
+
+
+class LayoutRecorder:
+    """Stands in for ``UILayout`` so a panel's ``draw`` can run in ``blender -b`` (which has no
+    windows). It records what would be drawn and checks every referenced property and operator
+    exists, so a typo in a panel fails the test instead of the user's sidebar."""
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def _sub(self, *_a, **_k):
+        return LayoutRecorder(self.log)
+
+    row = column = box = split = _sub
+
+    def label(self, text="", **_k):
+        self.log.append(("label", text))
+
+    def prop(self, data, name, **_k):
+        if not name.startswith('["') and name not in data.bl_rna.properties:
+            raise AttributeError("%s has no property %r" % (data.bl_rna.identifier, name))
+        self.log.append(("prop", name))
+
+    def template_ID(self, data, name, **_k):
+        self.prop(data, name)
+
+    def operator(self, idname, **_k):
+        module, name = idname.split(".")
+        getattr(getattr(bpy.ops, module), name).get_rna_type()  # raises for an unknown operator
+        self.log.append(("operator", idname))
+
+        class _Props:
+            pass
+
+        return _Props()
+
+
+def draw(draw_fn, context, owner=None):
+    """Runs a panel/header/preferences ``draw`` with a :class:`LayoutRecorder` (other attributes
+    of ``self`` come from ``owner``); returns what it drew."""
+
+    class _Self:
+        layout = LayoutRecorder()
+
+        def __getattr__(self, name):
+            return getattr(owner, name)
+
+    me = _Self()
+    draw_fn(me, context)
+    return me.layout.log

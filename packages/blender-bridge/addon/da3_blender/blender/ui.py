@@ -43,6 +43,7 @@ class VIEW3D_PT_da3_reconstruct(bpy.types.Panel):
         box = layout.box()
         if s.mode == "LOCAL":
             box.label(text="da3 backend at " + ops_reconstruct.local_url(prefs))
+            box.prop(prefs, "local_model")
             row = box.row(align=True)
             if ops_reconstruct.BACKEND.running:
                 row.operator("da3.stop_backend", icon="PAUSE")

@@ -7,6 +7,7 @@ starting / stopping it from Blender.
 once the port is open; ``/readyz`` answers 503 ``LOADING`` until the model is loaded.
 """
 
+import atexit
 import os
 import re
 import shlex
@@ -62,7 +63,7 @@ def suggested_command(model=DEFAULT_MODEL, port=DEFAULT_PORT):
 
 
 class LocalBackend:
-    """A ``da3 backend`` process started by the add-on."""
+    """A ``da3 backend`` process started by the add-on (stopped when Blender quits)."""
 
     def __init__(self):
         self.process = None
@@ -94,6 +95,7 @@ class LocalBackend:
         except OSError as e:
             raise Da3Error("BACKEND_START", "cannot run %s (%s)" % (shlex.join(args[:1]), e.strerror or e)) from None
         threading.Thread(target=self._read_stderr, name="da3-backend-log", daemon=True).start()
+        atexit.register(self.stop)  # quitting Blender stops the backend it started
         deadline = time.time() + timeout
         while not self._listening.wait(0.1):
             if self.process.poll() is not None or time.time() > deadline:
