@@ -66,6 +66,8 @@ describe('the add-on imports DA3 results in Blender', () => {
     expect(pts.p90_count).toBe(pts.expected_p90_count);
     expect(pts.view1_count).toBe(pts.expected_view1_count);
     expect(pts.filtered_count).toBeLessThan(pts.count);
+    // The point cloud keeps the attributes, plus the copy of the colour the material renders.
+    expect(pts.evaluated_attributes).toEqual(expect.arrayContaining(['color', 'conf', 'conf_rank', 'da3_color', 'view', 'radius']));
 
     // Cameras: focal, principal point (shift) and pose through Blender's own camera maths.
     expect(npz.cameras).toHaveLength(N);

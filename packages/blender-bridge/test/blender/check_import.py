@@ -82,7 +82,8 @@ def main():
     # the confidence the npz stores (rounded to 2 decimals like the reference's export).
     conf = np.round(conf, 2)
     threshold = np.percentile(conf[valid], 40.0)
-    r["points"]["filtered_count"] = len(common.evaluated_points(pts))
+    filtered, r["points"]["evaluated_attributes"] = common.evaluated_points(pts, with_attributes=True)
+    r["points"]["filtered_count"] = len(filtered)
     r["points"]["expected_filtered_count"] = int((conf[valid] >= threshold).sum())
     mod_gn = pts.modifiers[0]
     set_input(pts, "View", 1)

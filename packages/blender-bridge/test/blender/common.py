@@ -65,17 +65,19 @@ def vertices(mesh):
     return out.reshape(-1, 3)
 
 
-def evaluated_points(obj):
-    """``[M, 3]`` positions (object space) of the point cloud the object's modifier makes."""
+def evaluated_points(obj, with_attributes=False):
+    """``[M, 3]`` positions (object space) of the point cloud the object's modifier makes (and,
+    with ``with_attributes``, the names of its attributes)."""
     dg = bpy.context.evaluated_depsgraph_get()
     dg.update()
     for inst in dg.object_instances:
         if inst.object.original == obj and inst.object.type == "POINTCLOUD":
-            pts = inst.object.data.points
-            out = np.zeros(len(pts) * 3)
-            pts.foreach_get("co", out)
-            return out.reshape(-1, 3)
-    return np.zeros((0, 3))
+            pc = inst.object.data
+            out = np.zeros(len(pc.points) * 3)
+            pc.points.foreach_get("co", out)
+            names = sorted(a.name for a in pc.attributes if not a.name.startswith("."))
+            return (out.reshape(-1, 3), names) if with_attributes else out.reshape(-1, 3)
+    return (np.zeros((0, 3)), []) if with_attributes else np.zeros((0, 3))
 
 
 # OpenCV world (x right, y down, z forward) → Blender world (Z up): (x, y, z) → (x, z, −y).

@@ -13,8 +13,9 @@
 ``DA3 Gaussians`` — inputs ``Point Size`` (× the largest of ``exp(scale_0..2)``) and
 ``Min Opacity`` (hides Gaussians with ``sigmoid(opacity)`` below it).
 
-Both turn the mesh's vertices into a point cloud (Mesh to Points) with a material reading the
-``color`` attribute, so Cycles (and Eevee/Workbench as spheres) show coloured points; the mesh's
+Both turn the mesh's vertices into a point cloud (Mesh to Points), copy ``color`` to
+``da3_color`` (Cycles 3.x does not read a point-cloud attribute named ``color``) and set a material
+reading it, so Cycles shows coloured points (Workbench and Eevee draw them as spheres); the mesh's
 attributes stay on the points for other add-ons.
 """
 
@@ -25,6 +26,8 @@ from .compat import enabled_output, new_group_socket
 POINTS_GROUP = "DA3 Points"
 GAUSSIANS_GROUP = "DA3 Gaussians"
 MATERIAL = "DA3 Point Colour"
+#: The colour attribute the material reads (a copy of ``color`` made on the point cloud).
+RENDER_COLOR = "da3_color"
 
 
 def point_material():
@@ -37,7 +40,7 @@ def point_material():
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
     attr = nodes.new("ShaderNodeAttribute")
-    attr.attribute_name = "color"
+    attr.attribute_name = RENDER_COLOR
     links.new(attr.outputs["Color"], bsdf.inputs["Base Color"])
     emission = bsdf.inputs.get("Emission Color") or bsdf.inputs.get("Emission")
     if emission is not None:
@@ -84,16 +87,20 @@ class _Builder:
 
 
 def _finish(b, geometry, drop, radius):
-    """Delete Geometry(drop) → Mesh to Points(radius) → Set Material → output."""
+    """Delete Geometry(drop) → Mesh to Points(radius) → Store ``da3_color`` → Set Material → output."""
     delete = b.node("GeometryNodeDeleteGeometry", domain="POINT")
     b.link(geometry, delete.inputs["Geometry"])
     b.link(drop, delete.inputs["Selection"])
     to_points = b.node("GeometryNodeMeshToPoints")
     b.link(delete.outputs[0], to_points.inputs["Mesh"])
     b.link(radius, to_points.inputs["Radius"])
+    store = b.node("GeometryNodeStoreNamedAttribute", data_type="FLOAT_COLOR", domain="POINT")
+    store.inputs["Name"].default_value = RENDER_COLOR
+    b.link(to_points.outputs[0], store.inputs["Geometry"])
+    b.link(b.attribute("color", "FLOAT_COLOR"), next(s for s in store.inputs if s.name == "Value" and s.enabled))
     material = b.node("GeometryNodeSetMaterial")
     material.inputs["Material"].default_value = point_material()
-    b.link(to_points.outputs[0], material.inputs["Geometry"])
+    b.link(store.outputs[0], material.inputs["Geometry"])
     out = b.node("NodeGroupOutput")
     b.link(material.outputs[0], out.inputs[0])
 
