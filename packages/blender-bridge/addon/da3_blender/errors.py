@@ -25,6 +25,7 @@ class Da3Error(Exception):
     """
 
     def __init__(self, code, message, status=None, job_code=None):
+        """A failure ``code`` with ``message`` (and the HTTP ``status`` / the failed job's code)."""
         super().__init__(message)
         self.code = str(code)
         self.message = str(message)
@@ -36,6 +37,7 @@ class Da3Error(Exception):
         return "[%s] %s" % (self.code, self.message)
 
     def __str__(self):
+        """The report text."""
         return self.report_text()
 
 

@@ -6,10 +6,12 @@ MODULES = (props, prefs, ops_import, ops_reconstruct, ui)
 
 
 def register():
+    """Registers every module of the Blender side."""
     for m in MODULES:
         m.register()
 
 
 def unregister():
+    """Unregisters them in reverse order."""
     for m in reversed(MODULES):
         m.unregister()

@@ -41,12 +41,14 @@ class BuildOptions:
 
 
 def _attribute(mesh, name, kind, values, field="value"):
+    """Adds a POINT-domain attribute and fills it from a NumPy array."""
     attr = mesh.attributes.new(name, kind, "POINT")
     attr.data.foreach_set(field, np.ascontiguousarray(values).ravel())
     return attr
 
 
 def _subsample(count, limit, seed):
+    """Sorted indices of a seeded subsample of ``limit`` out of ``count`` (None when all fit)."""
     if count <= limit:
         return None
     return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
@@ -60,6 +62,7 @@ def create_points(name, points, collection, parent, opts):
     pick = _subsample(len(points), opts.max_points, opts.seed)
 
     def sel(a):
+        """The subsampled rows of ``a`` (or ``a`` itself)."""
         return a if a is None or pick is None else a[pick]
 
     xyz = world_opencv_to_blender(sel(points.xyz)).astype(np.float32)
@@ -138,6 +141,7 @@ def create_depth_mesh(name, view, collection, parent, image, step):
 
 
 def _units(scene_data, opts):
+    """True when the import is metric (the option, else what the file says)."""
     if opts.units == "METRIC":
         return True
     if opts.units == "RELATIVE":
@@ -146,6 +150,7 @@ def _units(scene_data, opts):
 
 
 def _scene_extent(scene_data):
+    """The points' 5–95 % bounding-box diagonal (scene units), 1 without points."""
     pts = scene_data.points.xyz if scene_data.points is not None and len(scene_data.points) else None
     if pts is None:
         return 1.0

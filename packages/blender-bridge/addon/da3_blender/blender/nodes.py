@@ -53,12 +53,15 @@ def point_material():
 
 
 class _Builder:
+    """Adds and links nodes of one new Geometry Nodes group, left to right."""
     def __init__(self, name):
+        """Creates the group ``name``."""
         self.tree = bpy.data.node_groups.new(name, "GeometryNodeTree")
         self.nodes, self.links = self.tree.nodes, self.tree.links
         self.x = 0
 
     def node(self, kind, **props):
+        """A new node of type ``kind`` with ``props`` set."""
         n = self.nodes.new(kind)
         for k, v in props.items():
             setattr(n, k, v)
@@ -67,11 +70,13 @@ class _Builder:
         return n
 
     def attribute(self, name, data_type="FLOAT"):
+        """The output of a Named Attribute node reading ``name`` as ``data_type``."""
         n = self.node("GeometryNodeInputNamedAttribute", data_type=data_type)
         n.inputs["Name"].default_value = name
         return enabled_output(n, "Attribute")
 
     def math(self, op, a, b=None, c=None):
+        """A Math node ``op`` of sockets or constants; returns its output."""
         n = self.node("ShaderNodeMath", operation=op)
         for i, v in enumerate((a, b, c)):
             if v is None:
@@ -83,6 +88,7 @@ class _Builder:
         return n.outputs[0]
 
     def link(self, a, b):
+        """Links output ``a`` to input ``b``."""
         self.links.new(a, b)
 
 

@@ -66,6 +66,7 @@ class DA3_OT_import(bpy.types.Operator, ImportHelper):
         return [path]
 
     def build_options(self):
+        """The operator's options as :class:`~da3_blender.blender.build.BuildOptions`."""
         return BuildOptions(
             points=self.points,
             cameras=self.cameras,
@@ -80,6 +81,7 @@ class DA3_OT_import(bpy.types.Operator, ImportHelper):
         )
 
     def execute(self, context):
+        """Imports every chosen path; an unreadable one ends the operator with an ERROR report."""
         done = []
         for path in self.selected_paths():
             try:
@@ -96,6 +98,7 @@ class DA3_OT_import(bpy.types.Operator, ImportHelper):
 
 
 def menu_func(self, _context):
+    """The File › Import menu entry."""
     self.layout.operator(DA3_OT_import.bl_idname, text="Depth Anything 3 (.glb, .npz, .ply, folder)")
 
 
@@ -103,12 +106,14 @@ CLASSES = (DA3_OT_import,)
 
 
 def register():
+    """Registers the operator and its menu entry."""
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.TOPBAR_MT_file_import.append(menu_func)
 
 
 def unregister():
+    """Removes them."""
     bpy.types.TOPBAR_MT_file_import.remove(menu_func)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -187,6 +187,7 @@ def wait_for(job, timeout=None):
 
 
 def redraw(context):
+    """Redraws the status bar, 3D views and properties editors (progress)."""
     wm = context.window_manager
     for window in wm.windows:
         for area in window.screen.areas:
@@ -205,10 +206,12 @@ class DA3_OT_reconstruct(bpy.types.Operator):
     _job = None
 
     def _report(self, level, message):
+        """Reports ``message`` at ``level``; FINISHED for INFO, else CANCELLED."""
         self.report({level}, message)
         return {"FINISHED"} if level == "INFO" else {"CANCELLED"}
 
     def execute(self, context):
+        """Scripts and ``blender -b``: runs the job and waits for it."""
         try:
             job = start_job(context)
         except Da3Error as e:
@@ -220,6 +223,7 @@ class DA3_OT_reconstruct(bpy.types.Operator):
         return self._report(level, message)
 
     def invoke(self, context, _event):
+        """From the UI: starts the job and a window timer; returns at once."""
         try:
             self._job = start_job(context)
         except Da3Error as e:
@@ -232,6 +236,7 @@ class DA3_OT_reconstruct(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
+        """Timer events: shows progress; imports (main thread) and reports once the job ended."""
         if event.type != "TIMER" or event.timer is not self._timer:
             return {"PASS_THROUGH"}
         job = self._job
@@ -253,6 +258,7 @@ class DA3_OT_cancel_reconstruct(bpy.types.Operator):
     bl_label = "Cancel"
 
     def execute(self, context):
+        """Asks every running job to cancel."""
         if not ACTIVE_JOBS:
             self.report({"INFO"}, "DA3: no reconstruction is running")
             return {"CANCELLED"}
@@ -274,10 +280,12 @@ class DA3_OT_choose_images(bpy.types.Operator):
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN"})
 
     def invoke(self, context, _event):
+        """Opens the file browser."""
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
+        """Stores the chosen files (sorted) as the Images source."""
         settings = context.scene.da3
         settings.images.clear()
         for f in sorted(f.name for f in self.files if f.name):
@@ -293,6 +301,7 @@ class DA3_OT_clear_images(bpy.types.Operator):
     bl_label = "Clear"
 
     def execute(self, context):
+        """Forgets the chosen images."""
         context.scene.da3.images.clear()
         return {"FINISHED"}
 
@@ -304,6 +313,7 @@ class DA3_OT_start_backend(bpy.types.Operator):
     bl_label = "Start Backend"
 
     def execute(self, context):
+        """Starts da3 backend, or reports the command to run when da3 is missing."""
         prefs = preferences(context)
         command = local_backend.find_command(prefs.da3_command)
         if command is None:
@@ -327,6 +337,7 @@ class DA3_OT_stop_backend(bpy.types.Operator):
     bl_label = "Stop Backend"
 
     def execute(self, _context):
+        """Stops the backend the add-on started."""
         BACKEND.stop()
         return {"FINISHED"}
 
@@ -338,6 +349,7 @@ class DA3_OT_check_backend(bpy.types.Operator):
     bl_label = "Check"
 
     def execute(self, context):
+        """Asks the chosen service whether it answers and is ready."""
         settings = context.scene.da3
         try:
             service = make_service(settings, preferences(context))
@@ -360,6 +372,7 @@ class DA3_OT_use_camera(bpy.types.Operator):
     name: bpy.props.StringProperty()
 
     def execute(self, context):
+        """Makes the named (or active) camera the scene camera with its resolution and pixel aspect."""
         from .cameras import use_camera
 
         obj = bpy.data.objects.get(self.name) or context.active_object
@@ -383,11 +396,13 @@ CLASSES = (
 
 
 def register():
+    """Registers the operators."""
     for cls in CLASSES:
         bpy.utils.register_class(cls)
 
 
 def unregister():
+    """Cancels running jobs, stops a backend the add-on started, unregisters."""
     for job in list(ACTIVE_JOBS):
         job.cancel()
     BACKEND.stop()

@@ -8,6 +8,7 @@ from .compat import ADDON
 
 
 class Da3Preferences(bpy.types.AddonPreferences):
+    """Add-on preferences: the local backend (command, model, port, URL, token, state folder), the remote services (edge API URL + key, GPU worker URL + token) and the results folder."""
     bl_idname = ADDON
 
     da3_command: StringProperty(
@@ -32,6 +33,7 @@ class Da3Preferences(bpy.types.AddonPreferences):
     results_dir: StringProperty(name="Results Folder", description="Where job results are downloaded (empty: the add-on's user folder)", default="", subtype="DIR_PATH")
 
     def draw(self, _context):
+        """Draws the preferences."""
         col = self.layout.column()
         box = col.box()
         box.label(text="Local (da3 backend on this machine)")
@@ -58,10 +60,12 @@ CLASSES = (Da3Preferences,)
 
 
 def register():
+    """Registers the preferences."""
     for cls in CLASSES:
         bpy.utils.register_class(cls)
 
 
 def unregister():
+    """Unregisters them."""
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -8,6 +8,7 @@ from ..remote import contract
 
 
 def _scale_changed(self, _context):
+    """Applies ``Object.da3.scale`` to the root object's uniform scale."""
     obj = self.id_data
     if self.is_root:
         obj.scale = (self.scale, self.scale, self.scale)
@@ -35,6 +36,7 @@ class Da3ImagePath(bpy.types.PropertyGroup):
 
 
 def _enum(values):
+    """Enum items (identifier, name, description) for contract values."""
     return [(v, v.replace("_", " ").capitalize(), v) for v in values]
 
 
@@ -78,6 +80,7 @@ CLASSES = (Da3ObjectSettings, Da3ImagePath, Da3ReconstructSettings)
 
 
 def register():
+    """Registers the property groups and adds ``Object.da3`` / ``Scene.da3``."""
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Object.da3 = PointerProperty(type=Da3ObjectSettings)
@@ -85,6 +88,7 @@ def register():
 
 
 def unregister():
+    """Removes them."""
     del bpy.types.Scene.da3
     del bpy.types.Object.da3
     for cls in reversed(CLASSES):

@@ -8,6 +8,7 @@ from .compat import preferences
 
 
 def _root_of(obj):
+    """The DA3 root above ``obj`` (or ``obj`` itself), else None."""
     while obj is not None:
         if obj.da3.is_root:
             return obj
@@ -16,6 +17,7 @@ def _root_of(obj):
 
 
 class VIEW3D_PT_da3_reconstruct(bpy.types.Panel):
+    """Sidebar › DA3 › Reconstruct: source, service, options, run / progress / cancel, last status."""
     bl_label = "Reconstruct"
     bl_idname = "VIEW3D_PT_da3_reconstruct"
     bl_space_type = "VIEW_3D"
@@ -23,6 +25,7 @@ class VIEW3D_PT_da3_reconstruct(bpy.types.Panel):
     bl_category = "DA3"
 
     def draw(self, context):
+        """Draws the panel."""
         s = context.scene.da3
         prefs = preferences(context)
         layout = self.layout
@@ -84,6 +87,7 @@ class VIEW3D_PT_da3_reconstruct(bpy.types.Panel):
 
 
 class VIEW3D_PT_da3_scene(bpy.types.Panel):
+    """Sidebar › DA3 › DA3 Scene: units and scale of the active import, its cameras, its modifiers' inputs."""
     bl_label = "DA3 Scene"
     bl_idname = "VIEW3D_PT_da3_scene"
     bl_space_type = "VIEW_3D"
@@ -92,9 +96,11 @@ class VIEW3D_PT_da3_scene(bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
+        """Shown when the active object belongs to a DA3 import."""
         return _root_of(context.active_object) is not None
 
     def draw(self, context):
+        """Draws the panel."""
         root = _root_of(context.active_object)
         layout = self.layout
         layout.label(text=root.name)
@@ -115,6 +121,7 @@ class VIEW3D_PT_da3_scene(bpy.types.Panel):
 
 
 def _inputs(tree):
+    """The non-geometry inputs of a node group (3.x ``inputs`` / 4.x ``interface``)."""
     if hasattr(tree, "interface"):
         return [s for s in tree.interface.items_tree if getattr(s, "in_out", None) == "INPUT" and s.socket_type != "NodeSocketGeometry"]
     return [s for s in tree.inputs if s.type != "GEOMETRY"]
@@ -134,12 +141,14 @@ CLASSES = (VIEW3D_PT_da3_reconstruct, VIEW3D_PT_da3_scene)
 
 
 def register():
+    """Registers the panels and the status-bar item."""
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.STATUSBAR_HT_header.append(draw_status)
 
 
 def unregister():
+    """Removes them."""
     bpy.types.STATUSBAR_HT_header.remove(draw_status)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -51,6 +51,7 @@ def find_files(folder):
     ``job`` (absolute paths or ``None``) and ``depth_vis`` (a JPEG giving the processed size)."""
 
     def first(*names):
+        """The first of ``names`` (relative, ``/``-separated) that is a file in the folder."""
         for n in names:
             p = os.path.join(folder, *n.split("/"))
             if os.path.isfile(p):
@@ -113,6 +114,7 @@ def read_path(path, fallback_fov=60.0):
 
 
 def _size_near(folder):
+    """The processed image size ``(W, H)`` from a results.npz or depth_vis JPEG in ``folder``, else None."""
     found = find_files(folder) if os.path.isdir(folder) else {}
     if found.get("npz"):
         try:

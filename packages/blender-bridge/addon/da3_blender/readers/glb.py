@@ -39,6 +39,7 @@ GLTF_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
 def _fail(path, message, code="BAD_FILE"):
+    """Raises ``Da3Error(code)`` naming the file."""
     raise Da3Error(code, "%s: %s" % (os.path.basename(path), message))
 
 
@@ -111,6 +112,7 @@ def _node_matrices(doc):
     out = {}
 
     def local(n):
+        """A node's local 4×4 from ``matrix`` or translation/rotation (xyzw)/scale."""
         if "matrix" in n:
             return np.array(n["matrix"], dtype=np.float64).reshape(4, 4).T
         t = np.eye(4)
@@ -126,6 +128,7 @@ def _node_matrices(doc):
         return t @ r @ s
 
     def walk(i, parent, depth):
+        """Accumulates world matrices down the node tree (cycles and depth bounded)."""
         if depth > 64 or i in out:
             return
         m = parent @ local(nodes[i])
@@ -140,6 +143,7 @@ def _node_matrices(doc):
 
 
 def _transform(m, p):
+    """Applies the 4×4 ``m`` to points ``[N, 3]``."""
     return p @ m[:3, :3].T + m[:3, 3]
 
 

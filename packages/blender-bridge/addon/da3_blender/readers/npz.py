@@ -24,6 +24,7 @@ from .scene import Da3Scene, ViewCamera
 
 
 def _load(path):
+    """Every array of an npz (no pickles); ``BAD_FILE`` for anything unreadable."""
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -34,6 +35,7 @@ def _load(path):
 
 
 def _check(name, array, shape, path):
+    """Raises ``BAD_FILE`` unless ``array`` has ``shape``."""
     if tuple(array.shape) != tuple(shape):
         raise Da3Error("BAD_FILE", "%s: '%s' has shape %s, expected %s" % (os.path.basename(path), name, list(array.shape), list(shape)))
 

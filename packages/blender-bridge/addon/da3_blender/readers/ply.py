@@ -39,6 +39,7 @@ GAUSSIAN_REQUIRED = ("f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_
 
 
 def _fail(path, message, code="BAD_FILE"):
+    """Raises ``Da3Error(code)`` naming the file."""
     raise Da3Error(code, "%s: %s" % (os.path.basename(path), message))
 
 

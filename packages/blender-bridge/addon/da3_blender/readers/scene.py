@@ -50,6 +50,7 @@ class PointSet:
     footprint: Optional[np.ndarray] = None
 
     def __len__(self):
+        """Number of points."""
         return int(self.xyz.shape[0])
 
 
@@ -65,6 +66,7 @@ class GaussianSet:
     rgb: np.ndarray
 
     def __len__(self):
+        """Number of points."""
         return int(self.xyz.shape[0])
 
 

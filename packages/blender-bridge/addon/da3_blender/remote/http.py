@@ -30,6 +30,7 @@ def is_loopback(url):
 
 
 def _opener(url):
+    """The direct opener for loopback URLs, the proxy-aware one otherwise."""
     return _DIRECT if is_loopback(url) else _DEFAULT
 
 
@@ -100,10 +101,12 @@ def download(url, token, dest, on_chunk=None, timeout=60.0, chunk_size=1 << 20):
 
 
 def _origin(url):
+    """``scheme://host:port`` of a URL (for messages: no path, no query with signatures)."""
     p = urllib.parse.urlsplit(url)
     return "%s://%s" % (p.scheme, p.netloc)
 
 
 def _short(url):
+    """A URL without its query (for messages)."""
     p = urllib.parse.urlsplit(url)
     return "%s://%s%s" % (p.scheme, p.netloc, p.path)

@@ -25,6 +25,7 @@ MAX_POLL_FAILURES = 5
 
 
 class _Canceled(Exception):
+    """Raised inside the thread when the user cancelled."""
     pass
 
 
@@ -36,6 +37,7 @@ class ReconstructJob:
     503 ``LOADING`` while its model loads."""
 
     def __init__(self, service, items, options, out_dir, poll_interval=0.5, metadata=None, wait_ready=False, ready_timeout=900.0):
+        """Checks the inputs and options (on the calling thread) and prepares the thread."""
         protocol.check_inputs(items)
         options.to_json()  # bad options fail now, on the main thread
         self.service = service
@@ -72,6 +74,7 @@ class ReconstructJob:
 
     @property
     def cancel_requested(self):
+        """True once :meth:`cancel` was called."""
         return self._cancel.is_set()
 
     def snapshot(self):
@@ -85,11 +88,13 @@ class ReconstructJob:
         return self.snapshot()["state"] in FINAL_STATES
 
     def join(self, timeout=None):
+        """Waits for the thread (``timeout`` seconds at most)."""
         self._thread.join(timeout)
 
     # -- background thread -------------------------------------------------------------------
 
     def _set(self, state=None, message=None, fraction=None):
+        """Updates state, message and overall fraction (0–1) under the lock."""
         with self._lock:
             if state is not None:
                 self._state = state
@@ -99,10 +104,12 @@ class ReconstructJob:
                 self._fraction = max(0.0, min(1.0, fraction))
 
     def _check_cancel(self):
+        """Raises :class:`_Canceled` once cancel was asked for."""
         if self._cancel.is_set():
             raise _Canceled()
 
     def _run(self):
+        """The thread: does the work and records how it ended."""
         try:
             self._work()
             self._set("downloaded", "done: %d file%s" % (len(self.paths), "" if len(self.paths) == 1 else "s"), 1.0)
@@ -114,6 +121,7 @@ class ReconstructJob:
             self._set("failed", self.error.report_text())
 
     def _cancel_remote(self):
+        """Best-effort ``DELETE`` of the submitted job."""
         if self.job_id is None:
             return
         try:
@@ -122,6 +130,7 @@ class ReconstructJob:
             pass  # the job may be gone already; locally it is canceled either way
 
     def _wait_ready(self):
+        """Polls ``/readyz`` until the model is loaded (or cancel / timeout)."""
         deadline = time.time() + self.ready_timeout
         while not self.service.ready():
             self._set("preparing", "waiting for the model to load at %s" % self.service.base_url)
@@ -131,6 +140,7 @@ class ReconstructJob:
                 raise _Canceled()
 
     def _work(self):
+        """Uploads or inlines the inputs, submits, polls, downloads, writes job.json."""
         if self.wait_ready:
             self._wait_ready()
         n = len(self.items)
@@ -168,6 +178,7 @@ class ReconstructJob:
             self._set("downloading", "downloading %s" % f.name, 0.9 + 0.1 * done / total)
 
             def progress(got, base=done):
+                """Download progress callback: overall fraction, and stop when cancelled."""
                 self._set(fraction=0.9 + 0.1 * (base + got) / total)
                 self._check_cancel()
 

@@ -66,6 +66,7 @@ class LocalBackend:
     """A ``da3 backend`` process started by the add-on (stopped when Blender quits)."""
 
     def __init__(self):
+        """No process yet."""
         self.process = None
         self.url = None
         self.state_dir = None
@@ -109,6 +110,7 @@ class LocalBackend:
         return self.url, token
 
     def _read_stderr(self):
+        """Reads the backend's stderr: keeps the last lines, finds the listening URL."""
         for raw in iter(self.process.stderr.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
             self.log = (self.log + [line])[-50:]

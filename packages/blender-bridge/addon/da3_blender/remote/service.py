@@ -20,6 +20,7 @@ from . import contract, http, protocol
 
 
 def _join(base, route):
+    """Base URL + route."""
     return base.rstrip("/") + route
 
 
@@ -29,6 +30,7 @@ class JobService:
     kind = "backend"
 
     def __init__(self, base_url, token, timeout=30.0):
+        """A client of the service at ``base_url`` (http/https) with bearer ``token``; ``timeout`` seconds per call."""
         if not base_url.lower().startswith(("http://", "https://")):
             raise Da3Error("BAD_VALUE", "the service URL must start with http:// or https://, got %r" % base_url)
         self.base_url = base_url.rstrip("/")
@@ -121,6 +123,7 @@ class EdgeService(JobService):
 
 
 def _read(path):
+    """A local input file's bytes; ``NO_INPUT`` when it cannot be read."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -129,6 +132,7 @@ def _read(path):
 
 
 def _sha256(path):
+    """Lower-case hex sha256 of a file."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
