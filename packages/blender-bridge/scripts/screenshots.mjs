@@ -19,7 +19,7 @@ const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
 const zip = join(pkg, 'dist', `da3_blender-${version}.zip`);
 const work = mkdtempSync(join(tmpdir(), 'da3js-screenshots-'));
 const token = `screenshots-${Date.now()}-token`;
-const backend = spawn(process.execPath, [join(root, 'packages', 'node', 'dist', 'cli', 'bin.js'), 'backend', '--model-dir', values.model, '--port', '0', '--state-dir', join(work, 'state'), '--token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
+const backend = spawn(process.execPath, [join(root, 'packages', 'node', 'dist', 'cli', 'bin.js'), 'backend', '--model-dir', values.model, '--port', '0', '--state-dir', join(work, 'state'), '--cache-dir', join(work, 'cache'), '--token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
 try {
   let log = '';
   const url = await new Promise((ok, fail) => {

@@ -64,7 +64,7 @@ function runContract(): Record<string, any> {
       uploadAnswers: [upload, { uploads: [{ name: 'a', key: 'k', url: 'file:///etc/passwd' }] }, { nope: 1 }],
     }),
   );
-  const r = spawnSync(PY, [join(__dirname, 'python', 'contract_check.py'), addonZip(), cases], { encoding: 'utf8' });
+  const r = spawnSync(PY, [join(__dirname, 'python', 'contract_check.py'), addonZip(), cases, tmp], { encoding: 'utf8' });
   const line = r.stdout.split('\n').find((l) => l.startsWith('DA3JS_RESULT '));
   if (!line) throw new Error(`contract_check.py failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(line.slice('DA3JS_RESULT '.length));

@@ -37,7 +37,8 @@ afterAll(() => {
 
 /** Starts `da3 backend` with the tiny model; resolves with its URL once it prints it. */
 async function startBackend(stateDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'backend', '--model-dir', join(FIXTURES, 'tiny'), '--port', '0', '--state-dir', stateDir, '--token', TOKEN], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [BIN, 'backend', '--model-dir', join(FIXTURES, 'tiny'), '--port', '0', '--state-dir', stateDir, '--cache-dir', join(tmp, 'cache'), '--token', TOKEN];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   cleanup.push(() => child.kill('SIGKILL'));
   let log = '';
   const url = await new Promise<string>((ok, fail) => {
@@ -168,6 +169,16 @@ describe('Reconstruct in Blender', () => {
     const built = existsSync(join(REPO_ROOT, 'apps', 'gpu-worker', 'dist', 'main.js'));
     if (!requireTool(ctx, built, 'apps/gpu-worker is not built: run npm run build (npm test does)')) return;
     const t0 = Date.now();
+    // wrangler keeps logs and settings under ~/.config/.wrangler: keep this run's in the temp folder.
+    const saved = { WRANGLER_LOG_PATH: process.env.WRANGLER_LOG_PATH, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    process.env.WRANGLER_LOG_PATH = join(tmp, 'wrangler-logs');
+    process.env.XDG_CONFIG_HOME = join(tmp, 'xdg-config');
+    cleanup.push(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
     const stack = await startStack({ workers: 1 });
     cleanup.push(() => void stack.stop());
     const apiKey = await createKey(stack);

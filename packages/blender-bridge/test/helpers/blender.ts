@@ -42,7 +42,7 @@ export interface BlenderRun<T> {
 
 /**
  * Runs `blender -b --factory-startup -noaudio --python <script> -- ...args` with
- * `BLENDER_USER_SCRIPTS=<profile>/scripts` (and the config folder in the profile too), without
+ * `BLENDER_USER_SCRIPTS=<profile>/scripts` (config, data files and `DA3_CACHE` in the profile too), without
  * blocking the event loop (servers of the test keep answering).
  */
 export function runBlender<T>(scriptPath: string, args: string[], profile: string, timeoutMs = 120_000): Promise<BlenderRun<T>> {
@@ -51,7 +51,8 @@ export function runBlender<T>(scriptPath: string, args: string[], profile: strin
   const t0 = Date.now();
   return new Promise((ok, fail) => {
     const child = spawn(BLENDER, ['-b', '--factory-startup', '-noaudio', '--python', scriptPath, '--', ...args], {
-      env: { ...process.env, BLENDER_USER_SCRIPTS: scripts, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_DATAFILES: join(profile, 'datafiles') },
+      // DA3_CACHE: a da3 backend the add-on starts keeps its model cache in the profile too.
+      env: { ...process.env, BLENDER_USER_SCRIPTS: scripts, BLENDER_USER_CONFIG: join(profile, 'config'), BLENDER_USER_DATAFILES: join(profile, 'datafiles'), DA3_CACHE: join(profile, 'da3-cache') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -2,14 +2,13 @@
 imported from the built zip exactly as shipped) on cases given by the test, and prints what they
 produced, so the test can validate it against the job protocol's schemas.
 
-Run: /usr/bin/python3 contract_check.py <addon.zip> <cases.json>
+Run: /usr/bin/python3 contract_check.py <addon.zip> <cases.json> <work folder>
 Prints one line ``DA3JS_RESULT <json>``.
 """
 
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, sys.argv[1])  # zipimport: the add-on's pure-Python modules need no Blender
 
@@ -27,7 +26,7 @@ def error_of(fn):
 
 def main():
     cases = json.load(open(sys.argv[2]))
-    tmp = tempfile.mkdtemp(prefix="da3js-contract-")
+    tmp = sys.argv[3]
     paths = []
     for i, data in enumerate((b"\x89PNG fake image bytes", b"\xff\xd8 another", b"\x00\x00\x00 ftyp video")):
         p = os.path.join(tmp, "in put %d.bin" % i)
