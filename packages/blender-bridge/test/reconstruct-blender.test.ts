@@ -133,6 +133,13 @@ describe('Reconstruct in Blender', () => {
     expect(im.drawn.remote).toContainEqual(['label', 'Edge API: set its URL in the add-on preferences']);
     expect(im.prefs_drawn).toBeGreaterThan(8);
 
+    // Choose Images… stores the file browser's selection, sorted.
+    expect(r.choose_images).toEqual({ status: ['FINISHED'], images: images.slice(0, 2), source: 'IMAGES' });
+    // The UI path: the modal operator polls on timer events and imports when the job is done.
+    expect(r.modal).toMatchObject({ ignored: ['PASS_THROUGH'], result: ['FINISHED'], cameras: 2, backgrounds: 2, active_jobs: 0 });
+    expect(r.modal.ticks).toBeGreaterThan(1);
+    expect(r.modal.reports).toEqual([[['INFO'], expect.stringMatching(/^DA3: imported DA3 job-.*: 2 cameras from /)]]);
+
     // A folder: its three images (the .txt ignored).
     expect(r.folder).toMatchObject({ status: ['FINISHED'], error: null, cameras: 3, backgrounds: 3 });
     expect(r.folder.points).toBeGreaterThan(0);

@@ -123,6 +123,36 @@ def main():
         prefs_drawn=len(prefs_log),
     )
 
+    # 1b. The UI path: the modal operator's timer events (headless Blender never invokes, so the
+    # test feeds TIMER events to the operator's own modal() with a real window-manager timer).
+    common.clear_scene()
+    folder = os.path.dirname(cfg["images"][0])
+    chosen = operator(bpy.ops.da3.choose_images, directory=folder + os.sep, files=[{"name": os.path.basename(p)} for p in reversed(cfg["images"][:2])])
+    out["choose_images"] = {"status": chosen[0], "images": [i.filepath for i in s.images], "source": s.source}
+    modal_op = ops.DA3_OT_reconstruct
+
+    class Stand:
+        """Stands in for the running operator instance (Blender cannot instantiate operators)."""
+
+        reports = []
+
+        def report(self, level, message):
+            self.reports.append([sorted(level), message])
+
+    stand = Stand()
+    stand._report = modal_op._report.__get__(stand)
+    stand._job = ops.start_job(bpy.context)
+    stand._timer = bpy.context.window_manager.event_timer_add(0.25, window=None)
+    before = {o.name for o in bpy.data.objects}
+    ignored = modal_op.modal(stand, bpy.context, type("Event", (), {"type": "MOUSEMOVE"})())
+    ticks, result = 0, {"PASS_THROUGH"}
+    while result == {"PASS_THROUGH"} and ticks < 2000:
+        result = modal_op.modal(stand, bpy.context, type("Event", (), {"type": "TIMER"})())
+        ticks += 1
+        time.sleep(0.02)
+    sm, _ = summary_of(common.new_objects(before))
+    out["modal"] = dict(sm, ignored=sorted(ignored), result=sorted(result), ticks=ticks, reports=stand.reports, active_jobs=len(ops.ACTIVE_JOBS))
+
     # 2. A folder of images, through the operator (execute waits in blender -b).
     common.clear_scene()
     s.source, s.folder = "FOLDER", cfg["folder"]

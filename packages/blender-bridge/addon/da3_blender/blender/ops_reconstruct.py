@@ -237,7 +237,7 @@ class DA3_OT_reconstruct(bpy.types.Operator):
 
     def modal(self, context, event):
         """Timer events: shows progress; imports (main thread) and reports once the job ended."""
-        if event.type != "TIMER" or event.timer is not self._timer:
+        if event.type != "TIMER":  # (any window timer: checking the job is cheap)
             return {"PASS_THROUGH"}
         job = self._job
         snap = job.snapshot()
