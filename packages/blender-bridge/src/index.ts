@@ -1,19 +1,14 @@
 /**
- * @da3js/blender-bridge — Blender add-on and the local bridge it talks to.
- *
- * This package is a skeleton: its API lands with its own issue. It already builds, type-checks
- * and resolves through its exports map (ESM and CJS), and depends on the packages below it
- * (see docs/architecture.md).
+ * @da3js/blender-bridge — the Depth Anything 3 add-on for Blender (Python, in `addon/`) and what
+ * builds it: the add-on's wire contract generated from `@da3js/core/protocol`
+ * ({@link addonContract}), its manifest and `bl_info` version ({@link blenderManifest},
+ * {@link stampBlInfoVersion}), and the installable zip ({@link buildAddonZip}), which
+ * `npm run build` writes to `dist/da3_blender-<version>.zip`.
  */
-import { Da3Error } from '@da3js/core';
 
 /** The npm name of this package. */
 export const PACKAGE_NAME = '@da3js/blender-bridge' as const;
 
-/**
- * Throws the typed error every not-yet-implemented entry point of this package raises.
- * @throws {Da3Error} always, with code `BAD_CONFIG`
- */
-export function notImplemented(feature: string): never {
-  throw new Da3Error('BAD_CONFIG', `${PACKAGE_NAME}: ${feature} is not available in this version`);
-}
+export { type AddonContract, addonContract } from './contract.js';
+export { ADDON_ID, EXTENSION_BLENDER_MIN, blenderManifest, stampBlInfoVersion } from './manifest.js';
+export { type AddonSources, addonFiles, addonZipName, buildAddonZip } from './zip.js';

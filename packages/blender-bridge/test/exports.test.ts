@@ -10,14 +10,7 @@ describe('@da3js/blender-bridge exports map', () => {
     expect(esm.PACKAGE_NAME).toBe('@da3js/blender-bridge');
     expect(cjs.PACKAGE_NAME).toBe('@da3js/blender-bridge');
     expect(Object.keys(cjs).sort()).toEqual(Object.keys(esm).sort());
-  });
-
-  it('raises a typed Da3Error for features that are not there yet', () => {
-    expect(() => esm.notImplemented('x')).toThrowError(/@da3js\/blender-bridge: x is not available/);
-    try {
-      esm.notImplemented('x');
-    } catch (e) {
-      expect((e as { code?: string }).code).toBe('BAD_CONFIG');
-    }
+    expect(cjs.addonZipName('1.2.3')).toBe(esm.addonZipName('1.2.3'));
+    expect(esm.addonZipName('1.2.3')).toBe('da3_blender-1.2.3.zip');
   });
 });

@@ -1,0 +1,1 @@
+"""Blender-side modules (need ``bpy``): building objects, operators, panels."""
