@@ -146,6 +146,21 @@ namespace Da3js.Importer
         /// <summary>Little-endian float64.</summary>
         public double F64(string what) { return BitConverter.Int64BitsToDouble((long)U64(what)); }
 
+        /// <summary>Like <see cref="ReadUntil"/>, but the end of the stream also ends the text (a last line without a newline).</summary>
+        public string ReadUntilOrEnd(byte terminator, int maxBytes, string what)
+        {
+            var sb = new MemoryStream();
+            for (;;)
+            {
+                if (_pos == _len && !Fill(1)) break;
+                var b = _buf[_pos++];
+                if (b == terminator) break;
+                if (sb.Length >= maxBytes) throw new Da3ImportException(Da3ErrorCode.TooLarge, Where, what + " is longer than " + maxBytes + " bytes");
+                sb.WriteByte(b);
+            }
+            return Encoding.UTF8.GetString(sb.GetBuffer(), 0, (int)sb.Length);
+        }
+
         /// <summary>
         /// Reads bytes up to and including <paramref name="terminator"/> (not returned), at most
         /// <paramref name="maxBytes"/>; ASCII/UTF-8 decoded. Throws when the limit or the end comes first.
