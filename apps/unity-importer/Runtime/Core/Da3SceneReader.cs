@@ -38,7 +38,7 @@ namespace Da3js.Importer
                 if ((o.ImageWidth <= 0 || o.ImageHeight <= 0) && path.EndsWith(".glb", StringComparison.OrdinalIgnoreCase))
                 {
                     int w, h;
-                    if (JpegSize.TryRead(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "depth_vis", "0000.jpg"), out w, out h))
+                    if (JpegSize.TryReadDepthVis(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "depth_vis", "0000.jpg"), out w, out h))
                         o = new Da3ReadOptions { Limits = options.Limits, NpzPointCloud = options.NpzPointCloud, NpzMinConfidence = options.NpzMinConfidence, ImageWidth = w, ImageHeight = h };
                 }
                 return Read(s, Path.GetFileName(path), o);
@@ -112,7 +112,7 @@ namespace Da3js.Importer
                 var size = scene.Depths.Count > 0 ? new[] { scene.Depths[0].Width, scene.Depths[0].Height } : null;
                 int w = options.ImageWidth, h = options.ImageHeight;
                 if (size != null) { w = size[0]; h = size[1]; }
-                else if (w <= 0 || h <= 0) JpegSize.TryRead(p("depth_vis/0000.jpg"), out w, out h);
+                else if (w <= 0 || h <= 0) JpegSize.TryReadDepthVis(p("depth_vis/0000.jpg"), out w, out h);
                 glb = GlbReader.Read(p("scene.glb"), new GlbReadOptions { Limits = options.Limits, ImageWidth = w, ImageHeight = h });
                 scene.GltfAlignment = glb.GltfAlignment;
                 if (scene.Points == null) scene.Points = glb.Points;
@@ -137,6 +137,17 @@ namespace Da3js.Importer
     /// <summary>Reads the pixel size of a baseline or progressive JPEG from its SOF marker (no decoding).</summary>
     public static class JpegSize
     {
+        /// <summary>
+        /// The processed-image size from da3js' <c>depth_vis/NNNN.jpg</c>, which holds
+        /// <c>[processed RGB | depth colour map]</c> side by side: (JPEG width / 2, JPEG height).
+        /// </summary>
+        public static bool TryReadDepthVis(string path, out int width, out int height)
+        {
+            if (!TryRead(path, out width, out height) || width % 2 != 0) { width = height = 0; return false; }
+            width /= 2;
+            return true;
+        }
+
         /// <summary>True with the size when <paramref name="path"/> is a readable JPEG.</summary>
         public static bool TryRead(string path, out int width, out int height)
         {
