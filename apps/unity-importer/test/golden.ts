@@ -59,6 +59,8 @@ function dumpPrediction(dir: string, p: Prediction): Record<string, unknown> {
 
 /** What {@link writeGoldens} wrote (relative paths under its folder) and how long it took. */
 export interface GoldenReport {
+  /** The any-view inputs as PNG files (`images/0000.png` …), for the job-service round trip. */
+  images: string;
   anyview: { dir: string; files: string[]; points: number };
   gs: { dir: string; files: string[]; gaussians: number };
   seconds: number;
@@ -78,6 +80,9 @@ export async function writeGoldens(root: string, cacheDir: string): Promise<Gold
   // Any-view tiny model on the fixture's three 84×56 views.
   const tiny = await DepthAnything3.fromPretrained(join(FIXTURES, 'tiny'), { cacheDir });
   const a = await fixturePngs('tiny', 'multi');
+  const images = join(root, 'images');
+  mkdirSync(images, { recursive: true });
+  a.pngs.forEach((png, i) => writeFileSync(join(images, `${String(i).padStart(4, '0')}.png`), png));
   const pred = await tiny.inference(a.pngs.map((b) => new Uint8Array(b)), { processRes: Math.max(a.width, a.height) });
   await tiny.dispose();
   const anyDir = join(root, 'anyview');
@@ -104,6 +109,7 @@ export async function writeGoldens(root: string, cacheDir: string): Promise<Gold
   manifest.gs = dumpPrediction(join(root, 'truth', 'gs'), gpred);
   writeFileSync(join(root, 'truth', 'manifest.json'), JSON.stringify(manifest, null, 1));
   return {
+    images,
     anyview: { dir: anyDir, files: files.map((f) => f.slice(anyDir.length + 1)), points: ascii.points },
     gs: { dir: gsDir, files: gsFiles.map((f) => f.slice(gsDir.length + 1)), gaussians: gpred.gaussians?.count ?? 0 },
     seconds: (performance.now() - t0) / 1000,
