@@ -146,3 +146,50 @@ describe('unity-importer C# core (Mono + NUnit 2.6)', () => {
     expect(metrics['projection.max_pixel_error']).toBeLessThanOrEqual(1e-3);
   });
 });
+
+describe('unity-importer Unity layer (compiled against the stub UnityEngine/UnityEditor in Stubs~)', () => {
+  const engine = join(out, 'UnityEngine.dll');
+  const editor = join(out, 'UnityEditor.dll');
+
+  it('compiles the stubs, then Runtime/ and Editor/ against them with warnings as errors', () => {
+    need('mcs');
+    if (!existsSync(join(out, 'Da3js.Importer.Core.dll'))) {
+      const core = mcs(join(out, 'Da3js.Importer.Core.dll'), sources('Runtime/Core'), ['System.IO.Compression.dll']);
+      expect(core.ok, core.output).toBe(true);
+    }
+    const e = mcs(engine, ['Stubs~/UnityEngine.cs'], [], ['-nowarn:0067,0649']);
+    expect(e.ok, e.output).toBe(true);
+    const ed = mcs(editor, ['Stubs~/UnityEditor.cs'], [engine]);
+    expect(ed.ok, ed.output).toBe(true);
+    const runtime = mcs(join(out, 'Da3js.Importer.dll'), sources('Runtime/Unity'), [engine, join(out, 'Da3js.Importer.Core.dll')]);
+    report['unity runtime compile (s)'] = Number(runtime.seconds.toFixed(2));
+    expect(runtime.ok, runtime.output).toBe(true);
+    const ed2 = mcs(join(out, 'Da3js.Importer.Editor.dll'), sources('Editor'), [engine, editor, join(out, 'Da3js.Importer.Core.dll'), join(out, 'Da3js.Importer.dll')]);
+    report['unity editor compile (s)'] = Number(ed2.seconds.toFixed(2));
+    expect(ed2.ok, ed2.output).toBe(true);
+    const sample = mcs(join(out, 'Da3RuntimeLoaderSample.dll'), sources('Samples~'), [engine, join(out, 'Da3js.Importer.Core.dll'), join(out, 'Da3js.Importer.dll')]);
+    expect(sample.ok, sample.output).toBe(true);
+  });
+
+  it('fails to compile when the code uses a Unity API the stubs (and Unity) do not have', () => {
+    // A renamed property and a renamed method, as a Unity upgrade or a typo would bring them.
+    const cases: [string, string, string, RegExp][] = [
+      ['Runtime/Unity/Da3SceneBuilder.cs', 'cam.usePhysicalProperties = true;', 'cam.usePhysicalProperty = true;', /CS1061.*usePhysicalProperty/],
+      ['Runtime/Unity/Da3SceneBuilder.cs', 'mesh.SetSubMesh(0,', 'mesh.SetSubmesh(0,', /CS1061.*SetSubmesh/],
+      ['Runtime/Unity/UnityWebRequestTransport.cs', 'UnityWebRequest.Result.ConnectionError', 'UnityWebRequest.Result.NetworkError', /CS0117.*NetworkError/],
+    ];
+    const mutated = join(work, 'mutated');
+    for (const [file, from, to, error] of cases) {
+      rmSync(mutated, { recursive: true, force: true });
+      cpSync(join(PKG, 'Runtime', 'Unity'), join(mutated, 'Runtime', 'Unity'), { recursive: true });
+      const target = join(mutated, file);
+      const text = readFileSync(target, 'utf8');
+      expect(text.includes(from), `${file} contains ${from}`).toBe(true);
+      writeFileSync(target, text.replace(from, to));
+      const files = readdirSync(join(mutated, 'Runtime', 'Unity')).filter((f) => f.endsWith('.cs')).map((f) => join(mutated, 'Runtime', 'Unity', f));
+      const r = mcs(join(out, 'Mutated.dll'), files, [engine, join(out, 'Da3js.Importer.Core.dll')]);
+      expect(r.ok, `${to} compiled`).toBe(false);
+      expect(r.output).toMatch(error);
+    }
+  });
+});
