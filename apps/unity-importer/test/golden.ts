@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Prediction, type Sink } from '@da3js/core';
+import type { Prediction, Sink } from '@da3js/core';
 import { glbConfidenceThreshold, plyConfidenceThreshold, writeColmap, writePly } from '@da3js/exporters';
 import { DepthAnything3 } from '@da3js/node';
 import sharp from 'sharp';
@@ -82,7 +82,7 @@ export async function writeGoldens(root: string, cacheDir: string): Promise<Gold
   const a = await fixturePngs('tiny', 'multi');
   const images = join(root, 'images');
   mkdirSync(images, { recursive: true });
-  a.pngs.forEach((png, i) => writeFileSync(join(images, `${String(i).padStart(4, '0')}.png`), png));
+  for (const [i, png] of a.pngs.entries()) writeFileSync(join(images, `${String(i).padStart(4, '0')}.png`), png);
   const pred = await tiny.inference(a.pngs.map((b) => new Uint8Array(b)), { processRes: Math.max(a.width, a.height) });
   await tiny.dispose();
   const anyDir = join(root, 'anyview');
@@ -105,7 +105,7 @@ export async function writeGoldens(root: string, cacheDir: string): Promise<Gold
   const gpred = await giant.inference(g.pngs.map((b) => new Uint8Array(b)), { processRes: Math.max(g.width, g.height), inferGs: true });
   await giant.dispose();
   const gsDir = join(root, 'gs');
-  const gsFiles = await gpred.export({ dir: gsDir, formats: 'gs_ply-gs_ply_sh3-glb' });
+  const gsFiles = await gpred.export({ dir: gsDir, formats: 'gs_ply-gs_ply_sh3-gs_gltf-glb' });
   manifest.gs = dumpPrediction(join(root, 'truth', 'gs'), gpred);
   writeFileSync(join(root, 'truth', 'manifest.json'), JSON.stringify(manifest, null, 1));
   return {

@@ -13,8 +13,10 @@ namespace Da3js.Importer
         public long Id;
         /// <summary>Model name (<c>PINHOLE</c>, <c>SIMPLE_RADIAL</c>, …).</summary>
         public string Model;
-        /// <summary>Image size, pixels.</summary>
-        public long Width, Height;
+        /// <summary>Image width, pixels.</summary>
+        public long Width;
+        /// <summary>Image height, pixels.</summary>
+        public long Height;
         /// <summary>Parameters in COLMAP's order for the model.</summary>
         public double[] Params;
     }
@@ -24,10 +26,20 @@ namespace Da3js.Importer
     {
         /// <summary>Image id.</summary>
         public long Id;
-        /// <summary>Rotation quaternion (w, x, y, z), world→camera.</summary>
-        public double Qw, Qx, Qy, Qz;
-        /// <summary>Translation, world→camera.</summary>
-        public double Tx, Ty, Tz;
+        /// <summary>Scalar part of the world→camera rotation quaternion (COLMAP's QW).</summary>
+        public double Qw;
+        /// <summary>x of the world→camera rotation quaternion (QX, OpenCV axes).</summary>
+        public double Qx;
+        /// <summary>y of the world→camera rotation quaternion (QY).</summary>
+        public double Qy;
+        /// <summary>z of the world→camera rotation quaternion (QZ).</summary>
+        public double Qz;
+        /// <summary>x of the world→camera translation (TX, world units, OpenCV axes).</summary>
+        public double Tx;
+        /// <summary>y of the world→camera translation (TY).</summary>
+        public double Ty;
+        /// <summary>z of the world→camera translation (TZ).</summary>
+        public double Tz;
         /// <summary>The camera's id.</summary>
         public long CameraId;
         /// <summary>File name.</summary>

@@ -106,12 +106,18 @@ namespace Da3js.Importer
         public string Stage;
         /// <summary>Progress fraction in [0, 1].</summary>
         public double Fraction;
-        /// <summary>Error code and message of a failed job.</summary>
-        public string ErrorCode, ErrorMessage;
+        /// <summary>Error code of a failed job (a core Da3Error code, INTERRUPTED, …), or null.</summary>
+        public string ErrorCode;
+        /// <summary>Error message of a failed job, or null.</summary>
+        public string ErrorMessage;
         /// <summary>Whether submitting again may succeed.</summary>
         public bool Retryable;
-        /// <summary>Result: views, processed size, metric flag, files.</summary>
-        public int Views, Width, Height;
+        /// <summary>Result: number of views.</summary>
+        public int Views;
+        /// <summary>Result: processed image width, pixels.</summary>
+        public int Width;
+        /// <summary>Result: processed image height, pixels.</summary>
+        public int Height;
         /// <summary>True for metric depth (metres).</summary>
         public bool IsMetric;
         /// <summary>The result files (empty until the job succeeded).</summary>

@@ -13,7 +13,9 @@ namespace Da3js.Importer
         /// <summary>npz: leave pixels below this confidence out of the point cloud (default 0).</summary>
         public float NpzMinConfidence;
         /// <summary>GLB: processed-image size for the cameras' intrinsics (0: look for <c>depth_vis/0000.jpg</c> beside the file).</summary>
-        public int ImageWidth, ImageHeight;
+        public int ImageWidth;
+        /// <summary>GLB: processed-image height (see <see cref="ImageWidth"/>).</summary>
+        public int ImageHeight;
     }
 
     /// <summary>

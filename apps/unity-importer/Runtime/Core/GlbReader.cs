@@ -16,7 +16,9 @@ namespace Da3js.Importer
         /// beside the GLB, or the npz). The camera wireframes fix K only up to the image size; with it
         /// the views get full intrinsics, without it only a pose and a field of view.
         /// </summary>
-        public int ImageWidth, ImageHeight;
+        public int ImageWidth;
+        /// <summary>Height in pixels of the processed images (see <see cref="ImageWidth"/>).</summary>
+        public int ImageHeight;
 
         /// <summary>Read the camera wireframes (default true).</summary>
         public bool Cameras = true;

@@ -5,8 +5,12 @@ namespace Da3js.Importer
     /// <summary>A 3-vector in double precision. Its frame is whatever the API using it says.</summary>
     public struct Vec3d
     {
-        /// <summary>Components.</summary>
-        public double X, Y, Z;
+        /// <summary>x component.</summary>
+        public double X;
+        /// <summary>y component.</summary>
+        public double Y;
+        /// <summary>z component.</summary>
+        public double Z;
 
         /// <summary>Creates the vector (x, y, z).</summary>
         public Vec3d(double x, double y, double z) { X = x; Y = y; Z = z; }
@@ -34,8 +38,14 @@ namespace Da3js.Importer
     /// <summary>A quaternion (x, y, z, w), scalar last like Unity's <c>Quaternion</c> and da3js' xyzw.</summary>
     public struct Quatd
     {
-        /// <summary>Components; w is the scalar part.</summary>
-        public double X, Y, Z, W;
+        /// <summary>x of the vector part.</summary>
+        public double X;
+        /// <summary>y of the vector part.</summary>
+        public double Y;
+        /// <summary>z of the vector part.</summary>
+        public double Z;
+        /// <summary>The scalar part.</summary>
+        public double W;
 
         /// <summary>Creates the quaternion (x, y, z, w).</summary>
         public Quatd(double x, double y, double z, double w) { X = x; Y = y; Z = z; W = w; }
@@ -68,8 +78,24 @@ namespace Da3js.Importer
     /// <summary>A 3×3 matrix in double precision, row-major (<c>M[3*r + c]</c>).</summary>
     public struct Mat3d
     {
-        /// <summary>Row-major elements.</summary>
-        public double M00, M01, M02, M10, M11, M12, M20, M21, M22;
+        /// <summary>Row 0, column 0.</summary>
+        public double M00;
+        /// <summary>Row 0, column 1.</summary>
+        public double M01;
+        /// <summary>Row 0, column 2.</summary>
+        public double M02;
+        /// <summary>Row 1, column 0.</summary>
+        public double M10;
+        /// <summary>Row 1, column 1.</summary>
+        public double M11;
+        /// <summary>Row 1, column 2.</summary>
+        public double M12;
+        /// <summary>Row 2, column 0.</summary>
+        public double M20;
+        /// <summary>Row 2, column 1.</summary>
+        public double M21;
+        /// <summary>Row 2, column 2.</summary>
+        public double M22;
 
         /// <summary>From nine row-major values starting at <paramref name="offset"/>.</summary>
         public static Mat3d FromRowMajor(double[] a, int offset = 0)

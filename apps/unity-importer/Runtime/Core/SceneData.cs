@@ -35,8 +35,10 @@ namespace Da3js.Importer
         /// <summary>Image name (COLMAP) or <c>view_0000</c>.</summary>
         public string Name;
 
-        /// <summary>Width and height in pixels of the image the intrinsics refer to (0 when unknown).</summary>
-        public int Width, Height;
+        /// <summary>Width in pixels of the image the intrinsics refer to (0 when unknown).</summary>
+        public int Width;
+        /// <summary>Height in pixels of the image the intrinsics refer to (0 when unknown).</summary>
+        public int Height;
 
         /// <summary>K, 3×3 row-major, pixels, OpenCV (principal point at integer pixel-centre coordinates). Null when unknown.</summary>
         public double[] Intrinsics;
@@ -104,8 +106,10 @@ namespace Da3js.Importer
     {
         /// <summary>View index.</summary>
         public int View;
-        /// <summary>Size in pixels.</summary>
-        public int Width, Height;
+        /// <summary>Width in pixels.</summary>
+        public int Width;
+        /// <summary>Height in pixels.</summary>
+        public int Height;
         /// <summary>Camera-space z per pixel (model units; metres for metric models), <c>Width·Height</c> floats, row-major from the top row.</summary>
         public float[] Depth;
         /// <summary>Confidence per pixel, or null.</summary>

@@ -19,12 +19,18 @@ namespace Da3js.Importer
     {
         /// <summary>Focal length, millimetres.</summary>
         public double FocalLengthMm;
-        /// <summary>Sensor width and height, millimetres.</summary>
-        public double SensorWidthMm, SensorHeightMm;
-        /// <summary>Lens shift in units of the sensor size (Unity's <c>Camera.lensShift</c>).</summary>
-        public double LensShiftX, LensShiftY;
-        /// <summary>The pixel size of the image the camera reproduces.</summary>
-        public int Width, Height;
+        /// <summary>Sensor width, millimetres (<c>Camera.sensorSize.x</c>).</summary>
+        public double SensorWidthMm;
+        /// <summary>Sensor height, millimetres (<c>Camera.sensorSize.y</c>).</summary>
+        public double SensorHeightMm;
+        /// <summary>Horizontal lens shift in sensor widths (<c>Camera.lensShift.x</c>, positive moves the view right).</summary>
+        public double LensShiftX;
+        /// <summary>Vertical lens shift in sensor heights (<c>Camera.lensShift.y</c>, positive moves the view up).</summary>
+        public double LensShiftY;
+        /// <summary>Width in pixels of the image the camera reproduces (render at this size).</summary>
+        public int Width;
+        /// <summary>Height in pixels of the image the camera reproduces.</summary>
+        public int Height;
 
         /// <summary>Unity's vertical field of view (degrees) for these settings, what <c>Camera.fieldOfView</c> reads back.</summary>
         public double VerticalFieldOfViewDegrees

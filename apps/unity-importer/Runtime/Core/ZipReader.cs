@@ -15,8 +15,10 @@ namespace Da3js.Importer
         public int Method;
         /// <summary>CRC-32 of the uncompressed bytes.</summary>
         public uint Crc32;
-        /// <summary>Sizes in bytes.</summary>
-        public long CompressedSize, Size;
+        /// <summary>Compressed size in bytes.</summary>
+        public long CompressedSize;
+        /// <summary>Uncompressed size in bytes.</summary>
+        public long Size;
         /// <summary>Offset of the local header.</summary>
         public long HeaderOffset;
     }

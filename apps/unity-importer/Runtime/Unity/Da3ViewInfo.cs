@@ -14,8 +14,10 @@ namespace Da3js.Importer.Unity
     {
         /// <summary>View index in the prediction.</summary>
         public int viewIndex;
-        /// <summary>Processed image size, pixels.</summary>
-        public int width, height;
+        /// <summary>Processed image width, pixels.</summary>
+        public int width;
+        /// <summary>Processed image height, pixels.</summary>
+        public int height;
         /// <summary>K, 9 values row-major (empty when unknown).</summary>
         public double[] intrinsics = new double[0];
         /// <summary>World→camera [R | t], 12 values row-major, OpenCV axes.</summary>

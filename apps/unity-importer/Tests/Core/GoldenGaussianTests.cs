@@ -56,6 +56,28 @@ namespace Da3js.Importer.Tests
             Assert.AreEqual(0.0, sh, "SH are float32, sign-flipped exactly");
         }
 
+        /// <summary>
+        /// The KHR_gaussian_splatting GLB (no hf_alignment) loads as a coloured point cloud of the
+        /// centres: glTF axes (x, −y, −z of OpenCV) → Unity (x, y, −z) gives S·means exactly.
+        /// </summary>
+        [Test]
+        public void KhrGaussianGlbLoadsAsPoints()
+        {
+            var t = T;
+            var scene = GlbReader.Read(Golden.Path("gs", "gs", "scene_gaussians.glb"));
+            Assert.AreEqual(t.GaussianCount, scene.Points.Count);
+            Assert.IsFalse(scene.GltfAlignment.HasValue);
+            Assert.AreEqual(0, scene.Views.Count);
+            double err = 0;
+            for (int i = 0; i < t.GaussianCount; i++)
+            {
+                var m = CoordinateFrames.OpenCvToUnity(new Vec3d(t.Means[3 * i], t.Means[3 * i + 1], t.Means[3 * i + 2]));
+                err = Math.Max(err, Math.Max(Math.Abs(scene.Points.Positions[3 * i] - m.X), Math.Max(Math.Abs(scene.Points.Positions[3 * i + 1] - m.Y), Math.Abs(scene.Points.Positions[3 * i + 2] - m.Z))));
+            }
+            Golden.Metric("gs_gltf.max_abs_position_error", err);
+            Assert.AreEqual(0.0, err);
+        }
+
         /// <summary>The Unity covariance R_u·diag(s²)·R_uᵀ equals S·Σ_opencv·S for every Gaussian.</summary>
         [Test]
         public void CovariancesSurviveTheAxisChange()
