@@ -451,7 +451,7 @@ namespace Da3js.Importer
                 if (string.IsNullOrEmpty(f.Name) || f.Name.Contains("..") || f.Name.StartsWith("/", StringComparison.Ordinal) || f.Name.Contains("\\") || f.Name.Contains(":"))
                     throw new Da3ImportException(Da3ErrorCode.Protocol, "job " + job.Id, "refusing the result name " + f.Name);
                 var target = Path.GetFullPath(Path.Combine(root, f.Name.Replace('/', Path.DirectorySeparatorChar)));
-                if (!target.StartsWith(root, StringComparison.Ordinal)) throw new Da3ImportException(Da3ErrorCode.Protocol, "job " + job.Id, "refusing the result name " + f.Name);
+                if (!target.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal)) throw new Da3ImportException(Da3ErrorCode.Protocol, "job " + job.Id, "refusing the result name " + f.Name);
                 string url;
                 if (!string.IsNullOrEmpty(f.Url) && f.Url.StartsWith("/", StringComparison.Ordinal)) url = f.Url;
                 else

@@ -281,6 +281,7 @@ namespace Da3js.Importer
             var stride = 0;
             for (int k = 0; k < n; k++) { offsets[k] = stride; stride += SizeOf(vertex.Properties[k].Type); }
             if (stride == 0) throw new Da3ImportException(Da3ErrorCode.BadHeader, w, "element vertex has no properties");
+            if (stride > cur.BufferSize) throw new Da3ImportException(Da3ErrorCode.TooLarge, w, "a vertex of " + n + " properties takes " + stride + " bytes, more than the reader's " + cur.BufferSize + "-byte buffer");
             cur.Require(vertex.Count * stride, "element vertex (" + vertex.Count + " × " + stride + " bytes)");
             var types = new PlyType[n];
             for (int k = 0; k < n; k++) types[k] = vertex.Properties[k].Type;

@@ -92,6 +92,10 @@ namespace Da3js.Importer.Tests
             Fails(() => PlyReader.Read(new MemoryStream(Ply("ply\nformat binary_middle_endian 1.0\nend_header\n")), "fmt.ply"), Da3ErrorCode.BadHeader, "unknown format");
             Fails(() => PlyReader.Read(new MemoryStream(Ply("ply\nformat ascii 1.0\nelement vertex 1\nproperty float32x x\nend_header\n")), "type.ply"), Da3ErrorCode.BadHeader, "unknown type");
             Fails(() => PlyReader.Read(new MemoryStream(Ply("ply\nformat ascii 1.0\nelement face 0\nproperty list uchar int vertex_indices\nend_header\n")), "faces.ply"), Da3ErrorCode.Missing, "vertex");
+            var wide = new StringBuilder("ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\n");
+            for (int i = 0; i < 20000; i++) wide.Append("property float p" + i + "\n");
+            wide.Append("end_header\n");
+            Fails(() => PlyReader.Read(new MemoryStream(Ply(wide.ToString(), new byte[80012])), "wide.ply"), Da3ErrorCode.TooLarge, "80012 bytes");
             var endless = new StringBuilder("ply\nformat ascii 1.0\n");
             while (endless.Length < (1 << 20) + 100) endless.Append("comment padding padding padding padding padding\n");
             Fails(() => PlyReader.Read(new MemoryStream(Encoding.ASCII.GetBytes(endless.ToString())), "endless.ply"), Da3ErrorCode.TooLarge, "PLY header");
