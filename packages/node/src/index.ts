@@ -9,6 +9,10 @@
  * const prediction = await model.inference(['a.jpg', 'b.jpg']);
  * await prediction.export({ dir: 'out', formats: 'mini_npz-depth_vis' });
  * await model.dispose();
+ *
+ * // or, transformers.js style:
+ * const depth = await pipeline('depth-estimation', 'depth-anything/DA3-SMALL');
+ * const same = await depth(['a.jpg', 'b.jpg']);
  * ```
  */
 export {
@@ -24,6 +28,7 @@ export {
   type NodePrediction,
 } from './model/depth-anything-3.js';
 export { resolveModelSource, type ModelSourceOptions } from './model/from-pretrained.js';
+export { pipeline, PIPELINE_TASKS, type DepthEstimationPipeline, type PipelineTask } from './model/pipeline.js';
 export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
 export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
 export * from './hub/index.js';

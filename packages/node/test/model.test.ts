@@ -182,3 +182,25 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     }
   });
 });
+
+describe('pipeline (transformers.js style)', () => {
+  it("pipeline('depth-estimation', folder) returns what DepthAnything3.inference returns; unknown tasks are refused", async () => {
+    const { pipeline } = await import('../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'da3js-pipeline-'));
+    try {
+      const events: string[] = [];
+      const depth = await pipeline('depth-estimation', join(FIXTURES, 'tiny'), { cacheDir: dir, progress_callback: (e) => events.push(e.status) });
+      expect(depth.task).toBe('depth-estimation');
+      const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+      const outputs = await loadTensors('tiny/multi/outputs.safetensors');
+      const pred = await depth(views(inputs.image_u8), { processRes: 84 });
+      expectClose(pred.depth, outputs['out.depth'].data as Float32Array, { atol: 1e-4, rtol: 1e-4 }, 'depth');
+      expect(typeof pred.export).toBe('function');
+      expect(events).toContain('convert');
+      await depth.dispose();
+      await expect(pipeline('image-segmentation' as never, join(FIXTURES, 'tiny'))).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

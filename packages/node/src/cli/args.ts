@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseFormats } from '@da3js/exporters';
+import { DEFAULT_MODEL } from '../model/depth-anything-3.js';
 import { Da3Error, MAX_BLOCKS, MAX_PROCESS_RES, PREPROCESS_SIZE_MULTIPLE, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
 
 /** `da3` commands (the reference's, plus `convert`). */
@@ -51,8 +52,8 @@ export interface CliArgs {
   readonly out: string | undefined;
 }
 
-/** The model the CLI uses by default (CPU-friendly; the reference defaults to NESTED-GIANT-LARGE-1.1). */
-export const DEFAULT_MODEL = 'depth-anything/DA3-SMALL';
+/** The model the CLI uses by default. */
+export { DEFAULT_MODEL };
 
 export const USAGE = `Usage: da3 <command> [input] [options]
 

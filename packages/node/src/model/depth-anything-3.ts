@@ -113,6 +113,9 @@ export interface NodePrediction extends Prediction {
   export(options: ExportToDirectoryOptions): Promise<string[]>;
 }
 
+/** The model the CLI and `pipeline` use by default (CPU-friendly; the reference defaults to NESTED-GIANT-LARGE-1.1). */
+export const DEFAULT_MODEL = 'depth-anything/DA3-SMALL';
+
 /** The default cache folder: `$DA3_CACHE`, else `~/.cache/da3js`. */
 export function defaultCacheDir(): string {
   return process.env.DA3_CACHE ?? join(homedir(), '.cache', 'da3js');
