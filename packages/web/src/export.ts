@@ -1,4 +1,4 @@
-import type { Prediction, Sink } from '@da3js/core';
+import { type Prediction, type Sink, throwIfAborted } from '@da3js/core';
 import { type ExportOptions, exportPrediction } from '@da3js/exporters';
 import { asAborted } from './abort.js';
 import { blobSink } from './io.js';
@@ -6,10 +6,11 @@ import { blobSink } from './io.js';
 /** Longest stretch (ms) an export runs without giving the event loop a turn. */
 const YIELD_EVERY_MS = 30;
 
-/** Lets the event loop run (input events, an abort button) — a macrotask, not a microtask. */
+/**
+ * Lets the event loop run (input events, timers, an abort message) — a macrotask, not a microtask.
+ * Not `scheduler.yield()`: its continuation is queued ahead of pending timers and messages.
+ */
 function yieldToEventLoop(): Promise<void> {
-  const s = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (typeof s?.yield === 'function') return s.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
@@ -48,15 +49,23 @@ export async function exportToFiles(prediction: Prediction, formats: string | re
       const sink = blobSink(mimeTypeOf(path));
       sinks.set(path, sink);
       if (!options.signal) return sink;
+      const signal = options.signal;
+      const turn = async () => {
+        if (performance.now() - last > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          last = performance.now();
+        }
+        throwIfAborted(signal, 'export');
+      };
       const yielding: Sink = {
         write: async (chunk) => {
-          if (performance.now() - last > YIELD_EVERY_MS) {
-            await yieldToEventLoop();
-            last = performance.now();
-          }
+          await turn();
           return sink.write(chunk);
         },
-        close: () => sink.close?.(),
+        close: async () => {
+          await turn();
+          return sink.close?.();
+        },
         abort: (reason) => sink.abort?.(reason),
       };
       return yielding;
