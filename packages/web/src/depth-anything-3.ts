@@ -204,8 +204,6 @@ export class DepthAnything3 {
   private readonly runners = new Map<string, WebRunner>();
   private readonly cache: ModelCache | undefined;
   private readonly timings: TimingStore | undefined;
-  /** Sessions created so far (a run that created one also converted/loaded: not a timing sample). */
-  private sessionsCreated = 0;
 
   private constructor(
     /** The model's architecture (the reference's config). */
@@ -399,7 +397,6 @@ export class DepthAnything3 {
       ({ graph } = await this.graphFor(build, signal));
       runner = await createWebRunner(graph, { providers, ...wasm });
     }
-    this.sessionsCreated++;
     const other = this.runners.get(runnerKey);
     if (other) {
       // Another call made the same session meanwhile: keep one.
@@ -438,13 +435,20 @@ export class DepthAnything3 {
         kind: this.kind,
         runner: async (role, o) => {
           const runner = await this.runnerFor(role, strategy, layers, o?.gaussians, signal);
-          // onnxruntime cannot stop a run: the call rejects at once and the run ends in the background.
-          return { run: (feeds) => abortable(runner.run(feeds), signal, 'inference') };
+          return {
+            run: async (feeds) => {
+              const t = performance.now();
+              // onnxruntime cannot stop a run: the call rejects at once and the run ends in the background.
+              const out = await abortable(runner.run(feeds), signal, 'inference');
+              timed.networkMs += performance.now() - t;
+              return out;
+            },
+          };
         },
       };
       const timed = await this.timedProgress(options, strategy, layers);
       const prediction = await runInference(model, decoded, { ...options, onProgress: timed.onProgress });
-      await timed.recorded();
+      await timed.record();
       return Object.freeze({ ...prediction, export: (formats: string | readonly string[], o?: ExportOptions) => exportToFiles(prediction, formats, o) });
     } catch (error) {
       throw asAborted(error, signal, 'inference');
@@ -463,33 +467,35 @@ export class DepthAnything3 {
 
   /**
    * The progress callback of one inference, with `estimatedMs` added to the first `network` event
-   * (from this model's earlier runs on this device) and this run's network time remembered. Runs
-   * that converted a graph or created a session are not samples.
+   * (from this model's earlier runs on this device), and `record()` to remember this run's network
+   * time: the time spent in session runs only (`networkMs`, summed by the runner wrapper), so a
+   * run that also converted a graph or started a session is a fair sample too.
    */
-  private async timedProgress(options: WebInferenceOptions, strategy: RefViewStrategy, layers: readonly number[]): Promise<{ onProgress: (e: InferenceProgress) => void; recorded: () => Promise<void> }> {
+  private async timedProgress(
+    options: WebInferenceOptions,
+    strategy: RefViewStrategy,
+    layers: readonly number[],
+  ): Promise<{ onProgress: (e: InferenceProgress) => void; networkMs: number; record: () => Promise<void> }> {
     const user = options.onProgress;
     const store = this.timings;
     const key = store ? await this.timingKey(strategy, layers) : undefined;
     const msPerUnit = key && store ? await store.get(key) : undefined;
-    let networkStart = 0;
-    let sessionsAtStart = 0;
     let units = 0;
-    let recording: Promise<void> = Promise.resolve();
-    const onProgress = (event: InferenceProgress) => {
-      let shown = event;
-      if (event.stage === 'network' && event.graphsDone === 0) {
-        networkStart = performance.now();
-        sessionsAtStart = this.sessionsCreated;
-        units = networkUnits(event.views, event.height ?? 0, event.width ?? 0);
-        if (msPerUnit !== undefined) shown = { ...event, estimatedMs: Math.round(msPerUnit * units) };
-      }
-      if (event.stage === 'postprocess' && networkStart && key && store && this.sessionsCreated === sessionsAtStart) {
-        const ms = performance.now() - networkStart;
-        recording = store.set(key, ms / units).catch(() => undefined);
-      }
-      user?.(shown);
+    const timed = {
+      networkMs: 0,
+      onProgress: (event: InferenceProgress) => {
+        let shown = event;
+        if (event.stage === 'network' && event.graphsDone === 0) {
+          units = networkUnits(event.views, event.height ?? 0, event.width ?? 0);
+          if (msPerUnit !== undefined) shown = { ...event, estimatedMs: Math.round(msPerUnit * units) };
+        }
+        user?.(shown);
+      },
+      record: async () => {
+        if (key && store && units > 0 && timed.networkMs > 0) await store.set(key, timed.networkMs / units).catch(() => undefined);
+      },
     };
-    return { onProgress, recorded: () => recording };
+    return timed;
   }
 
   /** Releases every session. */
