@@ -41,3 +41,11 @@ export function formatDepth(d: number, unit = ''): string {
   if (!Number.isFinite(d)) return '—';
   return `${Number(d.toPrecision(3))}${unit ? ` ${unit}` : ''}`;
 }
+
+/**
+ * The legend's caption: the depth's unit — metres for metric predictions, otherwise relative depth
+ * (the model's own unit, correct up to one scale factor per scene).
+ */
+export function legendCaption(isMetric: boolean): string {
+  return isMetric ? 'Depth in metres · near (red) → far (blue)' : 'Relative depth (no unit: up to scale) · near (red) → far (blue)';
+}

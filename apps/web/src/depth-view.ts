@@ -1,10 +1,12 @@
 /**
  * The per-view depth viewer: view i's depth coloured like the exporters' `depth_vis` (Spectral of
- * disparity, near red, far blue), prev/next buttons, and a colour bar with the depths at its ends.
+ * disparity, near red, far blue), prev/next buttons (and ←/→ keys on the image), and a legend: a
+ * colour bar with the depths at its ends, in metres for metric predictions and marked "relative"
+ * (the model's own unit, up to scale) otherwise.
  */
 import type { Prediction } from '@da3js/core';
 import { colorizeDepth } from '@da3js/exporters';
-import { colourBar, formatDepth } from './colour-bar.js';
+import { colourBar, formatDepth, legendCaption } from './colour-bar.js';
 import { byId } from './dom.js';
 
 function putRgb(canvas: HTMLCanvasElement, rgb: Uint8Array, width: number, height: number): void {
@@ -30,6 +32,15 @@ export class DepthView {
   constructor() {
     byId('depth-prev').addEventListener('click', () => this.show(this.view - 1));
     byId('depth-next').addEventListener('click', () => this.show(this.view + 1));
+    const canvas = byId<HTMLCanvasElement>('depth-canvas');
+    canvas.tabIndex = 0;
+    canvas.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowLeft') this.show(this.view - 1);
+      else if (e.key === 'ArrowRight') this.show(this.view + 1);
+      else return;
+      e.preventDefault();
+    });
+    canvas.hidden = true;
     this.updateButtons();
   }
 
@@ -47,6 +58,9 @@ export class DepthView {
   /** Shows view `i` (clamped to the prediction's views). */
   show(i: number): void {
     const p = this.prediction;
+    byId('depth-canvas').hidden = !p;
+    byId('depth-empty').hidden = !!p;
+    byId('legend').hidden = !p;
     if (!p) {
       byId('depth-label').textContent = '';
       this.updateButtons();
@@ -61,7 +75,10 @@ export class DepthView {
     const unit = p.isMetric ? 'm' : '';
     byId('colour-bar-min').textContent = formatDepth(bar.minDepth, unit);
     byId('colour-bar-max').textContent = formatDepth(bar.maxDepth, unit);
+    byId('legend-caption').textContent = legendCaption(p.isMetric);
+    byId('legend').dataset.unit = p.isMetric ? 'm' : 'relative';
     byId('depth-label').textContent = `view ${this.view + 1} / ${p.views}`;
+    byId('depth-canvas').setAttribute('aria-label', `Depth map of view ${this.view + 1} of ${p.views}: ${legendCaption(p.isMetric)}, from ${formatDepth(bar.minDepth, unit)} to ${formatDepth(bar.maxDepth, unit)}`);
     this.updateButtons();
   }
 

@@ -50,6 +50,8 @@ export class Downloads {
   constructor(
     private readonly exportOptions: () => ExportOptions,
     private readonly onStatus: (text: string, error?: unknown) => void,
+    /** Makes the files (default {@link exportFiles} on this thread; the app passes the worker's export). */
+    private readonly exporter: (p: Prediction, format: string, options: ExportOptions) => Promise<File[]> = exportFiles,
   ) {
     const box = byId('downloads');
     for (const f of exportFormats()) {
@@ -58,6 +60,7 @@ export class Downloads {
       b.id = `download-${f}`;
       b.dataset.format = f;
       b.textContent = f;
+      b.setAttribute('aria-label', `Download ${f}`);
       b.disabled = true;
       b.addEventListener('click', () => void this.download(f));
       box.appendChild(b);
@@ -81,7 +84,7 @@ export class Downloads {
     if (!p) return [];
     try {
       this.onStatus(`Exporting ${format}…`);
-      const files = await exportFiles(p, format, this.exportOptions());
+      const files = await this.exporter(p, format, this.exportOptions());
       const names = files.map((f) => downloadName(f.name));
       for (let i = 0; i < files.length; i++) saveFile(files[i], names[i]);
       this.onStatus(`Exported ${format}: ${names.join(', ')}`);

@@ -3,8 +3,8 @@
  * README.md ("Automation hook"). Everything else in the app is private.
  */
 import { type Prediction, type PredictionInit, createPrediction } from '@da3js/core';
-import type { DepthAnything3 } from '@da3js/web';
 import type { ScreenPoint } from './viewer/viewer.js';
+import type { WorkerModelInfo } from './worker/protocol.js';
 
 /** A prediction as plain data: {@link PredictionInit} whose arrays may be plain number arrays. */
 export type PredictionLike = { [K in keyof PredictionInit]: PredictionInit[K] | number[] };
@@ -17,8 +17,12 @@ export interface Da3AppHook {
   status(): string;
   /** The last prediction shown, or null. */
   readonly prediction: Prediction | null;
-  /** The loaded model, or null. */
-  readonly model: DepthAnything3 | null;
+  /** The model loaded in the inference worker (kind and config), or null. */
+  readonly model: WorkerModelInfo | null;
+  /** True while a run is in flight. */
+  readonly busy: boolean;
+  /** Times Cancel had to terminate the inference worker (a session run cannot be aborted). */
+  readonly workerTerminations: number;
   /** Execution providers of the last session made ready (`['wasm']`, `['webgpu', 'wasm']`). */
   readonly providers: readonly string[];
   /** The measure tool: the last completed distance (world units; metres when the prediction is metric). */
@@ -29,6 +33,8 @@ export interface Da3AppHook {
   readonly timings: { readonly load?: number; readonly decode?: number; readonly inference?: number };
   /** Runs the pipeline on the current input (what the Reconstruct button does). */
   run(): Promise<void>;
+  /** What the Cancel button does; resolves once the run has stopped. */
+  cancel(): Promise<void>;
   /** Shows a prediction (a `Prediction`, or plain data for `createPrediction`) without running a model. */
   showPrediction(p: Prediction | PredictionLike): Prediction;
 }

@@ -1,10 +1,12 @@
 /**
  * The input section: a file input and a drop zone for several images or one video, the video's
- * sampling-FPS slider, and decoding into RGBA {@link ImageU8} frames in the page (@da3js/web's
- * `decodeImage` — exact pixels, EXIF orientation as stored, like the reference — and `sampleVideo`).
+ * sampling-FPS slider, thumbnails of the selection, and what the worker is given: image files
+ * (decoded in the worker by @da3js/web's `decodeImage` — exact pixels, EXIF orientation as stored,
+ * like the reference) or, for a video, frames sampled here (`sampleVideo` needs a `<video>`
+ * element, which workers lack).
  */
 import type { ImageU8 } from '@da3js/core';
-import { decodeImage, sampleVideo } from '@da3js/web';
+import { sampleVideo } from '@da3js/web';
 import { byId } from './dom.js';
 
 /** The current selection: images, or one video. */
@@ -16,8 +18,13 @@ export interface InputSelection {
 /** The input section. */
 export interface InputsUi {
   selection(): InputSelection;
-  /** Decodes the selection (images as they are, the video sampled at the slider's FPS). */
-  decode(onFrame?: (done: number, total: number | null) => void): Promise<ImageU8[]>;
+  /** Replaces the selection (drop, file input, examples). */
+  setFiles(files: readonly File[]): void;
+  /**
+   * What to send to the worker: the image files as they are, or the video's frames sampled at the
+   * slider's FPS (cancellable with `signal`; `onFrame` after each frame).
+   */
+  prepare(signal: AbortSignal, onFrame?: (done: number) => void): Promise<(File | ImageU8)[]>;
 }
 
 /** Video frames kept at most (memory and time grow with the number of views). */
@@ -31,17 +38,36 @@ export function createInputs(onChange: (s: InputSelection) => void): InputsUi {
   const zone = byId('drop-zone');
   const fps = byId<HTMLInputElement>('video-fps');
   const fpsValue = byId<HTMLOutputElement>('video-fps-value');
+  const thumbs = byId('thumbs');
   let current: InputSelection = { images: [], video: null };
+  let urls: string[] = [];
+
+  const showThumbs = () => {
+    for (const u of urls) URL.revokeObjectURL(u);
+    urls = current.images.slice(0, 12).map((f) => URL.createObjectURL(f));
+    thumbs.replaceChildren(
+      ...urls.map((u, i) => {
+        const li = document.createElement('li');
+        const img = document.createElement('img');
+        img.src = u;
+        img.alt = current.images[i].name;
+        li.appendChild(img);
+        return li;
+      }),
+    );
+  };
 
   const take = (files: readonly File[]) => {
     const video = files.find(isVideo) ?? null;
     current = video ? { images: [], video } : { images: files.filter((f) => !isVideo(f)), video: null };
     byId('video-options').hidden = !current.video;
+    const n = current.images.length;
     byId('input-summary').textContent = current.video
       ? `Video: ${current.video.name}`
-      : current.images.length
-        ? `${current.images.length} image${current.images.length === 1 ? '' : 's'}: ${current.images.map((f) => f.name).join(', ')}`
+      : n
+        ? `${n} image${n === 1 ? '' : 's'}: ${current.images.map((f) => f.name).join(', ')}`
         : 'No input yet.';
+    showThumbs();
     onChange(current);
   };
 
@@ -62,17 +88,13 @@ export function createInputs(onChange: (s: InputSelection) => void): InputsUi {
 
   return {
     selection: () => current,
-    async decode(onFrame) {
+    setFiles: take,
+    async prepare(signal, onFrame) {
       if (current.video) {
         let n = 0;
-        return sampleVideo(current.video, { fps: Number(fps.value), maxFrames: MAX_VIDEO_FRAMES, onFrame: () => onFrame?.(++n, null) });
+        return sampleVideo(current.video, { fps: Number(fps.value), maxFrames: MAX_VIDEO_FRAMES, signal, onFrame: () => onFrame?.(++n) });
       }
-      const out: ImageU8[] = [];
-      for (const f of current.images) {
-        out.push(await decodeImage(f));
-        onFrame?.(out.length, current.images.length);
-      }
-      return out;
+      return [...current.images];
     },
   };
 }

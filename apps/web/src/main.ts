@@ -1,20 +1,22 @@
 /**
- * The app's wiring: URL parameters → the model picker, inputs and options; Reconstruct → load
- * the model, decode the input, run inference, show the result in the 3D viewer, the depth viewer
- * and the download buttons; `window.da3App` for automation.
+ * The app's wiring: URL parameters → the model picker, inputs and options; Reconstruct → the
+ * inference worker (engine.ts: load the model, decode, run DA3, all off this thread) → the 3D
+ * viewer, the depth viewer and the download buttons; Cancel stops a run for real (abort, then
+ * terminate the worker); `window.da3App` for automation.
  */
 import type { Prediction } from '@da3js/core';
-import type { DepthAnything3 } from '@da3js/web';
 import { DepthView } from './depth-view.js';
 import { byId } from './dom.js';
-import { Downloads } from './downloads.js';
+import { Downloads, exportFiles } from './downloads.js';
+import { CancelledError, Engine } from './engine.js';
 import { describeError } from './errors.js';
+import { type Example, createExampleButtons, exampleFiles } from './examples.js';
 import { type Da3AppHook, type PredictionLike, toPrediction } from './hook.js';
 import { createInputs } from './inputs.js';
-import { createModelPicker, hasGaussianHead } from './model-picker.js';
+import { createModelPicker, hasGaussianHead, ortWasmPaths } from './model-picker.js';
 import { createOptions } from './options.js';
 import { parseUrlParams } from './params.js';
-import { providers, setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
+import { providers, setBusy, setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
 import { MeasureTool } from './viewer/measure-tool.js';
 import { SceneController, readViewerSettings } from './viewer/scene-controller.js';
 import { Viewer } from './viewer/viewer.js';
@@ -22,14 +24,16 @@ import { Viewer } from './viewer/viewer.js';
 const params = parseUrlParams(location.search);
 
 let prediction: Prediction | null = null;
-let running = false;
+/** True when `prediction` is the worker's last result (exports then run in the worker). */
+let predictionInWorker = false;
+let running: AbortController | null = null;
 const timings: { load?: number; decode?: number; inference?: number } = {};
 
+const engine = new Engine();
 const options = createOptions({ processRes: params.processRes });
-const picker = createModelPicker(params, (model) => {
-  options.setGaussiansAvailable(hasGaussianHead(model.config));
-  byId('model-info').textContent = `Loaded: ${model.kind} model${hasGaussianHead(model.config) ? ' with a 3D-Gaussian head' : ''}.`;
-});
+const picker = createModelPicker(params);
+const runButton = byId<HTMLButtonElement>('run');
+const cancelButton = byId<HTMLButtonElement>('cancel');
 const inputs = createInputs((s) => {
   const n = s.video ? 1 : s.images.length;
   if (n && !running) setStatus(`Ready: ${s.video ? 'a video' : `${n} image${n === 1 ? '' : 's'}`} selected. Press Reconstruct.`);
@@ -43,53 +47,107 @@ const downloads = new Downloads(
     const s = readViewerSettings();
     return { confThreshPercentile: s.confPercentile, numMaxPoints: s.maxPoints, showCameras: s.showCameras, filterBlackBg: s.filterBlackBg, filterWhiteBg: s.filterWhiteBg };
   },
-  (text, error) => (error === undefined ? setStatus(text, 'done') : setStatus(`${text}: ${describeError(error)}`, 'error')),
+  (text, error) => (error === undefined ? setStatus(text, text.endsWith('…') ? 'busy' : 'done') : setStatus(`${text}: ${describeError(error)}`, 'error')),
+  (p, format, o) => (predictionInWorker && p === prediction ? engine.export(format, o) : exportFiles(p, format, o)),
 );
+const exampleButtons = createExampleButtons((ex) => void runExample(ex));
 
-function show(p: Prediction | PredictionLike): Prediction {
-  prediction = toPrediction(p);
-  measure.reset(prediction.isMetric);
-  scene.setPrediction(prediction);
-  depthView.setPrediction(prediction);
-  downloads.setPrediction(prediction);
-  return prediction;
+/** Runs `fn` as a named User Timing measure (`da3:…`, visible in DevTools and to the tests). */
+function timed<T>(name: string, fn: () => T): T {
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    performance.measure(`da3:${name}`, { start, end: performance.now() });
+  }
+}
+
+function show(p: Prediction | PredictionLike, inWorker = false): Prediction {
+  const shown = timed('validate', () => toPrediction(p));
+  prediction = shown;
+  predictionInWorker = inWorker;
+  measure.reset(shown.isMetric);
+  timed('cloud', () => scene.setPrediction(shown));
+  timed('depth', () => depthView.setPrediction(shown));
+  downloads.setPrediction(shown);
+  byId('viewer-empty').hidden = true;
+  return shown;
+}
+
+function setRunning(on: boolean): void {
+  runButton.disabled = on;
+  cancelButton.disabled = !on;
+  for (const b of exampleButtons) b.disabled = on;
+  setBusy(on);
 }
 
 async function run(): Promise<void> {
   if (running) return;
-  running = true;
-  const button = byId<HTMLButtonElement>('run');
-  button.disabled = true;
+  const ac = new AbortController();
+  running = ac;
+  setRunning(true);
   try {
     const sel = inputs.selection();
-    if (!sel.video && sel.images.length === 0) throw new Error('choose one or more images, or a video, first');
+    if (!sel.video && sel.images.length === 0) throw new Error('choose one or more images or a video first — or try an example');
     const opts = options.read();
-    let t = performance.now();
-    setStatus('Loading the model…', 'busy');
-    const model: DepthAnything3 = await picker.load(showLoadProgress);
-    timings.load = performance.now() - t;
-    t = performance.now();
-    setStatus(sel.video ? 'Sampling the video…' : 'Decoding the images…', 'busy');
-    const frames = await inputs.decode((done, total) => setProgress(total ? done / total : null, `Decoded ${done}${total ? `/${total}` : ''}`));
-    timings.decode = performance.now() - t;
-    t = performance.now();
-    setStatus(`Running Depth Anything 3 on ${frames.length} view${frames.length === 1 ? '' : 's'}…`, 'busy');
-    const pred = await model.inference(frames, { ...opts, onProgress: showInferenceProgress });
-    timings.inference = performance.now() - t;
-    show(pred);
-    setProgress(1, 'Done');
-    setStatus(`Done: ${pred.views} view${pred.views === 1 ? '' : 's'} at ${pred.width}×${pred.height} in ${(timings.inference / 1000).toFixed(1)} s${pred.isMetric ? ' (metric)' : ''}.`, 'done');
+    const choice = picker.choice();
+    setStatus(sel.video ? 'Sampling the video…' : 'Starting…', 'busy');
+    setProgress(null, sel.video ? 'Sampling the video…' : 'Starting…');
+    const t0 = performance.now();
+    const frames = await inputs.prepare(ac.signal, (n) => setProgress(null, `Sampled ${n} frame${n === 1 ? '' : 's'}`));
+    const sampling = performance.now() - t0;
+    setStatus(`Reconstructing ${frames.length} view${frames.length === 1 ? '' : 's'}…`, 'busy');
+    const result = await engine.run(choice, ortWasmPaths(), frames, opts, {
+      onLoadProgress: showLoadProgress,
+      onInferProgress: showInferenceProgress,
+      onLoaded: (model) => {
+        options.setGaussiansAvailable(hasGaussianHead(model.config));
+        byId('model-info').textContent = `Loaded: ${model.kind === 'anyview' ? 'any-view' : model.kind} model${hasGaussianHead(model.config) ? ' with a 3D-Gaussian head' : ''}.`;
+      },
+    });
+    timings.load = result.timings.load;
+    timings.decode = result.timings.decode + sampling;
+    timings.inference = result.timings.inference;
+    performance.mark('da3:result');
+    const pred = timed('show', () => show(result.prediction, true));
+    setStatus(`Done: ${pred.views} view${pred.views === 1 ? '' : 's'} at ${pred.width}×${pred.height} in ${(timings.inference / 1000).toFixed(1)} s${pred.isMetric ? ' (metric, metres)' : ''}.`, 'done');
   } catch (e) {
-    console.error(e);
-    setProgress(0, '');
-    setStatus(describeError(e), 'error');
+    if (e instanceof CancelledError || (e as { code?: string }).code === 'ABORTED') {
+      setStatus(`Cancelled${e instanceof CancelledError && e.terminated ? ' (the running computation was stopped)' : ''}. Ready for the next run.`, 'info');
+    } else {
+      console.error(e);
+      setStatus(describeError(e), 'error');
+    }
   } finally {
-    running = false;
-    button.disabled = false;
+    running = null;
+    setRunning(false);
   }
 }
 
-byId('run').addEventListener('click', () => void run());
+/** Cancel: abort what runs here (video sampling) and in the worker; resolves when stopped. */
+async function cancel(): Promise<void> {
+  if (!running) return;
+  setProgress(null, 'Cancelling…');
+  running.abort();
+  await engine.cancel();
+}
+
+async function runExample(example: Example): Promise<void> {
+  if (running) return;
+  try {
+    inputs.setFiles(await exampleFiles(example));
+  } catch (e) {
+    setStatus(describeError(e), 'error');
+    return;
+  }
+  await run();
+}
+
+runButton.addEventListener('click', () => void run());
+cancelButton.addEventListener('click', () => void cancel());
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && running) void cancel();
+});
 
 window.da3App = {
   ready: Promise.resolve(),
@@ -98,10 +156,16 @@ window.da3App = {
     return prediction;
   },
   get model() {
-    return picker.current();
+    return engine.model;
   },
   get providers() {
     return providers();
+  },
+  get busy() {
+    return running !== null;
+  },
+  get workerTerminations() {
+    return engine.terminations;
   },
   measure: {
     get lastDistance() {
@@ -116,7 +180,8 @@ window.da3App = {
   },
   timings,
   run,
-  showPrediction: show,
+  cancel,
+  showPrediction: (p) => show(p, false),
 } satisfies Da3AppHook;
 
-setStatus(crossOriginIsolated ? 'Choose images or a video.' : 'Choose images or a video. (Page not cross-origin isolated: WASM runs on one thread.)');
+setStatus(crossOriginIsolated ? 'Choose photos or a video — or try an example.' : 'Choose photos or a video — or try an example. (This page is not cross-origin isolated: WASM runs on one thread.)');

@@ -24,7 +24,6 @@ describe('devices (headless Chromium)', () => {
     const { page, context } = await openPage(browser, appUrl(server, 'webgpu'));
     const c = await tinyMultiCase();
     await page.setInputFiles('#file-input', c.pngs);
-    await page.fill('#process-res', '84');
     await page.click('#run');
     await expect(waitForRun(page)).rejects.toThrow(/WebGPU is not available.*WASM/);
     expect(await page.locator('#status').getAttribute('data-kind')).toBe('error');
@@ -37,7 +36,6 @@ describe('devices (headless Chromium)', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     const c = await tinyMultiCase();
     await page.setInputFiles('#file-input', c.pngs);
-    await page.fill('#process-res', '84');
     await page.click('#run');
     await waitForRun(page);
     const got = await page.evaluate(() => ({ depth: Array.from(window.da3App.prediction!.depth), ms: window.da3App.timings.inference }));

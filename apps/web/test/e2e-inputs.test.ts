@@ -26,13 +26,12 @@ describe('inputs (headless Chromium)', () => {
 
   it('loads the model from local files (config.json + model.safetensors) and equals the reference', async (ctx) => {
     if (!requireChromium(ctx)) return;
-    const { page, context, errors } = await openPage(browser, `${server.url}/?device=wasm&threads=1`);
+    const { page, context, errors } = await openPage(browser, `${server.url}/?device=wasm&threads=1&processRes=84`);
     await page.selectOption('#model-select', 'local');
     await page.setInputFiles('#local-config', join(FIXTURES, 'tiny', 'config.json'));
     await page.setInputFiles('#local-weights', join(FIXTURES, 'tiny', 'model.safetensors'));
     const c = await tinyMultiCase();
     await page.setInputFiles('#file-input', c.pngs);
-    await page.fill('#process-res', '84');
     await page.click('#run');
     await waitForRun(page);
     const depth = await page.evaluate(() => Array.from(window.da3App.prediction!.depth));
@@ -56,7 +55,6 @@ describe('inputs (headless Chromium)', () => {
     await page.setInputFiles('#file-input', video);
     expect(await page.locator('#video-options').isVisible()).toBe(true);
     await page.locator('#video-fps').fill('1');
-    await page.fill('#process-res', '84');
     await page.click('#run');
     await waitForRun(page);
     const got = await page.evaluate(() => {

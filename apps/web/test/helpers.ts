@@ -26,9 +26,9 @@ export function serveApp(): Promise<StaticServer> {
   return startStaticServer({ mounts: { '/': DIST }, hub: { [TINY_REPO]: join(FIXTURES, 'tiny') } });
 }
 
-/** The app URL for the tiny model. */
+/** The app URL for the tiny model (process resolution 84 unless `extra` says otherwise). */
 export function appUrl(server: StaticServer, device: 'wasm' | 'webgpu', extra = ''): string {
-  return `${server.url}/?endpoint=${encodeURIComponent(server.hubEndpoint)}&model=${TINY_REPO}&device=${device}&threads=1${extra}`;
+  return `${server.url}/?endpoint=${encodeURIComponent(server.hubEndpoint)}&model=${TINY_REPO}&device=${device}&threads=1&processRes=84${extra}`;
 }
 
 /** A page with downloads allowed; console errors and page errors are collected in `errors`. */
@@ -117,7 +117,6 @@ export interface TinyMultiRun {
 /** Uploads the tiny/multi PNGs through the file input, runs at process res 84, reads the prediction back. */
 export async function runTinyMulti(page: Page, pngs: readonly string[]): Promise<TinyMultiRun> {
   await page.setInputFiles('#file-input', [...pngs]);
-  await page.fill('#process-res', '84');
   const t0 = Date.now();
   await page.click('#run');
   const status = await waitForRun(page);

@@ -1,9 +1,11 @@
 import {
+  type AbortSignalLike,
   Da3Error,
   type Da3Model,
   type FloatPrecision,
   type GraphRole,
   type InferenceOptions,
+  type InferenceProgress,
   type ModelCache,
   type ModelConfig,
   type ModelKind,
@@ -13,18 +15,22 @@ import {
   SafetensorsFile,
   assertValidCheckpoint,
   builtGraphChoices,
+  graphConfigDigest,
   loadConfig,
   modelKindOf,
   readOnnxMetadata,
   runInference,
+  throwIfAborted,
 } from '@da3js/core';
+import { abortable, asAborted, fetchAbortable, responseBytes } from './abort.js';
 import type { ExportOptions } from '@da3js/exporters';
 import { type WebDevice, type WebDtype, type WebRunner, createWebRunner, executionProviders, resolvePrecision } from './backend.js';
 import { defaultModelCache } from './cache.js';
 import { exportToFiles } from './export.js';
 import { type GraphBlobs, type GraphBuild, cachedGraph, convertGraph, graphCacheKey, storeGraph } from './graph.js';
 import { decodeImage, type WebImageInput } from './input.js';
-import { blobByteSource, httpRangeByteSource, withReadProgress } from './io.js';
+import { type AbortableByteSource, blobByteSource, httpRangeByteSource, withReadProgress, withSignal } from './io.js';
+import { type TimingStore, defaultTimingStore, networkUnits } from './timings.js';
 
 /** Progress events (transformers.js `status` names, plus `convert` and `cache`). */
 export type WebProgressEvent =
@@ -36,6 +42,18 @@ export type WebProgressEvent =
   | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision }
   /** Something the user should know that does not stop loading (e.g. checkpoint tensors the model does not use). */
   | { readonly status: 'warning'; readonly message: string };
+
+/**
+ * Per-view progress of {@link DepthAnything3.inference}'s decoding (before core's `preprocess`
+ * stage): `done` of `views` inputs decoded.
+ */
+export interface DecodeProgress {
+  readonly status: 'decode';
+  readonly done: number;
+  readonly views: number;
+  /** Milliseconds since the inference started. */
+  readonly elapsedMs: number;
+}
 
 /**
  * Validates a checkpoint's header against the config (no tensor is read), so a wrong file fails
@@ -77,6 +95,18 @@ export interface WebFromPretrainedOptions {
    */
   readonly strict?: boolean;
   readonly progress?: (event: WebProgressEvent) => void;
+  /**
+   * Cancels loading (`ABORTED`): the config and header requests in flight are cancelled; nothing
+   * is cached. Only for this call: graph conversions happen on first use, under the signal of the
+   * {@link DepthAnything3.inference} call that needs them.
+   */
+  readonly signal?: AbortSignalLike;
+  /**
+   * Where measured network timings are remembered, to give `estimatedMs` on the next run's
+   * `network` event (default: memory + the Cache API, see {@link defaultTimingStore}); `false`
+   * for no estimates.
+   */
+  readonly timings?: TimingStore | false;
 }
 
 /** Options of {@link DepthAnything3.inference} (web). */
@@ -85,12 +115,48 @@ export interface WebInferenceOptions extends InferenceOptions {
   readonly exportFeatLayers?: readonly number[];
   /** Rotate JPEG inputs by their EXIF orientation (default false, like the reference). */
   readonly applyExifOrientation?: boolean;
+  /**
+   * Progress: `decode` after each input is decoded, then core's `infer` events per stage
+   * (`preprocess`, `network` — with `estimatedMs` when this model ran on this device before —
+   * and `postprocess`), each with the view count. A first-use graph conversion reports to the
+   * model's `progress` callback.
+   */
+  readonly onProgress?: (event: InferenceProgress | DecodeProgress) => void;
+  /**
+   * Cancels the call (`ABORTED`): decoding, a first-use graph conversion (its tensor downloads are
+   * cancelled; nothing half-converted is cached), and every stage of the pipeline. A graph already
+   * running on onnxruntime finishes in the background (it cannot be interrupted), but the call
+   * rejects at once. The model stays usable.
+   */
+  readonly signal?: AbortSignalLike;
 }
 
 /** A {@link Prediction} with `export`, producing `File`s in the reference's formats and layout. */
 export interface WebPrediction extends Prediction {
   /** `await prediction.export('glb-depth_vis')` → `[File scene.glb, File depth_vis/0000.jpg, …]`. */
   export(formats: string | readonly string[], options?: ExportOptions): Promise<File[]>;
+}
+
+/** Bytes a safetensors header may take before its first tensor (the core reader's default cap). */
+const MAX_HEAD_BYTES = 100 * 2 ** 20;
+
+/**
+ * Opens a safetensors file and keeps its head (length prefix + JSON header) in memory, so later
+ * conversions can re-open it over a source bound to their own signal without another request.
+ */
+async function openWeights(source: AbortableByteSource, signal?: AbortSignalLike): Promise<{ weights: SafetensorsFile; head?: Uint8Array }> {
+  if (source.size >= 8) {
+    const prefix = await source.read(0, 8, signal);
+    const len = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
+    if (len > 0 && len <= Math.min(MAX_HEAD_BYTES, source.size - 8)) {
+      const head = new Uint8Array(8 + len);
+      head.set(prefix, 0);
+      head.set(await source.read(8, len, signal), 8);
+      return { weights: await SafetensorsFile.open(withSignal(source, signal, head)), head };
+    }
+  }
+  // A bad length: let the reader say what is wrong.
+  return { weights: await SafetensorsFile.open(withSignal(source, signal)) };
 }
 
 function urlsFor(idOrUrl: string, options: WebFromPretrainedOptions): { config: string; weights: string } {
@@ -119,7 +185,7 @@ const WASM_MAX_GRAPH_BYTES = 3 * 2 ** 30;
 
 /** Where a model's graphs come from: a checkpoint to convert, or one pre-converted graph. */
 type GraphSource =
-  | { readonly kind: 'checkpoint'; readonly weights: SafetensorsFile; readonly weightsId?: string }
+  | { readonly kind: 'checkpoint'; readonly weights: SafetensorsFile; readonly source: AbortableByteSource; readonly head?: Uint8Array; readonly weightsId?: string }
   | { readonly kind: 'onnx'; readonly graph: GraphBlobs; readonly name: string; readonly built: Omit<GraphBuild, 'role' | 'precision'> };
 
 /**
@@ -137,6 +203,7 @@ type GraphSource =
 export class DepthAnything3 {
   private readonly runners = new Map<string, WebRunner>();
   private readonly cache: ModelCache | undefined;
+  private readonly timings: TimingStore | undefined;
 
   private constructor(
     /** The model's architecture (the reference's config). */
@@ -146,28 +213,38 @@ export class DepthAnything3 {
     private readonly options: WebFromPretrainedOptions,
   ) {
     this.cache = options.cache === false ? undefined : (options.cache ?? defaultModelCache());
+    this.timings = options.timings === false ? undefined : (options.timings ?? defaultTimingStore());
   }
 
   /**
    * Loads `owner/name` from the hub (or a base URL holding config.json + model.safetensors). Only
    * the config and the safetensors header are fetched here; tensors are read when a graph is
    * converted (not at all when the graph is cached).
-   * @throws Da3Error `IO` (HTTP errors, no Range support), `BAD_CONFIG`, `BAD_SAFETENSORS`
+   * @throws Da3Error `IO` (HTTP errors, no Range support), `BAD_CONFIG`, `BAD_SAFETENSORS`,
+   *   `ABORTED` when `options.signal` fired
    */
   static async fromPretrained(idOrUrl: string, options: WebFromPretrainedOptions = {}): Promise<DepthAnything3> {
-    const urls = urlsFor(idOrUrl, options);
-    options.progress?.({ status: 'initiate', file: urls.config });
-    const res = await fetch(urls.config, { headers: options.headers ?? {} });
-    if (!res.ok) throw new Da3Error('IO', `fromPretrained: ${urls.config} answered HTTP ${res.status}`);
-    const json = parseConfigJson(await res.text(), urls.config);
-    options.progress?.({ status: 'done', file: urls.config });
-    const config = loadConfig(json);
-    const source = await httpRangeByteSource(urls.weights, { headers: options.headers });
-    const progress = options.progress;
-    const tracked = progress ? withReadProgress(source, (loaded, total) => progress({ status: 'progress', file: urls.weights, loaded, total, progress: (100 * loaded) / total })) : source;
-    const weights = await SafetensorsFile.open(tracked);
-    checkWeights(weights, config, options);
-    return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId: `${urls.weights}@${source.etag ?? source.size}` }, options);
+    const { signal, ...kept } = options;
+    const what = 'fromPretrained';
+    try {
+      throwIfAborted(signal, what);
+      const urls = urlsFor(idOrUrl, options);
+      options.progress?.({ status: 'initiate', file: urls.config });
+      const res = await fetchAbortable(urls.config, { headers: options.headers ?? {} }, signal, what);
+      if (!res.ok) throw new Da3Error('IO', `fromPretrained: ${urls.config} answered HTTP ${res.status}`);
+      const json = parseConfigJson(new TextDecoder().decode(await responseBytes(res, signal, what)), urls.config);
+      options.progress?.({ status: 'done', file: urls.config });
+      const config = loadConfig(json);
+      const source = await httpRangeByteSource(urls.weights, { headers: options.headers, signal });
+      const progress = options.progress;
+      const tracked = progress ? withReadProgress(source, (loaded, total) => progress({ status: 'progress', file: urls.weights, loaded, total, progress: (100 * loaded) / total })) : source;
+      const { weights, head } = await openWeights(tracked, signal);
+      checkWeights(weights, config, options);
+      throwIfAborted(signal, what);
+      return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, source: tracked, head, weightsId: `${urls.weights}@${source.etag ?? source.size}` }, kept);
+    } catch (error) {
+      throw asAborted(error, signal, what);
+    }
   }
 
   /**
@@ -175,13 +252,21 @@ export class DepthAnything3 {
    * (or its parsed object), `weights` the model.safetensors file, read lazily by `Blob.slice`.
    */
   static async fromBlobs(files: { readonly config: Blob | Record<string, unknown>; readonly weights: Blob }, options: WebFromPretrainedOptions = {}): Promise<DepthAnything3> {
-    const json = files.config instanceof Blob ? parseConfigJson(await files.config.text(), 'the config file') : files.config;
-    const config = loadConfig(json);
-    const weights = await SafetensorsFile.open(blobByteSource(files.weights));
-    checkWeights(weights, config, options);
-    const file = files.weights as Partial<File>;
-    const weightsId = file.name && file.lastModified ? `file:${file.name}:${files.weights.size}:${file.lastModified}` : undefined;
-    return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, weightsId }, options);
+    const { signal, ...kept } = options;
+    try {
+      throwIfAborted(signal, 'fromBlobs');
+      const json = files.config instanceof Blob ? parseConfigJson(await files.config.text(), 'the config file') : files.config;
+      const config = loadConfig(json);
+      const source = blobByteSource(files.weights);
+      const { weights, head } = await openWeights(source, signal);
+      checkWeights(weights, config, options);
+      const file = files.weights as Partial<File>;
+      const weightsId = file.name && file.lastModified ? `file:${file.name}:${files.weights.size}:${file.lastModified}` : undefined;
+      throwIfAborted(signal, 'fromBlobs');
+      return new DepthAnything3(config, options.kind ?? modelKindOf(config, json), { kind: 'checkpoint', weights, source, head, weightsId }, kept);
+    } catch (error) {
+      throw asAborted(error, signal, 'fromBlobs');
+    }
   }
 
   /**
@@ -198,12 +283,25 @@ export class DepthAnything3 {
       readonly externalDataLocation?: string;
     } = {},
   ): Promise<DepthAnything3> {
+    const { signal } = options;
+    try {
+      return await DepthAnything3.loadOnnx(model, options);
+    } catch (error) {
+      throw asAborted(error, signal, 'fromOnnx');
+    }
+  }
+
+  private static async loadOnnx(
+    model: Blob | string,
+    options: WebFromPretrainedOptions & { readonly externalData?: Blob | string; readonly externalDataLocation?: string },
+  ): Promise<DepthAnything3> {
+    const { signal } = options;
     const fetchBlob = async (src: Blob | string): Promise<Blob> => {
       if (typeof src !== 'string') return src;
       options.progress?.({ status: 'initiate', file: src });
-      const res = await fetch(src, { headers: options.headers ?? {} });
+      const res = await fetchAbortable(src, { headers: options.headers ?? {} }, signal, 'fromOnnx');
       if (!res.ok) throw new Da3Error('IO', `fromOnnx: ${src} answered HTTP ${res.status}`);
-      const blob = await res.blob();
+      const blob = await abortable(res.blob(), signal, 'fromOnnx');
       options.progress?.({ status: 'done', file: src });
       return blob;
     };
@@ -218,10 +316,11 @@ export class DepthAnything3 {
     if (data && !location) throw new Da3Error('BAD_VALUE', 'fromOnnx: say externalDataLocation (the data file name recorded in the graph)');
     const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: location!, blob: data } : undefined };
     const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians };
-    return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, cache: false });
+    throwIfAborted(signal, 'fromOnnx');
+    return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, signal: undefined, cache: false });
   }
 
-  private async graphFor(build: GraphBuild): Promise<{ graph: GraphBlobs; key?: string }> {
+  private async graphFor(build: GraphBuild, signal?: AbortSignalLike): Promise<{ graph: GraphBlobs; key?: string }> {
     const src = this.source;
     if (src.kind === 'onnx') {
       const b = src.built;
@@ -239,15 +338,21 @@ export class DepthAnything3 {
       this.options.progress?.({ status: 'cache', role: build.role, hit: hit !== undefined, key });
       if (hit) return { graph: hit, key };
     }
-    const graph = await convertGraph(src.weights, this.config, build, (done, total) => this.options.progress?.({ status: 'convert', role: build.role, done, total }));
+    // Tensors are read over a source bound to this call's signal (the header comes from memory).
+    const weights = signal || src.head ? await SafetensorsFile.open(withSignal(src.source, signal, src.head)) : src.weights;
+    const graph = await convertGraph(weights, this.config, build, (done, total) => this.options.progress?.({ status: 'convert', role: build.role, done, total }), signal);
     if (key && this.cache) {
       // A full disk or a quota error must not stop the page: the graph is simply not kept.
-      await storeGraph(this.cache, key, graph).catch((error) => console.warn(`da3js: could not cache ${key}: ${(error as Error).message}`));
+      await storeGraph(this.cache, key, graph, signal).catch((error) => {
+        if (signal?.aborted) throw asAborted(error, signal, 'graph caching');
+        console.warn(`da3js: could not cache ${key}: ${(error as Error).message}`);
+      });
     }
     return { graph };
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false): Promise<WebRunner> {
+  /** The build (graph choices) a role runs with, and its execution providers. */
+  private async buildFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians: boolean): Promise<{ build: GraphBuild; providers: ('webgpu' | 'wasm')[] }> {
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const providers = await executionProviders(this.options.device);
     const build: GraphBuild = {
@@ -258,9 +363,21 @@ export class DepthAnything3 {
       exportFeatLayers: netRole === 'metric' ? [] : layers,
       gaussians: gaussians && netRole !== 'metric',
     };
+    return { build, providers };
+  }
+
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false, signal?: AbortSignalLike): Promise<WebRunner> {
+    const { build, providers } = await this.buildFor(role, strategy, layers, gaussians);
     const runnerKey = JSON.stringify(build);
     const known = this.runners.get(runnerKey);
     if (known) return known;
+    // A conversion started by another call is not shared: each call converts under its own signal,
+    // so cancelling one never cancels another's.
+    throwIfAborted(signal, 'inference');
+    return this.createRunner(build, providers, runnerKey, signal);
+  }
+
+  private async createRunner(build: GraphBuild, providers: ('webgpu' | 'wasm')[], runnerKey: string, signal?: AbortSignalLike): Promise<WebRunner> {
     if (providers[0] === 'wasm' && this.source.kind === 'checkpoint') {
       const bytes = this.source.weights.header.tensors.reduce((a, t) => a + t.numel, 0) * (build.precision === 'float16' ? 2 : 4);
       if (bytes > WASM_MAX_GRAPH_BYTES) {
@@ -268,7 +385,8 @@ export class DepthAnything3 {
       }
     }
     const wasm = { threads: this.options.threads, wasmPaths: this.options.wasmPaths };
-    let { graph, key } = await this.graphFor(build); // key: set when the graph came from the cache
+    let { graph, key } = await this.graphFor(build, signal); // key: set when the graph came from the cache
+    throwIfAborted(signal, 'inference');
     let runner: WebRunner;
     try {
       runner = await createWebRunner(graph, { providers, ...wasm });
@@ -276,11 +394,19 @@ export class DepthAnything3 {
       // A cached entry that no longer loads (evicted data, a browser update): convert again.
       if (!key || error instanceof Da3Error) throw error;
       await (this.cache as { delete?: (k: string) => Promise<unknown> } | undefined)?.delete?.(key);
-      ({ graph } = await this.graphFor(build));
+      ({ graph } = await this.graphFor(build, signal));
       runner = await createWebRunner(graph, { providers, ...wasm });
     }
-    this.options.progress?.({ status: 'ready', providers: runner.providers, precision: build.precision });
+    const other = this.runners.get(runnerKey);
+    if (other) {
+      // Another call made the same session meanwhile: keep one.
+      await runner.dispose();
+      return other;
+    }
     this.runners.set(runnerKey, runner);
+    this.options.progress?.({ status: 'ready', providers: runner.providers, precision: build.precision });
+    // Cancelled while the session was being created: it is kept for the next call.
+    throwIfAborted(signal, 'inference');
     return runner;
   }
 
@@ -290,14 +416,86 @@ export class DepthAnything3 {
    * {@link WebImageInput}); they are decoded one at a time.
    */
   async inference(images: WebImageInput | readonly WebImageInput[], options: WebInferenceOptions = {}): Promise<WebPrediction> {
-    const list = Array.isArray(images) ? (images as readonly WebImageInput[]) : [images as WebImageInput];
-    const decoded = [];
-    for (const image of list) decoded.push(await decodeImage(image, { applyExifOrientation: options.applyExifOrientation }));
-    const strategy = options.refViewStrategy ?? 'saddle_balanced';
-    const layers = options.exportFeatLayers ?? [];
-    const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians) };
-    const prediction = await runInference(model, decoded, options);
-    return Object.freeze({ ...prediction, export: (formats: string | readonly string[], o?: ExportOptions) => exportToFiles(prediction, formats, o) });
+    const { signal } = options;
+    try {
+      throwIfAborted(signal, 'inference');
+      const list = Array.isArray(images) ? (images as readonly WebImageInput[]) : [images as WebImageInput];
+      if (list.length === 0) throw new Da3Error('EMPTY_INPUT', 'DepthAnything3.inference: no images');
+      const started = Date.now();
+      const decoded = [];
+      for (const image of list) {
+        decoded.push(await decodeImage(image, { applyExifOrientation: options.applyExifOrientation, signal }));
+        throwIfAborted(signal, 'inference');
+        options.onProgress?.({ status: 'decode', done: decoded.length, views: list.length, elapsedMs: Date.now() - started });
+      }
+      const strategy = options.refViewStrategy ?? 'saddle_balanced';
+      const layers = options.exportFeatLayers ?? [];
+      const model: Da3Model = {
+        config: this.config,
+        kind: this.kind,
+        runner: async (role, o) => {
+          const runner = await this.runnerFor(role, strategy, layers, o?.gaussians, signal);
+          return {
+            run: async (feeds) => {
+              const t = performance.now();
+              // onnxruntime cannot stop a run: the call rejects at once and the run ends in the background.
+              const out = await abortable(runner.run(feeds), signal, 'inference');
+              timed.networkMs += performance.now() - t;
+              return out;
+            },
+          };
+        },
+      };
+      const timed = await this.timedProgress(options, strategy, layers);
+      const prediction = await runInference(model, decoded, { ...options, onProgress: timed.onProgress });
+      await timed.record();
+      return Object.freeze({ ...prediction, export: (formats: string | readonly string[], o?: ExportOptions) => exportToFiles(prediction, formats, o) });
+    } catch (error) {
+      throw asAborted(error, signal, 'inference');
+    }
+  }
+
+  /** The key timings are remembered under: weights' config, providers, precision, threads. */
+  private async timingKey(strategy: RefViewStrategy, layers: readonly number[]): Promise<string | undefined> {
+    try {
+      const { build, providers } = await this.buildFor(this.kind === 'nested' ? 'anyview' : 'net', strategy, layers, false);
+      return `${graphConfigDigest(this.config)}|${providers[0]}|${build.precision}|${this.options.threads ?? 'default'}`;
+    } catch {
+      return undefined; // the run itself will say what is wrong
+    }
+  }
+
+  /**
+   * The progress callback of one inference, with `estimatedMs` added to the first `network` event
+   * (from this model's earlier runs on this device), and `record()` to remember this run's network
+   * time: the time spent in session runs only (`networkMs`, summed by the runner wrapper), so a
+   * run that also converted a graph or started a session is a fair sample too.
+   */
+  private async timedProgress(
+    options: WebInferenceOptions,
+    strategy: RefViewStrategy,
+    layers: readonly number[],
+  ): Promise<{ onProgress: (e: InferenceProgress) => void; networkMs: number; record: () => Promise<void> }> {
+    const user = options.onProgress;
+    const store = this.timings;
+    const key = store ? await this.timingKey(strategy, layers) : undefined;
+    const msPerUnit = key && store ? await store.get(key) : undefined;
+    let units = 0;
+    const timed = {
+      networkMs: 0,
+      onProgress: (event: InferenceProgress) => {
+        let shown = event;
+        if (event.stage === 'network' && event.graphsDone === 0) {
+          units = networkUnits(event.views, event.height ?? 0, event.width ?? 0);
+          if (msPerUnit !== undefined) shown = { ...event, estimatedMs: Math.round(msPerUnit * units) };
+        }
+        user?.(shown);
+      },
+      record: async () => {
+        if (key && store && units > 0 && timed.networkMs > 0) await store.set(key, timed.networkMs / units).catch(() => undefined);
+      },
+    };
+    return timed;
   }
 
   /** Releases every session. */

@@ -11,6 +11,7 @@
  */
 export {
   DepthAnything3,
+  type DecodeProgress,
   type WebFromPretrainedOptions,
   type WebInferenceOptions,
   type WebPrediction,
@@ -32,8 +33,10 @@ export {
   type WebRunnerOptions,
 } from './backend.js';
 export { cacheApiModelCache, defaultModelCache, memoryModelCache, type WebModelCache } from './cache.js';
-export { convertGraph, graphCacheKey, type GraphBlobs, type GraphBuild } from './graph.js';
+export { convertGraph, graphCacheKey, storeGraph, type GraphBlobs, type GraphBuild } from './graph.js';
 export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
 export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
 export { exportToFiles, mimeTypeOf } from './export.js';
-export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, type BlobByteSource, type HttpByteSource } from './io.js';
+export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, withSignal, type AbortableByteSource, type BlobByteSource, type HttpByteSource } from './io.js';
+export { defaultTimingStore, memoryTimingStore, networkUnits, type TimingStore } from './timings.js';
+export { abortable } from './abort.js';

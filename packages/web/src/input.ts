@@ -1,4 +1,5 @@
-import { Da3Error, type ImageU8 } from '@da3js/core';
+import { type AbortSignalLike, Da3Error, type ImageU8, throwIfAborted } from '@da3js/core';
+import { abortable, asAborted, fetchAbortable } from './abort.js';
 import { withoutExifOrientation } from './exif.js';
 
 /**
@@ -25,6 +26,8 @@ export interface DecodeImageOptions {
    * PIL loading and @da3js/node).
    */
   readonly applyExifOrientation?: boolean;
+  /** Cancels the decode (`ABORTED`); a URL's download stops. */
+  readonly signal?: AbortSignalLike;
 }
 
 /** Largest image accepted, in pixels (Chromium's canvas area limit is 2^28). */
@@ -133,11 +136,23 @@ async function decodeBlob(blob: Blob, options: DecodeImageOptions, fn: string): 
  *   `UNSUPPORTED` (no canvas / createImageBitmap in this context)
  */
 export async function decodeImage(input: WebImageInput, options: DecodeImageOptions = {}): Promise<ImageU8> {
+  const { signal } = options;
+  throwIfAborted(signal, 'decodeImage');
+  try {
+    const image = await decodeOne(input, options);
+    throwIfAborted(signal, 'decodeImage');
+    return image;
+  } catch (error) {
+    throw asAborted(error, signal, 'decodeImage');
+  }
+}
+
+async function decodeOne(input: WebImageInput, options: DecodeImageOptions): Promise<ImageU8> {
   const fn = 'decodeImage';
   if (typeof input === 'string') {
-    const res = await fetch(input);
+    const res = await fetchAbortable(input, {}, options.signal, fn);
     if (!res.ok) throw new Da3Error('IO', `${fn}: ${input} answered HTTP ${res.status}`);
-    return decodeBlob(await res.blob(), options, fn);
+    return decodeBlob(await abortable(res.blob(), options.signal, fn), options, fn);
   }
   if (isImageU8(input)) return checkImageU8(fn, input);
   if (isImageDataLike(input)) return checkImageU8(fn, { data: input.data, width: input.width, height: input.height, channels: 4 });
@@ -166,7 +181,8 @@ export interface SampleVideoOptions {
   readonly videoFps?: number;
   /** Stop after this many frames. */
   readonly maxFrames?: number;
-  readonly signal?: AbortSignal;
+  /** Cancels the sampling (`ABORTED`), also while a seek is pending; frames taken so far are dropped. */
+  readonly signal?: AbortSignalLike;
   /** Called after each frame with its index in the result and its time in seconds. */
   readonly onFrame?: (index: number, time: number) => void;
 }
@@ -215,11 +231,22 @@ export function videoSampleTimes(duration: number, options: SampleVideoOptions =
  * paused element, and returns them as RGBA images. Needs a document (a `<video>` element).
  *
  * @throws Da3Error `UNKNOWN_FORMAT` (the browser cannot play it), `BAD_VALUE` (fps, maxFrames,
- *   endless duration), `UNSUPPORTED` (no document, e.g. in a worker: pass `VideoFrame`s instead);
- *   the signal's reason when aborted
+ *   endless duration), `UNSUPPORTED` (no document, e.g. in a worker: pass `VideoFrame`s instead),
+ *   `ABORTED` when `options.signal` fired
  */
 export async function sampleVideo(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions = {}): Promise<ImageU8[]> {
+  const { signal } = options;
+  throwIfAborted(signal, 'sampleVideo');
+  try {
+    return await sampleFrames(video, options);
+  } catch (error) {
+    throw asAborted(error, signal, 'sampleVideo');
+  }
+}
+
+async function sampleFrames(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions): Promise<ImageU8[]> {
   const fn = 'sampleVideo';
+  const { signal } = options;
   let element: HTMLVideoElement;
   let objectUrl: string | undefined;
   if (isA(video, 'HTMLVideoElement')) element = video as HTMLVideoElement;
@@ -238,18 +265,19 @@ export async function sampleVideo(video: HTMLVideoElement | Blob | string, optio
     }
   }
   try {
-    if (element.readyState < 1) await once(element, 'loadedmetadata', fn);
+    if (element.readyState < 1) await abortable(once(element, 'loadedmetadata', fn), signal, fn);
     const times = videoSampleTimes(element.duration, options);
     element.pause();
     const frames: ImageU8[] = [];
     for (const t of times) {
-      options.signal?.throwIfAborted();
+      throwIfAborted(signal, fn);
       const target = Math.min(t, element.duration);
       if (element.readyState < 2 || Math.abs(element.currentTime - target) > 1e-9) {
         const seeked = once(element, 'seeked', fn);
         element.currentTime = target;
-        await seeked;
+        await abortable(seeked, signal, fn);
       }
+      throwIfAborted(signal, fn);
       frames.push(rasterize(element, fn));
       options.onFrame?.(frames.length - 1, target);
     }

@@ -1,7 +1,16 @@
-import { type ByteSource, Da3Error, type Sink } from '@da3js/core';
+import { type AbortSignalLike, type ByteSource, Da3Error, type Sink, throwIfAborted } from '@da3js/core';
+import { fetchAbortable, responseBytes } from './abort.js';
+
+/**
+ * A {@link ByteSource} whose reads can be cancelled: `read(offset, length, signal)` rejects with
+ * `ABORTED` when `signal` fires (an HTTP read stops its request).
+ */
+export interface AbortableByteSource extends ByteSource {
+  read(offset: number, length: number, signal?: AbortSignalLike): Promise<Uint8Array>;
+}
 
 /** A {@link ByteSource} over HTTP, with what identifies the remote file's version. */
-export interface HttpByteSource extends ByteSource {
+export interface HttpByteSource extends AbortableByteSource {
   readonly url: string;
   /** The hub's `X-Linked-Etag` (the LFS sha256) or the `ETag`, when the server sent one. */
   readonly etag?: string;
@@ -13,10 +22,11 @@ export interface HttpByteSource extends ByteSource {
  * The size comes from a `Range: bytes=0-0` probe (`Content-Range`), falling back to
  * `Content-Length` of a HEAD request.
  */
-export async function httpRangeByteSource(url: string, options: { headers?: Record<string, string> } = {}): Promise<HttpByteSource> {
+export async function httpRangeByteSource(url: string, options: { headers?: Record<string, string>; signal?: AbortSignalLike } = {}): Promise<HttpByteSource> {
   const headers = options.headers ?? {};
   let size: number | undefined;
-  const probe = await fetch(url, { headers: { ...headers, Range: 'bytes=0-0' } });
+  const what = `download of ${url}`;
+  const probe = await fetchAbortable(url, { headers: { ...headers, Range: 'bytes=0-0' } }, options.signal, what);
   if (probe.status === 206) {
     const m = /\/(\d+)\s*$/.exec(probe.headers.get('content-range') ?? '');
     if (m) size = Number(m[1]);
@@ -26,21 +36,21 @@ export async function httpRangeByteSource(url: string, options: { headers?: Reco
     throw new Da3Error('IO', `httpRangeByteSource: ${url} answered HTTP ${probe.status}`);
   }
   const etag = probe.headers.get('x-linked-etag') ?? probe.headers.get('etag') ?? undefined;
-  await probe.arrayBuffer();
+  await responseBytes(probe, options.signal, what);
   if (size === undefined || !Number.isFinite(size)) throw new Da3Error('IO', `httpRangeByteSource: ${url} did not say its size (Content-Range / Content-Length)`);
   const total = size;
   return {
     size: total,
     url,
     etag,
-    async read(offset, length) {
+    async read(offset, length, signal) {
       if (offset < 0 || length < 0 || offset + length > total) throw new Da3Error('OUT_OF_RANGE', `httpRangeByteSource: read [${offset}, ${offset + length}) outside ${total} bytes of ${url}`);
       if (length === 0) return new Uint8Array(0);
-      const res = await fetch(url, { headers: { ...headers, Range: `bytes=${offset}-${offset + length - 1}` } });
+      const res = await fetchAbortable(url, { headers: { ...headers, Range: `bytes=${offset}-${offset + length - 1}` } }, signal, what);
       if (res.status !== 206 && !(res.status === 200 && offset === 0 && length === total)) {
         throw new Da3Error('IO', `httpRangeByteSource: ${url} answered HTTP ${res.status} to a range request (the server must support Range)`);
       }
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      const bytes = await responseBytes(res, signal, what);
       if (bytes.byteLength !== length) throw new Da3Error('IO', `httpRangeByteSource: ${url} sent ${bytes.byteLength} bytes for a ${length}-byte range`);
       return bytes;
     },
@@ -55,10 +65,30 @@ export function withReadProgress<S extends ByteSource>(source: S, onRead: (loade
   let loaded = 0;
   return {
     ...source,
-    async read(offset: number, length: number) {
-      const bytes = await source.read(offset, length);
+    async read(offset: number, length: number, signal?: AbortSignalLike) {
+      const bytes = await (source as AbortableByteSource).read(offset, length, signal);
       loaded += bytes.byteLength;
       onRead(loaded, source.size);
+      return bytes;
+    },
+  };
+}
+
+/**
+ * `source` with every read bound to `signal`: reads reject with `ABORTED` once it fires (HTTP
+ * requests in flight are cancelled; other sources are checked before and after each read).
+ * `head` (the first bytes of the file, e.g. a safetensors header already read) is served from
+ * memory, so re-opening a file over the bound source costs no request.
+ */
+export function withSignal(source: ByteSource, signal: AbortSignalLike | undefined, head?: Uint8Array, what = 'weights download'): ByteSource {
+  if (!signal && !head) return source;
+  return {
+    size: source.size,
+    async read(offset, length) {
+      throwIfAborted(signal, what);
+      if (head && offset + length <= head.byteLength) return head.slice(offset, offset + length);
+      const bytes = await (source as AbortableByteSource).read(offset, length, signal);
+      throwIfAborted(signal, what);
       return bytes;
     },
   };

@@ -193,6 +193,146 @@ describe('web library in Chromium', () => {
   });
 });
 
+describe('cancellation in Chromium (Cache API, fetch)', () => {
+  it('aborts a download, a conversion (between tensors and in a stalled tensor request), an inference and an export: ABORTED, no Cache API entry, and the next call works', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${server.url}/`);
+    // Requests of the weights hang (never answered) while `stall` is on.
+    let stall = false;
+    let stalled = 0;
+    await page.route('**/model.safetensors', async (route) => {
+      if (stall) {
+        stalled++;
+        return;
+      }
+      await route.continue();
+    });
+    await page.evaluate(() => caches.delete('da3js-graphs'));
+    const waitStalled = async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      while (stalled < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(stalled).toBeGreaterThanOrEqual(n);
+    };
+    const REPO_ARGS = [server.hubEndpoint, REPO] as const;
+
+    // 1. fromPretrained while the weights' size probe hangs.
+    stall = true;
+    await page.evaluate(([endpoint, repo]) => {
+      const w = window as never as { lib: typeof import('@da3js/web'); ac: AbortController; pending: Promise<string> };
+      w.ac = new AbortController();
+      w.pending = w.lib.DepthAnything3.fromPretrained(repo, { endpoint, device: 'wasm', threads: 1, signal: w.ac.signal }).then(
+        () => 'loaded',
+        (e: { code: string }) => e.code,
+      );
+    }, REPO_ARGS);
+    await waitStalled(1);
+    const download = await page.evaluate(async () => {
+      const w = window as never as { ac: AbortController; pending: Promise<string> };
+      const t0 = performance.now();
+      w.ac.abort();
+      const code = await w.pending;
+      return { code, ms: performance.now() - t0 };
+    });
+    stall = false;
+
+    // 2. conversion aborted between tensors, 3. in a stalled tensor request, 4. inference, 5. export.
+    const got = await page.evaluate(async ([endpoint, repo]) => {
+      const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+      const keys = async () => (await (await caches.open('da3js-graphs')).keys()).length;
+      const code = (p: Promise<unknown>) => p.then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      );
+      const img = { data: new Uint8Array(56 * 84 * 3).map((_, i) => (i * 7) % 251), width: 84, height: 56, channels: 3 as const };
+      const ac = new AbortController();
+      const model = await lib.DepthAnything3.fromPretrained(repo, {
+        endpoint,
+        device: 'wasm',
+        threads: 1,
+        progress: (e) => {
+          if (e.status === 'convert' && e.done === 3) ac.abort();
+        },
+      });
+      const conversion = await code(model.inference([img, img], { processRes: 84, signal: ac.signal }));
+      const keysAfterConversion = await keys();
+      (window as never as { model: unknown }).model = model;
+      return { conversion, keysAfterConversion };
+    }, REPO_ARGS);
+
+    stall = true;
+    const stalledBefore = stalled;
+    await page.evaluate(() => {
+      const w = window as never as { model: import('@da3js/web').DepthAnything3; ac: AbortController; pending: Promise<string> };
+      const img = { data: new Uint8Array(56 * 84 * 3).map((_, i) => (i * 7) % 251), width: 84, height: 56, channels: 3 as const };
+      w.ac = new AbortController();
+      w.pending = w.model.inference([img, img], { processRes: 84, signal: w.ac.signal }).then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      );
+    });
+    await waitStalled(stalledBefore + 1);
+    const stalledConversion = await page.evaluate(async () => {
+      const w = window as never as { ac: AbortController; pending: Promise<string> };
+      const t0 = performance.now();
+      w.ac.abort();
+      const code = await w.pending;
+      return { code, ms: performance.now() - t0, keys: (await (await caches.open('da3js-graphs')).keys()).length };
+    });
+    stall = false;
+
+    const rest = await page.evaluate(async () => {
+      const w = window as never as { model: import('@da3js/web').DepthAnything3 };
+      const model = w.model;
+      const code = (p: Promise<unknown>) => p.then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      );
+      const img = { data: new Uint8Array(56 * 84 * 3).map((_, i) => (i * 7) % 251), width: 84, height: 56, channels: 3 as const };
+      const first = await model.inference([img, img], { processRes: 84 });
+      const keysAfterRun = (await (await caches.open('da3js-graphs')).keys()).map((r) => decodeURIComponent(r.url));
+      const stages: string[] = [];
+      for (const stage of ['decode', 'preprocess', 'network', 'postprocess']) {
+        const ac = new AbortController();
+        const c = await code(
+          model.inference([img, img], {
+            processRes: 84,
+            signal: ac.signal,
+            onProgress: (e) => {
+              if ((e.status === 'decode' ? 'decode' : e.stage) === stage) ac.abort();
+            },
+          }),
+        );
+        stages.push(`${stage}:${c}`);
+      }
+      const again = await model.inference([img, img], { processRes: 84 });
+      const same = again.depth.every((v, i) => v === first.depth[i]);
+      const ac = new AbortController();
+      const t0 = performance.now();
+      setTimeout(() => ac.abort(), 5);
+      const exportCode = await code(first.export('glb-ply-mini_npz-depth_vis-glb-ply', { signal: ac.signal }));
+      const exportMs = performance.now() - t0;
+      const files = await first.export('glb-depth_vis');
+      await model.dispose();
+      return { keysAfterRun, stages, same, exportCode, exportMs, files: files.map((f) => `${f.name}:${f.size > 0}`) };
+    });
+    console.log(`Chromium abort latencies: download ${download.ms.toFixed(1)} ms, stalled conversion ${stalledConversion.ms.toFixed(1)} ms, export (abort after 5 ms) settled after ${rest.exportMs.toFixed(1)} ms`);
+    expect(download.code).toBe('ABORTED');
+    expect(download.ms).toBeLessThan(100);
+    expect(got).toEqual({ conversion: 'ABORTED', keysAfterConversion: 0 });
+    expect(stalledConversion.code).toBe('ABORTED');
+    expect(stalledConversion.ms).toBeLessThan(100);
+    expect(stalledConversion.keys).toBe(0);
+    expect(rest.keysAfterRun).toHaveLength(1);
+    expect(rest.keysAfterRun[0]).toMatch(/net-unposed-fp32-saddle_balanced\.onnx$/);
+    expect(rest.stages).toEqual(['decode:ABORTED', 'preprocess:ABORTED', 'network:ABORTED', 'postprocess:ABORTED']);
+    expect(rest.same).toBe(true);
+    expect(rest.exportCode).toBe('ABORTED');
+    expect(rest.files.filter((f) => /^(scene\.glb|depth_vis\/000[01]\.jpg):true$/.test(f)), rest.files.join(', ')).toHaveLength(3);
+    expect(rest.exportMs).toBeLessThan(1000);
+    await page.close();
+  });
+});
+
 describe('web library on WebGPU (software adapter)', () => {
   let gpuBrowser: Browser | undefined;
   afterAll(async () => gpuBrowser?.close());

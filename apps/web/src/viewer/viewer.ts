@@ -35,7 +35,14 @@ export class Viewer {
     this.renderer.outputColorSpace = THREE.LinearSRGBColorSpace;
     this.renderer.setPixelRatio(window.devicePixelRatio || 1);
     container.appendChild(this.renderer.domElement);
-    this.controls = new OrbitControls(this.camera, this.renderer.domElement);
+    const canvas = this.renderer.domElement;
+    // Keyboard: focus the view (Tab) and pan with the arrow keys; touch and pen go through pointer events.
+    canvas.tabIndex = 0;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', '3D point cloud: drag to orbit, scroll or pinch to zoom, arrow keys to pan');
+    canvas.style.touchAction = 'none';
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.listenToKeyEvents(canvas);
     this.controls.addEventListener('change', () => this.render());
     this.scene.add(this.overlay);
     this.setBackground('#202124');
