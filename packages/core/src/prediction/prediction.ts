@@ -23,7 +23,7 @@ export interface Gaussians {
 export interface RayMap {
   readonly height: number;
   readonly width: number;
-  /** [N, height, width, 6]: direction xyz then origin xyz, world frame. */
+  /** `[N, height, width, 6]`: direction xyz then origin xyz, world frame. */
   readonly rays: Float32Array;
   /** [N, height, width] ray confidence (≥ 1). */
   readonly conf: Float32Array;
@@ -42,13 +42,13 @@ export interface FeatureMap {
  * What one inference returns (the reference's `Prediction`, specs.py), for N views at the
  * processed resolution H×W. All arrays are row-major.
  *
- * - `depth` [N, H, W]: z-depth along the camera's optical axis, in the model's units (up to scale
+ * - `depth` `[N, H, W]`: z-depth along the camera's optical axis, in the model's units (up to scale
  *   for any-view models; metres when `isMetric`).
- * - `conf` [N, H, W]: relative confidence (≥ 1), `null` for mono/metric models.
- * - `extrinsics` [N, 3, 4]: world→camera `[R|t]`, OpenCV axes (x right, y down, z forward);
+ * - `conf` `[N, H, W]`: relative confidence (≥ 1), `null` for mono/metric models.
+ * - `extrinsics` `[N, 3, 4]`: world→camera `[R|t]`, OpenCV axes (x right, y down, z forward);
  *   the world frame is the reference view's camera. `null` for mono/metric models.
- * - `intrinsics` [N, 3, 3]: pixels of the processed image. `null` when unknown.
- * - `processedImages` [N, H, W, 3] uint8: the network input de-normalised (truncated).
+ * - `intrinsics` `[N, 3, 3]`: pixels of the processed image. `null` when unknown.
+ * - `processedImages` `[N, H, W, 3]` uint8: the network input de-normalised (truncated).
  * - `sky` [N, H, W] uint8 mask (1 = sky, sky probability ≥ 0.5) where the model predicts sky.
  */
 export interface Prediction {

@@ -199,7 +199,7 @@ function swapped(bytes: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
 
 /**
  * Encodes one array as a complete `.npy` file (header + data), as `np.save` writes it.
- * @throws Da3Error `BAD_VALUE`, `BAD_SHAPE` (see {@link validateNpyArray})
+ * @throws Da3Error `BAD_VALUE`, `BAD_SHAPE` for a bad dtype, shape or value count
  */
 export function encodeNpy(array: NpyArray): Uint8Array {
   validateNpyArray('encodeNpy', array);

@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { Da3Error } from '@da3js/core';
 import { StallTimer, withStall } from '../net/stall-timer.js';
 
-/** Default stall limit of {@link readUrlBytes}: a server silent for 30 s (before the headers or between chunks) fails the read. */
+/** Default stall limit of an image fetched from a URL: a server silent for 30 s (before the headers or between chunks) fails the read. */
 export const DEFAULT_STALL_MS = 30_000;
 
-/** Default download limit of {@link readUrlBytes}: 256 MiB. */
+/** Default download limit of an image fetched from a URL (`decodeImage`): 256 MiB. */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 
 /** True for strings that name a URL this package reads (`http:`, `https:`, `file:`). */

@@ -145,7 +145,7 @@ function gatherViews(g: GraphBuilder, x: Value, flatIndex: Value): Value {
 
 /**
  * The DINOv2 backbone of DA3 (vision_transformer.py `_get_intermediate_layers_not_chunked` +
- * `get_intermediate_layers`) on `images` [B, S, 3, H, W]: patch embedding, cls token, resized
+ * `get_intermediate_layers`) on `images` `[B, S, 3, H, W]`: patch embedding, cls token, resized
  * position embedding, blocks with QK-norm / 2D RoPE / alternating local–global attention from
  * the config's starts, reference-view reorder before block alt_start−1 (unposed graphs), camera
  * tokens at alt_start, and the tapped features with the cat-token half-normalisation.

@@ -339,7 +339,7 @@ export function buildDualDptHead(g: GraphBuilder, features: readonly Value[], gr
 
 /**
  * The plain DPT head (dpt.py `DPT`, mono/metric models) on the four backbone features
- * [B, S, h·w, dimIn]: reassembly (token norm per config, identity for the official models; UV
+ * `[B, S, h·w, dimIn]`: reassembly (token norm per config, identity for the official models; UV
  * embedding only when `posEmbed`), one fusion chain, `output_conv1` at 8h×8w, bilinear
  * (align_corners) to H×W, then `output_conv2` → depth = exp and `sky_output_conv2` → sky = ReLU.
  * Taps: `head.stage0..3`, `head.fused` [B·S, F, 8h, 8w], `head.neck` [B·S, F/2, 8h, 8w],
