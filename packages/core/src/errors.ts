@@ -57,6 +57,7 @@ export class Da3Error extends Error {
    * registered-symbol brand. Subclasses (`HubError`) keep the ordinary prototype check.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was asked about (a subclass keeps the prototype check)
     if (this !== Da3Error) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DA3_ERROR_BRAND] === true;
   }
