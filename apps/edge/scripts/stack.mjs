@@ -4,7 +4,7 @@
 // miniflare), wired together. Everything listens on 127.0.0.1 and stops with `stop()`.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,7 +131,26 @@ export async function startStack(options = {}) {
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   const persist = join(work, 'wrangler-state');
   const wranglerEnv = { WRANGLER_SEND_METRICS: 'false', CI: '1', NO_UPDATE_NOTIFIER: '1' };
-  const migrate = spawnSync(process.execPath, [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  // Bundle the Worker once into the work folder and run that copy: `wrangler dev` watches what it
+  // runs, and a reload mid-run (someone rebuilding the repo) would drop miniflare's in-flight queue
+  // messages — a test artefact, not something a deployed Worker does.
+  const bundle = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', join(work, 'bundle')], { cwd: edgeDir, env: { ...process.env, ...wranglerEnv }, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`wrangler deploy --dry-run failed: ${bundle.stderr}${bundle.stdout}`);
+  const config = JSON.parse(
+    readFileSync(join(edgeDir, 'wrangler.jsonc'), 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*\/\//.test(line))
+      .join('\n'),
+  );
+  delete config.$schema;
+  config.main = join(work, 'bundle', 'index.js');
+  config.no_bundle = true;
+  config.rules = [{ type: 'ESModule', globs: ['**/*.js'] }];
+  config.d1_databases = config.d1_databases.map((db) => ({ ...db, migrations_dir: join(edgeDir, db.migrations_dir) }));
+  const configPath = join(work, 'wrangler.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist, '-c', configPath], {
     cwd: edgeDir,
     env: { ...process.env, ...wranglerEnv },
     encoding: 'utf8',
@@ -148,7 +167,7 @@ export async function startStack(options = {}) {
     POLL_INTERVAL_SECONDS: '1',
     ...options.vars,
   };
-  const args = [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--local', '--ip', '127.0.0.1', '--port', String(edgePort), '--persist-to', persist, '--inspector-port', String(await freePort())];
+  const args = [wrangler, 'dev', '-c', configPath, '--local', '--ip', '127.0.0.1', '--port', String(edgePort), '--persist-to', persist, '--inspector-port', String(await freePort())];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const edge = spawnLogged(process.execPath, args, wranglerEnv, 'edge');
   await waitFor(`${edgeUrl}/healthz`, 120_000);
