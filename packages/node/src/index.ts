@@ -29,5 +29,5 @@ export { exportToDirectory, type ExportToDirectoryOptions } from './export/expor
 export * from './hub/index.js';
 export * from './input/index.js';
 export { runCli, type CliIo } from './cli/main.js';
-export { createGallery } from './cli/serve.js';
+export { GALLERY_CSP, type GalleryOptions, createGallery } from './gallery/server.js';
 export * from './service/index.js';
