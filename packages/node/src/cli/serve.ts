@@ -1,11 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createGallery } from '../gallery/server.js';
 import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
+
+/** Listens on `host:port`; a port in use or a bad host rejects (one error line, exit 1). */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+}
+
+/** `http://<host>:<port>` with the port actually bound (`--port 0` picks one); IPv6 hosts bracketed. */
+export function serverUrl(server: Server, host: string): string {
+  const port = (server.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
 
 /** The token `da3 backend` uses: `--token`, else `$DA3_TOKEN`, else a new random one kept in `<stateDir>/token` (mode 600). */
 async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: string; source: string }> {
@@ -28,8 +48,8 @@ async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: s
 export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
   if (args.command === 'gallery') {
     const server = createGallery(args.input ?? args.exportDir);
-    await new Promise<void>((ok) => server.listen(args.port, args.host, ok));
-    io.stderr.write(`da3 gallery listening on http://${args.host}:${args.port}\n`);
+    await listen(server, args.port, args.host);
+    io.stderr.write(`da3 gallery listening on ${serverUrl(server, args.host)}\n`);
     await untilStopSignal();
     await new Promise<void>((ok) => server.close(() => ok()));
     return 0;

@@ -38,6 +38,7 @@ function head(title: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${ASSET_PREFIX}favicon.svg">
 <link rel="stylesheet" href="${ASSET_PREFIX}viewer.css">
 </head>`;
 }

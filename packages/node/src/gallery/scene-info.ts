@@ -4,7 +4,7 @@
  * the layout of @da3js/exporters' `scene.glb`), the depth images, and every file with its size.
  * Only files whose real path lies inside the gallery are read or listed.
  */
-import { type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { containedRealPath, isFile } from '../http/files.js';

@@ -26,6 +26,10 @@ const COMMON: OutgoingHttpHeaders = {
   'cache-control': 'no-cache',
 };
 
+/** The pages' icon (a few dots in perspective). */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#15171c"/><circle cx="4" cy="11" r="1.6" fill="#6cb4ff"/><circle cx="8" cy="8" r="1.3" fill="#e6e8ee"/><circle cx="11.5" cy="5.5" r="1" fill="#ffb86c"/></svg>';
+
 /** The viewer's files the gallery serves under `/_da3/`. */
 const ASSETS = new Set(['viewer.js', 'viewer.css']);
 
@@ -99,6 +103,10 @@ export function createGallery(root: string, options: GalleryOptions = {}): Serve
     if (path === '/' || path === '') return sendHtml(res, req, indexPage(basename(base) || base, await scenes(await realBase())), COMMON);
     if (path.startsWith(ASSET_PREFIX)) {
       const name = path.slice(ASSET_PREFIX.length);
+      if (name === 'favicon.svg') {
+        res.writeHead(200, { ...COMMON, 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(FAVICON) });
+        return void res.end(req.method === 'HEAD' ? undefined : FAVICON);
+      }
       if (!assets || !ASSETS.has(name)) return sendJson(res, 404, { error: assets ? 'not found' : 'the gallery viewer is not built (npm run build -w @da3js/node)' }, COMMON);
       return serveFile(req, res, join(assets, name), COMMON);
     }

@@ -107,6 +107,32 @@ function cameraFromWireframe(lines: LineSegments): ViewCamera | undefined {
   return { centre, forward, up: down.clone().normalize().negate(), fov, aspect: right.length() / down.length(), wireframe: lines };
 }
 
+/** The 2nd–98th percentile box of the points (world frame), from at most 50,000 of them. */
+function robustBox(clouds: readonly Points[]): Box3 {
+  const axes: number[][] = [[], [], []];
+  const p = new Vector3();
+  for (const c of clouds) {
+    const pos = c.geometry.getAttribute('position');
+    if (!pos) continue;
+    c.updateWorldMatrix(true, false);
+    const step = Math.max(1, Math.floor(pos.count / 50_000));
+    for (let k = 0; k < pos.count; k += step) {
+      p.fromBufferAttribute(pos, k).applyMatrix4(c.matrixWorld);
+      if (!Number.isFinite(p.x + p.y + p.z)) continue;
+      axes[0].push(p.x);
+      axes[1].push(p.y);
+      axes[2].push(p.z);
+    }
+  }
+  const box = new Box3();
+  if (axes[0].length === 0) return box;
+  const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.max(0, Math.round(f * (a.length - 1))))];
+  for (const a of axes) a.sort((x, y) => x - y);
+  box.min.set(q(axes[0], 0.02), q(axes[1], 0.02), q(axes[2], 0.02));
+  box.max.set(q(axes[0], 0.98), q(axes[1], 0.98), q(axes[2], 0.98));
+  return box;
+}
+
 async function main(): Promise<void> {
   let renderer: WebGLRenderer;
   try {
@@ -119,7 +145,7 @@ async function main(): Promise<void> {
   // show them as they are instead of encoding them to sRGB a second time.
   renderer.outputColorSpace = LinearSRGBColorSpace;
   const scene = new Scene();
-  scene.background = new Color(0x15171c);
+  scene.background = new Color().setHex(0x15171c, LinearSRGBColorSpace); // written as is, like the points
   const camera = new PerspectiveCamera(50, 1, 0.01, 1000);
   const controls = new OrbitControls(camera, canvas);
 
@@ -165,9 +191,9 @@ async function main(): Promise<void> {
   const cameras = wireframes.map(cameraFromWireframe).filter((c): c is ViewCamera => c !== undefined);
   hook.cameras = wireframes.length;
 
-  // The scene's extent: the points (else the cameras) — for fit view, clipping planes and targets.
-  const box = new Box3();
-  for (const c of clouds) box.expandByObject(c);
+  // The scene's extent: the points' 2nd–98th percentiles per axis (a few stray points must not
+  // shrink the view), else the whole scene — for fit view, clipping planes and orbit targets.
+  const box = robustBox(clouds);
   if (box.isEmpty()) box.setFromObject(gltf.scene);
   const centre = box.isEmpty() ? new Vector3() : box.getCenter(new Vector3());
   const radius = box.isEmpty() ? 1 : Math.max(1e-6, box.getSize(new Vector3()).length() / 2);
