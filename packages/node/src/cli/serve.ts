@@ -1,13 +1,56 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { findAppDir, resolveServedModel } from '../app/model.js';
+import { appUrl, createAppServer } from '../app/server.js';
 import { createGallery } from '../gallery/server.js';
+import type { HubProgressEvent } from '../hub/resolve.js';
 import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
+
+/** Stops accepting, ends idle keep-alive connections at once and busy ones after 2 s. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((ok) => {
+    server.close(() => ok());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+/**
+ * `da3 app`: the built web app and the `--model-dir` model from one localhost origin (see
+ * createAppServer). Checks the app folder first, then resolves the model (hub cache, a download,
+ * or a folder), then listens; SIGTERM/SIGINT stop it (exit 0).
+ */
+async function appCommand(args: CliArgs, io: CliIo, progress?: (e: HubProgressEvent) => void): Promise<number> {
+  const appDir = findAppDir(args.appDir);
+  const model = await resolveServedModel(args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress });
+  const server = createAppServer({ appDir, model, host: args.host, allowedHosts: args.allowedHosts });
+  await listen(server, args.port, args.host);
+  const url = appUrl(serverUrl(server, args.host), model);
+  io.stderr.write(`da3 app listening on ${url}\n  app: ${appDir}\n  model: ${model.repo} (commit ${model.commit.slice(0, 12)}) from ${dirname(model.files.get('model.safetensors')!.path)}\n`);
+  if (args.open) openBrowser(url, io);
+  await untilStopSignal();
+  await closeServer(server);
+  return 0;
+}
+
+/** Opens `url` in the desktop's browser (best effort: a warning when it cannot). */
+function openBrowser(url: string, io: CliIo): void {
+  const [command, ...rest] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] : ['xdg-open'];
+  try {
+    const child = spawn(command, [...rest, url], { stdio: 'ignore', detached: true });
+    child.on('error', (e) => io.stderr.write(`da3: warning: could not open a browser (${e.message}); open ${url}\n`));
+    child.unref();
+  } catch (e) {
+    io.stderr.write(`da3: warning: could not open a browser (${(e as Error).message}); open ${url}\n`);
+  }
+}
 
 /** Listens on `host:port`; a port in use or a bad host rejects (one error line, exit 1). */
 export function listen(server: Server, port: number, host: string): Promise<void> {
@@ -45,15 +88,16 @@ async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: s
 }
 
 /** Runs `da3 backend` / `da3 gallery` until the process is stopped (SIGTERM/SIGINT: graceful). */
-export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
+export async function serveCommand(args: CliArgs, io: CliIo, progress?: (e: HubProgressEvent) => void): Promise<number> {
   if (args.command === 'gallery') {
     const server = createGallery(args.input ?? args.exportDir);
     await listen(server, args.port, args.host);
     io.stderr.write(`da3 gallery listening on ${serverUrl(server, args.host)}\n`);
     await untilStopSignal();
-    await new Promise<void>((ok) => server.close(() => ok()));
+    await closeServer(server);
     return 0;
   }
+  if (args.command === 'app') return appCommand(args, io, progress);
   const stateDir = resolve(args.stateDir ?? join(args.cacheDir ?? defaultCacheDir(), 'backend'));
   const { token, source } = await backendToken(args, stateDir);
   let model: DepthAnything3 | undefined;
