@@ -197,6 +197,19 @@ describe('da3 gallery in Chromium', () => {
     expect(range.status).toBe(206);
     expect(await range.text()).toBe('glTF');
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+    // Names are escaped in the pages and percent-encoded in links; a nested scene folder has its viewer too.
+    const hostile = `a"<b>&'#?`;
+    for (const dir of [hostile, 'group/inner']) {
+      mkdirSync(join(root, dir), { recursive: true });
+      cpSync(join(root, 'bare', 'scene.glb'), join(root, dir, 'scene.glb'));
+    }
+    const index = await (await fetch(`${base}/`)).text();
+    expect(index).toContain('data-scene="a&#34;&#60;b&#62;&#38;&#39;#?"');
+    expect(index).toContain('href="/a%22%3Cb%3E%26&#39;%23%3F/"');
+    expect(index).not.toContain('<b>');
+    const nested = await fetch(`${base}/group/inner/`);
+    expect(nested.status).toBe(200);
+    expect(await nested.text()).toContain('href="/group/inner/scene.glb" download');
     const head = await fetch(`${base}/tiny%20scene/scene.glb`, { method: 'HEAD' });
     expect(head.headers.get('content-length')).toBe(String(statSync(join(root, 'tiny scene', 'scene.glb')).size));
     child!.kill('SIGTERM');

@@ -11,9 +11,10 @@ export const ASSET_PREFIX = '/_da3/';
 
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** `/<scene>/<file>` with every segment percent-encoded. */
+/** `/<scene>/<file>` (`/<scene>/` without a file) with every segment percent-encoded. */
 export function fileUrl(scene: string, file = ''): string {
-  return `/${encodeURIComponent(scene)}/${file.split('/').filter(Boolean).map(encodeURIComponent).join('/')}`;
+  const segments = (p: string) => p.split('/').filter(Boolean).map(encodeURIComponent);
+  return `/${[...segments(scene), ''].join('/')}${segments(file).join('/')}`;
 }
 
 /** `1.2 MB`. */
