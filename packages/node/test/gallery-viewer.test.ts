@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -197,6 +198,21 @@ describe('da3 gallery in Chromium', () => {
     expect(range.status).toBe(206);
     expect(await range.text()).toBe('glTF');
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+    // On 127.0.0.1 only localhost names are answered (DNS rebinding).
+    const port = new URL(base).port;
+    const withHost = (host: string) =>
+      new Promise<number>((ok, fail) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/tiny%20scene/scene.glb', headers: { host }, agent: false }, (res) => {
+          res.resume();
+          ok(res.statusCode!);
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    expect(await withHost('evil.example')).toBe(403);
+    expect(await withHost(`rebound.attacker.test:${port}`)).toBe(403);
+    expect(await withHost(`localhost:${port}`)).toBe(200);
+    expect(await withHost(`[::1]:${port}`)).toBe(200);
     // Names are escaped in the pages and percent-encoded in links; a nested scene folder has its viewer too.
     const hostile = `a"<b>&'#?`;
     for (const dir of [hostile, 'group/inner']) {

@@ -7,6 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } fro
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { containedRealPath, isDirectory, isFile, lexicallyInside, requestPath, sendJson, serveFile } from '../http/files.js';
+import { allowedHostNames, hostName } from '../http/host.js';
 
 /** One file of the served model. */
 export interface ServedModelFile {
@@ -51,22 +52,6 @@ const COMMON: OutgoingHttpHeaders = {
   'x-frame-options': 'DENY',
   'cache-control': 'no-cache',
 };
-
-/** The host name of a Host header (`a:1` → `a`, `[::1]:1` → `::1`), lower case; undefined when malformed. */
-export function hostName(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/i.exec(header.trim());
-  return m ? (m[1] ?? m[2]).toLowerCase() : undefined;
-}
-
-/** The host names a request may name (DNS rebinding: another name pointing at 127.0.0.1 is refused). */
-export function allowedHostNames(host: string | undefined, extra: readonly string[] = []): Set<string> {
-  const names = new Set(['localhost', '127.0.0.1', '::1']);
-  const own = host?.replace(/^\[|\]$/g, '').toLowerCase();
-  if (own && own !== '0.0.0.0' && own !== '::') names.add(own);
-  for (const h of extra) names.add(h.replace(/^\[|\]$/g, '').toLowerCase());
-  return names;
-}
 
 /** The hub's error answer (`X-Error-Code` as huggingface.co sends it). */
 function hubError(res: ServerResponse, code: 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound', message: string): void {

@@ -72,7 +72,7 @@ Commands:
                     generated one saved in the state folder), --state-dir, --max-queue,
                     --allowed-hosts a,b, --allowed-origins o1,o2; $DA3_WEBHOOK_SECRET signs callbacks
   gallery <folder>  browse exported scenes (folders holding scene.glb) in a 3D viewer: --host,
-                    --port (default 8007)
+                    --port (default 8007), --allowed-hosts
   app               the in-browser app (WebGPU/WASM) on http://127.0.0.1:8009 with --model-dir
                     served from this machine (hub cache or a folder; offline with
                     --local-files-only): --host, --port, --app-dir (default: @da3js/web-app's

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { findAppDir, resolveServedModel } from '../app/model.js';
 import { appUrl, createAppServer } from '../app/server.js';
 import { createGallery } from '../gallery/server.js';
+import { allowedHostNames } from '../http/host.js';
 import type { HubProgressEvent } from '../hub/resolve.js';
 import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
@@ -90,7 +91,11 @@ async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: s
 /** Runs `da3 backend` / `da3 gallery` until the process is stopped (SIGTERM/SIGINT: graceful). */
 export async function serveCommand(args: CliArgs, io: CliIo, progress?: (e: HubProgressEvent) => void): Promise<number> {
   if (args.command === 'gallery') {
-    const server = createGallery(args.input ?? args.exportDir);
+    // On a loopback address only localhost names are answered (DNS rebinding); on a wildcard
+    // address (a LAN) any, unless --allowed-hosts names them.
+    const wildcard = args.host === '0.0.0.0' || args.host === '::';
+    const hosts = wildcard && !args.allowedHosts ? undefined : allowedHostNames(args.host, args.allowedHosts);
+    const server = createGallery(args.input ?? args.exportDir, { hosts });
     await listen(server, args.port, args.host);
     io.stderr.write(`da3 gallery listening on ${serverUrl(server, args.host)}\n`);
     await untilStopSignal();

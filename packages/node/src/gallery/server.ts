@@ -8,6 +8,7 @@ import { type IncomingMessage, type OutgoingHttpHeaders, type Server, type Serve
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { containedRealPath, isDirectory, isFile, lexicallyInside, requestPath, sendHtml, sendJson, serveFile } from '../http/files.js';
+import { hostName } from '../http/host.js';
 import { ASSET_PREFIX, indexPage, viewerPage } from './pages.js';
 import { type SceneInfo, readSceneInfo } from './scene-info.js';
 
@@ -55,6 +56,11 @@ export function galleryAssetsDir(): string | undefined {
 export interface GalleryOptions {
   /** Folder of the built viewer (default: {@link galleryAssetsDir}). */
   readonly assetsDir?: string;
+  /**
+   * Host names the Host header may name (e.g. {@link allowedHostNames}); others get 403 (DNS
+   * rebinding). Default: any (`da3 gallery` sets it unless it listens on a wildcard address).
+   */
+  readonly hosts?: ReadonlySet<string>;
 }
 
 /**
@@ -94,6 +100,7 @@ export function createGallery(root: string, options: GalleryOptions = {}): Serve
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (options.hosts && !options.hosts.has(hostName(req.headers.host) ?? '')) return sendJson(res, 403, { error: 'this Host is not allowed (see --allowed-hosts)' }, COMMON);
     const target = requestPath(req);
     if (!target) return sendJson(res, 400, { error: 'bad path' }, COMMON);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET and HEAD' }, { ...COMMON, allow: 'GET, HEAD' });
