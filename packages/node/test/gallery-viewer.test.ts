@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, requireChromium } from '../../../test-utils/browser.js';
 import { FIXTURES, REPO_ROOT } from '../../../test-utils/fixtures.js';
+import { createGallery } from '../src/index.js';
 
 const BIN = join(REPO_ROOT, 'packages/node/dist/cli/bin.js');
 const VIEWER = join(REPO_ROOT, 'packages/node/dist/gallery/viewer.js');
@@ -230,5 +231,23 @@ describe('da3 gallery in Chromium', () => {
     expect(head.headers.get('content-length')).toBe(String(statSync(join(root, 'tiny scene', 'scene.glb')).size));
     child!.kill('SIGTERM');
     expect(await new Promise((ok) => child!.once('exit', ok))).toBe(0);
+  });
+
+  it('without a built viewer the page says so and lists the files', async () => {
+    const empty = join(work, 'no-assets');
+    mkdirSync(empty, { recursive: true });
+    const server = createGallery(root, { assetsDir: empty });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const html = await (await fetch(`${url}/bare/`)).text();
+      expect(html).toContain('The 3D viewer is not built');
+      expect(html).toContain('href="/bare/scene.glb" download');
+      const js = await fetch(`${url}/_da3/viewer.js`);
+      expect(js.status).toBe(404);
+      expect(await js.json()).toEqual({ error: 'the gallery viewer is not built (npm run build -w @da3js/node)' });
+    } finally {
+      server.close();
+    }
   });
 });

@@ -85,7 +85,7 @@ ${cards.length ? cards.join('\n') : empty}
 }
 
 /** The viewer page of one scene (the script loads `scene.glb` relative to the page). */
-export function viewerPage(scene: SceneInfo): string {
+export function viewerPage(scene: SceneInfo, viewerBuilt = true): string {
   const figures = scene.depthImages.map((f, i) => {
     const src = escapeHtml(fileUrl(scene.name, f));
     return `<figure><button type="button" class="view" data-view="${i}" title="View from camera ${i}"><img src="${src}" alt="depth of view ${i}" loading="lazy"></button><figcaption>view ${i}</figcaption></figure>`;
@@ -98,7 +98,7 @@ export function viewerPage(scene: SceneInfo): string {
 <p class="meta">${meta(scene)}</p>
 </header>
 <main>
-<div id="stage"><canvas id="canvas"></canvas><p id="message">Loading scene.glb…</p></div>
+<div id="stage"><canvas id="canvas"></canvas><p id="message">${viewerBuilt ? 'Loading scene.glb…' : 'The 3D viewer is not built (npm run build -w @da3js/node); the files are listed beside.'}</p></div>
 <aside>
 <section id="controls">
 <label>Point size <input id="point-size" type="range" min="0.5" max="10" step="0.5" value="2"> <output id="point-size-value" for="point-size">2</output> px</label>

@@ -80,7 +80,8 @@ export interface GalleryOptions {
  */
 export function createGallery(root: string, options: GalleryOptions = {}): Server {
   const base = resolve(root);
-  const assets = options.assetsDir ?? galleryAssetsDir();
+  const wanted = options.assetsDir ?? galleryAssetsDir();
+  const assets = wanted && existsSync(join(wanted, 'viewer.js')) ? wanted : undefined;
   const realBase = () => realpath(base).catch(() => base);
 
   const scenes = async (rb: string): Promise<SceneInfo[]> => {
@@ -125,7 +126,7 @@ export function createGallery(root: string, options: GalleryOptions = {}): Serve
       const glb = await containedRealPath(rb, join(found.path, 'scene.glb'));
       if (!(await isDirectory(found.path)) || !('path' in glb) || !(await isFile(glb.path))) return sendJson(res, 404, { error: 'not found' }, COMMON);
       const name = path.split('/').filter(Boolean).join('/');
-      return sendHtml(res, req, viewerPage(await readSceneInfo(rb, found.path, name)), COMMON);
+      return sendHtml(res, req, viewerPage(await readSceneInfo(rb, found.path, name), !!assets), COMMON);
     }
     if (await isDirectory(found.path)) {
       // `/<scene>` → `/<scene>/` (the viewer), so relative links resolve inside the scene.
