@@ -7,7 +7,7 @@
 //   `clip.mp4` (made from it with ffmpeg), with `npx` resolving the workspace's `da3`, and
 //   `depth-anything/DA3-SMALL` served by a local hub (scripts/lib/local-hub.mjs) from the tiny test
 //   model — so the real download, cache, conversion and inference code runs offline.
-// - Long-running servers (`da3 backend`, `da3 gallery`) must print "listening" within 60 s; they
+// - Long-running servers (`da3 backend`, `da3 gallery`, `da3 app`) must print "listening" within 60 s; they
 //   are then stopped with SIGTERM and must exit cleanly (0, or npx re-raising the SIGTERM).
 // Prints one line per command with its time; exits 1 at the first failure with its output.
 import { execFileSync, spawn } from 'node:child_process';
@@ -71,7 +71,7 @@ try {
     if (block === 0 && line !== 'npm ci && npm run demo') continue; // `npm test`: .ci/run's own step
     const command = block === 0 ? 'npm run demo' : line;
     const cwd = command.startsWith('npm run') ? root : sandbox;
-    const server = /\bda3 (backend|gallery)\b/.test(command);
+    const server = /\bda3 (backend|gallery|app)\b/.test(command);
     const started = Date.now();
     const result = await runLine(command, cwd, env, server);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -693,7 +693,7 @@ const image = {
 // 8. the `da3 gallery` HTTP server
 
 const MARKER = 'DA3JS-FUZZ-SECRET-5f3a9c';
-const GALLERY_OK = new Set([200, 400, 403, 404]);
+const GALLERY_OK = new Set([200, 301, 400, 403, 404]); // 301: a scene folder without its trailing slash → its viewer page
 
 /** Sends one GET with a raw request target; resolves to the status (0: no response) and the bytes. */
 function rawGet(port, target) {
@@ -807,7 +807,7 @@ const gallery = {
     // Messages do not quote the path (the input is saved with the finding), so that findings of
     // one kind group together.
     if (body.includes(MARKER)) throw new Error(`gallery: a response (status ${status}) holds the secret file outside the root`);
-    if (!GALLERY_OK.has(status)) throw new Error(`gallery: status ${status} (expected 200/400/403/404)`);
+    if (!GALLERY_OK.has(status)) throw new Error(`gallery: status ${status} (expected 200/301/400/403/404)`);
     const health = await rawGet(ctx.port, enc.encode('/scene1/scene.glb'));
     if (health.status !== 200 || health.body.toString() !== 'glTF-fuzz') throw new Error(`gallery: stopped answering (health check: ${health.status})`);
   },

@@ -34,5 +34,7 @@ export { exportToDirectory, type ExportToDirectoryOptions } from './export/expor
 export * from './hub/index.js';
 export * from './input/index.js';
 export { runCli, type CliIo } from './cli/main.js';
-export { createGallery } from './cli/serve.js';
+export { GALLERY_CSP, type GalleryOptions, createGallery } from './gallery/server.js';
+export { type AppServerOptions, type ServedModel, type ServedModelFile, createAppServer } from './app/server.js';
+export { findAppDir, resolveServedModel } from './app/model.js';
 export * from './service/index.js';

@@ -4,7 +4,7 @@ import { DEFAULT_MODEL } from '../model/depth-anything-3.js';
 import { Da3Error, MAX_BLOCKS, MAX_PROCESS_RES, PREPROCESS_SIZE_MULTIPLE, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
 
 /** `da3` commands (the reference's, plus `convert`). */
-export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery'] as const;
+export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery', 'app'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Parsed command line (kebab-case flags of the reference, camelCase here). */
@@ -50,6 +50,10 @@ export interface CliArgs {
   /** `da3 backend`: browser origins allowed to call it. */
   readonly allowedOrigins: string[] | undefined;
   readonly out: string | undefined;
+  /** `da3 app`: the built web app (else @da3js/web-app's dist/). */
+  readonly appDir: string | undefined;
+  /** `da3 app`: open the browser on it. */
+  readonly open: boolean;
 }
 
 /** The model the CLI uses by default. */
@@ -68,7 +72,12 @@ Commands:
                     resident: --host (default 127.0.0.1), --port, --token (else $DA3_TOKEN, else a
                     generated one saved in the state folder), --state-dir, --max-queue,
                     --allowed-hosts a,b, --allowed-origins o1,o2; $DA3_WEBHOOK_SECRET signs callbacks
-  gallery <folder>  serve exported scenes (--host, --port)
+  gallery <folder>  browse exported scenes (folders holding scene.glb) in a 3D viewer: --host,
+                    --port (default 8007), --allowed-hosts
+  app               the in-browser app (WebGPU/WASM) on http://127.0.0.1:8009 with --model-dir
+                    served from this machine (hub cache or a folder; offline with
+                    --local-files-only): --host, --port, --app-dir (default: @da3js/web-app's
+                    build), --allowed-hosts, --open
 
 Options:
   --model-dir <id|path>        model id, folder, .safetensors or .onnx (default ${DEFAULT_MODEL})
@@ -173,6 +182,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
         'allowed-hosts': { type: 'string' },
         'allowed-origins': { type: 'string' },
         out: { type: 'string' },
+        'app-dir': { type: 'string' },
+        open: { type: 'boolean' },
         verbose: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -189,6 +200,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
   if (!COMMANDS.includes(command as Command)) throw new Da3Error('BAD_VALUE', `unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
   if (extra.length) throw new Da3Error('BAD_VALUE', `unexpected argument "${extra[0]}"`);
   if (!input && ['auto', 'image', 'images', 'video', 'colmap'].includes(command)) throw new Da3Error('BAD_VALUE', `${command} needs an input path`);
+  if (input !== undefined && command === 'app') throw new Da3Error('BAD_VALUE', `${command} takes no input path, got "${input}" (the model is --model-dir)`);
   const str = (k: string) => v[k] as string | undefined;
   const feat = str('export-feat');
   const exportFeat = feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [];
@@ -221,12 +233,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
     json: !!v.json,
     verbose: !!v.verbose,
     host: str('host') ?? '127.0.0.1',
-    port: number('port', str('port'), command === 'gallery' ? 8007 : 8008, true, 0, 65535),
+    port: number('port', str('port'), command === 'gallery' ? 8007 : command === 'app' ? 8009 : 8008, true, 0, 65535),
     token: str('token'),
     stateDir: str('state-dir'),
     maxQueue: number('max-queue', str('max-queue'), 16, true, 1, 100_000),
     allowedHosts: list(str('allowed-hosts')),
     allowedOrigins: list(str('allowed-origins')),
     out: str('out'),
+    appDir: str('app-dir'),
+    open: !!v.open,
   };
 }

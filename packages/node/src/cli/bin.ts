@@ -12,11 +12,11 @@ const stop = (signal: NodeJS.Signals) => {
 };
 
 const args = process.argv.slice(2);
-// `backend` and `gallery` handle their own signals (graceful shutdown).
+// `backend`, `gallery` and `app` handle their own signals (graceful shutdown).
 const serving = (() => {
   try {
     const parsed = parseCliArgs(args);
-    return typeof parsed === 'object' && (parsed.command === 'backend' || parsed.command === 'gallery');
+    return typeof parsed === 'object' && ['backend', 'gallery', 'app'].includes(parsed.command);
   } catch {
     return false; // runCli reports the usage error
   }

@@ -268,9 +268,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
   try {
     let summary: Record<string, unknown>;
     if (args.command === 'convert') summary = await convertCommand(args, io, printer.onEvent, signal);
-    else if (args.command === 'backend' || args.command === 'gallery') {
+    else if (args.command === 'backend' || args.command === 'gallery' || args.command === 'app') {
       const { serveCommand } = await import('./serve.js');
-      return await serveCommand(args, io);
+      return await serveCommand(args, io, printer.onEvent);
     } else summary = await predictCommand(args, io, printer, signal);
     printer.finish();
     if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);

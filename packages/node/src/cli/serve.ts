@@ -1,133 +1,74 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { findAppDir, resolveServedModel } from '../app/model.js';
+import { appUrl, createAppServer } from '../app/server.js';
+import { createGallery } from '../gallery/server.js';
+import { allowedHostNames } from '../http/host.js';
+import type { HubProgressEvent } from '../hub/resolve.js';
 import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
 import type { CliIo } from './main.js';
 
-/**
- * The request target as a URL, or undefined when it is not one (`//`, `//[`, `http://a,b/`: the
- * WHATWG parser reads `//x` as a host, and throws on a bad one) — a 400, not a 500.
- */
-function requestUrl(req: IncomingMessage): URL | undefined {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    return undefined;
-  }
-}
-
-const TYPES: Record<string, string> = {
-  '.glb': 'model/gltf-binary',
-  '.jpg': 'image/jpeg',
-  '.png': 'image/png',
-  '.npz': 'application/octet-stream',
-  '.ply': 'application/octet-stream',
-  '.json': 'application/json',
-  '.html': 'text/html; charset=utf-8',
-};
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The real path of `target` when it exists and lies inside `realBase` (symlinks resolved), else why not. */
-async function containedRealPath(realBase: string, target: string): Promise<{ path: string } | { status: 403 | 404 }> {
-  let real: string;
-  try {
-    real = await realpath(target);
-  } catch {
-    return { status: 404 };
-  }
-  const rel = relative(realBase, real);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) ? { path: real } : { status: 403 };
+/** Stops accepting, ends idle keep-alive connections at once and busy ones after 2 s. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((ok) => {
+    server.close(() => ok());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
 }
 
 /**
- * The `da3 gallery` server: lists the scenes under `root` (folders holding `scene.glb`) and serves
- * their files read-only. A path that leaves `root` — by `..` or through a symlink whose real path
- * is outside it — is refused (403); a file that cannot be read answers 403/500 for that request
- * only, and the server keeps serving.
+ * `da3 app`: the built web app and the `--model-dir` model from one localhost origin (see
+ * createAppServer). Checks the app folder first, then resolves the model (hub cache, a download,
+ * or a folder), then listens; SIGTERM/SIGINT stop it (exit 0).
  */
-export function createGallery(root: string): Server {
-  const base = resolve(root);
-  const serveFile = async (target: string, res: ServerResponse) => {
-    const realBase = await realpath(base).catch(() => base);
-    const found = await containedRealPath(realBase, target);
-    if ('status' in found) return send(res, found.status, { error: found.status === 403 ? 'outside the gallery' : 'not found' });
-    if (!(await isFile(found.path))) return send(res, 404, { error: 'not found' }); // no FIFOs or devices: opening one could block
-    let handle: FileHandle;
-    try {
-      handle = await open(found.path, 'r');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      return send(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404, { error: code === 'ENOENT' ? 'not found' : `cannot read this file (${code})` });
-    }
-    let size: number;
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) {
-        await handle.close();
-        return send(res, 404, { error: 'not found' });
-      }
-      size = st.size;
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      return send(res, 500, { error: `cannot read this file (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(found.path)] ?? 'application/octet-stream', 'content-length': size });
-    const stream = handle.createReadStream(); // closes the handle when done or destroyed
-    stream.on('error', () => res.destroy()); // a read failing mid-file cuts this response only
-    stream.pipe(res);
-    res.on('close', () => stream.destroy());
-  };
-  return createServer((req, res) => {
-    const handle = async () => {
-      const url = requestUrl(req);
-      let path: string;
-      try {
-        if (!url) throw new URIError('bad request target');
-        path = decodeURIComponent(url.pathname);
-      } catch {
-        return send(res, 400, { error: 'bad path' });
-      }
-      if (path.includes('\0')) return send(res, 400, { error: 'bad path' });
-      const target = resolve(base, `.${path}`);
-      const rel = relative(base, target);
-      if (rel.startsWith('..') || isAbsolute(rel) || resolve(base, rel) !== target) return send(res, 403, { error: 'outside the gallery' });
-      if (path === '/' || path === '') {
-        const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
-        const scenes: string[] = [];
-        for (const d of entries) if (d.isDirectory() && (await isFile(join(base, d.name, 'scene.glb')))) scenes.push(d.name);
-        scenes.sort();
-        const items = await Promise.all(
-          scenes.map(async (s) => `<li><a href="/${encodeURIComponent(s)}/scene.glb">${escapeHtml(s)}</a>${(await isFile(join(base, s, 'scene.jpg'))) ? ` <img src="/${encodeURIComponent(s)}/scene.jpg" height="80">` : ''}</li>`),
-        );
-        const html = `<!doctype html><meta charset="utf-8"><title>da3js gallery</title><h1>Scenes</h1><ul>${items.join('')}</ul>`;
-        res.writeHead(200, { 'content-type': TYPES['.html'] });
-        return res.end(html);
-      }
-      return serveFile(target, res);
-    };
-    handle().catch((error) => {
-      if (!res.headersSent) send(res, 500, { error: (error as Error).message });
-      else res.destroy();
+async function appCommand(args: CliArgs, io: CliIo, progress?: (e: HubProgressEvent) => void): Promise<number> {
+  const appDir = findAppDir(args.appDir);
+  const model = await resolveServedModel(args.modelDir, { cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, progress });
+  const server = createAppServer({ appDir, model, host: args.host, allowedHosts: args.allowedHosts });
+  await listen(server, args.port, args.host);
+  const url = appUrl(serverUrl(server, args.host), model);
+  io.stderr.write(`da3 app listening on ${url}\n  app: ${appDir}\n  model: ${model.repo} (commit ${model.commit.slice(0, 12)}) from ${dirname(model.files.get('model.safetensors')!.path)}\n`);
+  if (args.open) openBrowser(url, io);
+  await untilStopSignal();
+  await closeServer(server);
+  return 0;
+}
+
+/** Opens `url` in the desktop's browser (best effort: a warning when it cannot). */
+function openBrowser(url: string, io: CliIo): void {
+  const [command, ...rest] = process.platform === 'darwin' ? ['open'] : process.platform === 'win32' ? ['cmd', '/c', 'start', '""'] : ['xdg-open'];
+  try {
+    const child = spawn(command, [...rest, url], { stdio: 'ignore', detached: true });
+    child.on('error', (e) => io.stderr.write(`da3: warning: could not open a browser (${e.message}); open ${url}\n`));
+    child.unref();
+  } catch (e) {
+    io.stderr.write(`da3: warning: could not open a browser (${(e as Error).message}); open ${url}\n`);
+  }
+}
+
+/** Listens on `host:port`; a port in use or a bad host rejects (one error line, exit 1). */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      ok();
     });
   });
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+/** `http://<host>:<port>` with the port actually bound (`--port 0` picks one); IPv6 hosts bracketed. */
+export function serverUrl(server: Server, host: string): string {
+  const port = (server.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
 /** The token `da3 backend` uses: `--token`, else `$DA3_TOKEN`, else a new random one kept in `<stateDir>/token` (mode 600). */
@@ -148,15 +89,20 @@ async function backendToken(args: CliArgs, stateDir: string): Promise<{ token: s
 }
 
 /** Runs `da3 backend` / `da3 gallery` until the process is stopped (SIGTERM/SIGINT: graceful). */
-export async function serveCommand(args: CliArgs, io: CliIo): Promise<number> {
+export async function serveCommand(args: CliArgs, io: CliIo, progress?: (e: HubProgressEvent) => void): Promise<number> {
   if (args.command === 'gallery') {
-    const server = createGallery(args.input ?? args.exportDir);
-    await new Promise<void>((ok) => server.listen(args.port, args.host, ok));
-    io.stderr.write(`da3 gallery listening on http://${args.host}:${args.port}\n`);
+    // On a loopback address only localhost names are answered (DNS rebinding); on a wildcard
+    // address (a LAN) any, unless --allowed-hosts names them.
+    const wildcard = args.host === '0.0.0.0' || args.host === '::';
+    const hosts = wildcard && !args.allowedHosts ? undefined : allowedHostNames(args.host, args.allowedHosts);
+    const server = createGallery(args.input ?? args.exportDir, { hosts });
+    await listen(server, args.port, args.host);
+    io.stderr.write(`da3 gallery listening on ${serverUrl(server, args.host)}\n`);
     await untilStopSignal();
-    await new Promise<void>((ok) => server.close(() => ok()));
+    await closeServer(server);
     return 0;
   }
+  if (args.command === 'app') return appCommand(args, io, progress);
   const stateDir = resolve(args.stateDir ?? join(args.cacheDir ?? defaultCacheDir(), 'backend'));
   const { token, source } = await backendToken(args, stateDir);
   let model: DepthAnything3 | undefined;

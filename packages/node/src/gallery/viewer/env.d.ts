@@ -1,0 +1,2 @@
+/** The viewer imports its stylesheet; the bundler emits it as dist/gallery/viewer.css. */
+declare module '*.css';
