@@ -11,10 +11,8 @@ export interface TimingStore {
   set(key: string, msPerUnit: number): Promise<void>;
 }
 
-/** Work units of a run: views × patch tokens ((H/14)·(W/14)), as @da3js/node counts them. */
-export function networkUnits(views: number, height: number, width: number): number {
-  return views * Math.max(1, Math.floor(height / 14)) * Math.max(1, Math.floor(width / 14));
-}
+/** Work units of a run: core's `networkWorkUnits` (views × patch tokens), kept under this name. */
+export { networkWorkUnits as networkUnits } from '@da3js/core';
 
 /** Timings of this page / worker / process (shared by every model, gone on reload). */
 const memory = new Map<string, number>();

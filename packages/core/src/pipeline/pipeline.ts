@@ -77,6 +77,15 @@ export interface InferenceOptions {
   readonly signal?: AbortSignalLike;
 }
 
+/**
+ * Work units of one network run, for time estimates: views × patch tokens ((H/14)·(W/14)) of the
+ * processed size in pixels. Linear: a run far larger than the one measured (where global
+ * attention's quadratic cost shows) is underestimated.
+ */
+export function networkWorkUnits(views: number, height: number, width: number): number {
+  return views * Math.max(1, Math.floor(height / 14)) * Math.max(1, Math.floor(width / 14));
+}
+
 function tensor(data: Float32Array, shape: readonly number[]): TensorData<TensorElements> {
   return { data, shape };
 }

@@ -20,6 +20,7 @@ import {
   graphConfigDigest,
   isDa3Error,
   loadConfig,
+  networkWorkUnits,
   throwIfAborted,
   builtGraphChoices,
   modelKindOf,
@@ -327,7 +328,7 @@ export class DepthAnything3 {
       if (event.stage === 'network' && event.graphsDone === 0) {
         networkStart = Date.now();
         sessionsAtStart = this.sessionsCreated;
-        units = NetworkTimings.units(event.views, event.height ?? 0, event.width ?? 0);
+        units = networkWorkUnits(event.views, event.height ?? 0, event.width ?? 0);
         if (msPerUnit !== undefined) shown = { ...event, estimatedMs: Math.round(msPerUnit * units) };
       }
       // Runs that created a session (graph conversion, session start) are not timing samples.

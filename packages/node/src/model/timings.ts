@@ -17,19 +17,13 @@ interface TimingEntry {
  * Remembers how long the network took on this machine, per model + device + precision, so the
  * next run can say how long it will take (`estimatedMs` on the `network` progress event). Kept in
  * `<cacheDir>/timings.json`; best effort — a missing, corrupt or unwritable file only means no
- * estimate. Work is counted as views × (H/14)·(W/14) tokens: linear, so a run much larger than the
- * remembered one (where global attention's quadratic cost shows) is underestimated.
+ * estimate. Work is counted with core's `networkWorkUnits` (views × patch tokens).
  */
 export class NetworkTimings {
   constructor(
     private readonly cacheDir: string,
     private readonly key: string,
   ) {}
-
-  /** Work units of a run: views × patch tokens. */
-  static units(views: number, height: number, width: number): number {
-    return views * Math.max(1, Math.floor(height / 14)) * Math.max(1, Math.floor(width / 14));
-  }
 
   private get path(): string {
     return join(this.cacheDir, 'timings.json');
