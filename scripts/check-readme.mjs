@@ -5,8 +5,9 @@
 //   `npm test`); `.ci/run` runs `npm ci` and `npm test` itself, so here only `npm run demo` runs.
 // - Every other line runs with bash in a temp sandbox holding `photos/` (the example scene) and
 //   `clip.mp4` (made from it with ffmpeg), with `npx` resolving the workspace's `da3`, and
-//   `depth-anything/DA3-SMALL` served by a local hub (scripts/lib/local-hub.mjs) from the tiny test
-//   model — so the real download, cache, conversion and inference code runs offline.
+//   `depth-anything/DA3-SMALL` served in the hub's HTTP layout by `da3 app`'s server
+//   (`createAppServer`) from the tiny test model — so the real download, cache, conversion and
+//   inference code runs offline.
 // - Long-running servers (`da3 backend`, `da3 gallery`, `da3 app`) must print "listening" within 60 s; they
 //   are then stopped with SIGTERM and must exit cleanly (0, or npx re-raising the SIGTERM).
 // Prints one line per command with its time; exits 1 at the first failure with its output.
@@ -14,7 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveLocalHub } from './lib/local-hub.mjs';
+import { createAppServer, resolveServedModel } from '@da3js/node';
 
 const root = new URL('..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -47,7 +48,7 @@ if (!/^npm ci$/m.test(ci) || !/^npm test$/m.test(ci)) {
 }
 
 const sandbox = mkdtempSync(join(tmpdir(), 'da3js-readme-'));
-const hub = await serveLocalHub({ 'depth-anything/DA3-SMALL': join(fixtures, 'tiny') });
+const hub = await serveHub(join(fixtures, 'tiny'), 'depth-anything/DA3-SMALL');
 let failed = false;
 try {
   writeFileSync(join(sandbox, 'package.json'), '{ "name": "readme-sandbox", "private": true }\n');
@@ -87,6 +88,25 @@ try {
   rmSync(sandbox, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+/** Serves the model folder `dir` as hub repo `repo` on 127.0.0.1 (no app: an empty app folder). */
+async function serveHub(dir, repo) {
+  const appDir = mkdtempSync(join(tmpdir(), 'da3js-readme-app-'));
+  const model = { ...(await resolveServedModel(dir)), repo };
+  const server = createAppServer({ appDir, model, host: '127.0.0.1' });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => {
+          rmSync(appDir, { recursive: true, force: true });
+          ok();
+        });
+      }),
+  };
+}
 
 /** Runs one line with bash; a server must say "listening", then exit 0 on SIGTERM. */
 function runLine(command, cwd, env, server) {
