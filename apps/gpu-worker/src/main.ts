@@ -13,6 +13,9 @@ function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
 }
 
+/** Seconds the model took to load and warm up (set when it is ready). */
+let loadSeconds = 0;
+
 async function load(config: WorkerConfig, loaded: (model: DepthAnything3) => void): Promise<InferenceService> {
   const started = Date.now();
   let lastStatus = '';
@@ -32,13 +35,7 @@ async function load(config: WorkerConfig, loaded: (model: DepthAnything3) => voi
   // and the first job pays for neither.
   const grey = { data: new Uint8Array(56 * 56 * 3).fill(128), width: 56, height: 56, channels: 3 as const };
   await model.inference(grey, { processRes: 56 });
-  const device = model.device;
-  log(device?.device === 'cuda' ? 'info' : 'warn', `model ready on ${device?.device ?? 'cpu'}`, {
-    model: config.model,
-    kind: model.kind,
-    seconds: (Date.now() - started) / 1000,
-    ...(device?.fallbackReason ? { cudaNotUsed: device.fallbackReason } : {}),
-  });
+  loadSeconds = (Date.now() - started) / 1000;
   return createInferenceService(model, {
     token: config.token,
     stateDir: config.stateDir,
@@ -77,6 +74,16 @@ async function main(): Promise<number> {
     log('error', `the model could not be loaded: ${first.message}`, { code: (first as { code?: string }).code });
     await serving.close(0);
     return 1;
+  }
+  if (first === 'ready') {
+    // Logged once /readyz answers 200 (the service is in place), so a watcher of the log can rely on it.
+    const device = model?.device;
+    log(device?.device === 'cuda' ? 'info' : 'warn', `model ready on ${device?.device ?? 'cpu'}`, {
+      model: config.model,
+      kind: model?.kind,
+      seconds: loadSeconds,
+      ...(device?.fallbackReason ? { cudaNotUsed: device.fallbackReason } : {}),
+    });
   }
   const signal = first === 'ready' ? await stop : first;
   log('info', `${signal}: draining`, { graceMs: config.graceMs });
