@@ -40,3 +40,4 @@ export { exportToFiles, mimeTypeOf } from './export.js';
 export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, withSignal, type AbortableByteSource, type BlobByteSource, type HttpByteSource } from './io.js';
 export { defaultTimingStore, memoryTimingStore, networkUnits, type TimingStore } from './timings.js';
 export { abortable } from './abort.js';
+export { pipeline, type DepthEstimationPipeline } from './pipeline.js';

@@ -11,6 +11,7 @@ import {
   graphCacheKey,
   jpegExifOrientation,
   memoryModelCache,
+  pipeline,
   resolvePrecision,
   videoSampleTimes,
   withoutExifOrientation,
@@ -275,5 +276,17 @@ describe('inputs and capabilities', () => {
     expect(await resolvePrecision(undefined, ['wasm'])).toBe('float32');
     await expect(resolvePrecision('int4' as never, ['wasm'])).rejects.toMatchObject({ code: 'BAD_VALUE' });
     await expect(configureWasm({ threads: 0 })).rejects.toMatchObject({ code: 'BAD_VALUE' });
+  });
+});
+
+describe('pipeline (transformers.js style)', () => {
+  it("pipeline('depth-estimation', id) returns what DepthAnything3.inference returns; unknown tasks are refused", async () => {
+    const events: string[] = [];
+    const depth = await pipeline('depth-estimation', REPO, { endpoint: hub.endpoint, device: 'wasm', threads: 1, cache: memoryModelCache(), progress_callback: (e) => events.push(e.status) });
+    expect(depth.task).toBe('depth-estimation');
+    expectDepth((await depth(views(), { processRes: 84 })).depth);
+    expect(events).toContain('convert');
+    await depth.dispose();
+    await expect(pipeline('image-segmentation' as never, REPO, { endpoint: hub.endpoint })).rejects.toMatchObject({ code: 'BAD_VALUE' });
   });
 });

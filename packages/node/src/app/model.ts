@@ -22,7 +22,7 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 /**
  * The built app's folder: `appDir` when given (it must hold index.html), else the `dist/` of the
  * `@da3js/web-app` workspace package when it is installed and built.
- * @throws Da3Error `IO` with {@link NO_APP}
+ * @throws Da3Error `IO` saying how to build the app or pass `--app-dir`
  */
 export function findAppDir(appDir: string | undefined, resolvePackage: (id: string) => string = createRequire(import.meta.url).resolve): string {
   if (appDir !== undefined) {

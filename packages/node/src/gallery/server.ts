@@ -54,11 +54,12 @@ export function galleryAssetsDir(): string | undefined {
 
 /** Options of {@link createGallery}. */
 export interface GalleryOptions {
-  /** Folder of the built viewer (default: {@link galleryAssetsDir}). */
+  /** Folder of the built viewer (default: `dist/gallery/` of this package). */
   readonly assetsDir?: string;
   /**
-   * Host names the Host header may name (e.g. {@link allowedHostNames}); others get 403 (DNS
-   * rebinding). Default: any (`da3 gallery` sets it unless it listens on a wildcard address).
+   * Host names the Host header may name (`da3 gallery` passes localhost, 127.0.0.1, ::1 and its
+   * listen address); others get 403 (DNS rebinding). Default: any (`da3 gallery` sets it unless it
+   * listens on a wildcard address).
    */
   readonly hosts?: ReadonlySet<string>;
 }

@@ -15,6 +15,7 @@ import {
   type Prediction,
   type RefViewStrategy,
   SafetensorsFile,
+  DEFAULT_PIPELINE_MODEL,
   abortedError,
   assertValidCheckpoint,
   graphConfigDigest,
@@ -115,7 +116,7 @@ export interface NodePrediction extends Prediction {
 }
 
 /** The model the CLI and `pipeline` use by default (CPU-friendly; the reference defaults to NESTED-GIANT-LARGE-1.1). */
-export const DEFAULT_MODEL = 'depth-anything/DA3-SMALL';
+export const DEFAULT_MODEL = DEFAULT_PIPELINE_MODEL;
 
 /** The default cache folder: `$DA3_CACHE`, else `~/.cache/da3js`. */
 export function defaultCacheDir(): string {

@@ -1,23 +1,13 @@
-import { Da3Error } from '@da3js/core';
+import { type PipelineTask, type TaskPipeline, assertPipelineTask, taskPipeline } from '@da3js/core';
 import { DEFAULT_MODEL, DepthAnything3, type FromPretrainedOptions, type NodeImageInput, type NodeInferenceOptions, type NodePrediction } from './depth-anything-3.js';
 
-/** Tasks {@link pipeline} builds (transformers.js names). */
-export const PIPELINE_TASKS = ['depth-estimation'] as const;
-export type PipelineTask = (typeof PIPELINE_TASKS)[number];
-
 /**
- * A loaded depth-estimation pipeline: call it with one image or a list of views of a scene
- * (paths, URLs, encoded bytes or raw pixels) and it returns the model's {@link NodePrediction}
+ * A loaded depth-estimation pipeline: call it with one image or the views of a scene (paths,
+ * URLs, encoded bytes or raw pixels); it returns exactly what `DepthAnything3.inference` returns
  * (depth `[N, H, W]`, confidence, world→camera extrinsics in OpenCV axes, intrinsics in pixels,
- * `export()`), exactly what `DepthAnything3.inference` returns.
+ * `export()`).
  */
-export interface DepthEstimationPipeline {
-  (images: NodeImageInput | readonly NodeImageInput[], options?: NodeInferenceOptions): Promise<NodePrediction>;
-  readonly task: PipelineTask;
-  readonly model: DepthAnything3;
-  /** Releases the model's sessions (transformers.js names it `dispose` too). */
-  dispose(): Promise<void>;
-}
+export type DepthEstimationPipeline = TaskPipeline<DepthAnything3, NodeImageInput, NodeInferenceOptions, NodePrediction>;
 
 /**
  * The transformers.js-style entry: `await pipeline('depth-estimation', 'depth-anything/DA3-SMALL',
@@ -36,11 +26,7 @@ export async function pipeline(
   model: string = DEFAULT_MODEL,
   options: FromPretrainedOptions & { readonly progress_callback?: FromPretrainedOptions['progress'] } = {},
 ): Promise<DepthEstimationPipeline> {
-  if (!(PIPELINE_TASKS as readonly string[]).includes(task)) {
-    throw new Da3Error('BAD_VALUE', `pipeline: unknown task ${JSON.stringify(task)}; da3js provides ${PIPELINE_TASKS.join(', ')}`);
-  }
+  assertPipelineTask(task);
   const { progress_callback, ...rest } = options;
-  const loaded = await DepthAnything3.fromPretrained(model, { ...rest, progress: rest.progress ?? progress_callback });
-  const run = (images: NodeImageInput | readonly NodeImageInput[], inferenceOptions?: NodeInferenceOptions) => loaded.inference(images, inferenceOptions);
-  return Object.assign(run, { task, model: loaded, dispose: () => loaded.dispose() }) as DepthEstimationPipeline;
+  return taskPipeline(task, await DepthAnything3.fromPretrained(model, { ...rest, progress: rest.progress ?? progress_callback }));
 }
