@@ -1,2 +1,3 @@
 export * from './adapter.js';
 export * from './sh.js';
+export * from './render/index.js';
