@@ -136,7 +136,9 @@ describe(`stream/align vs the reference's da3_streaming (${goldens.reference_com
 
   it('accumulate_sim3_transforms / compute_sim3_ab / apply_sim3_direct', () => {
     const acc = accumulateSim3Transforms(f.accumulate_sim3_transforms.input.map(fromJson));
-    acc.forEach((s, i) => expect(sim3Diff(s, f.accumulate_sim3_transforms.output[i])).toBeLessThanOrEqual(1e-12));
+    acc.forEach((s, i) => {
+      expect(sim3Diff(s, f.accumulate_sim3_transforms.output[i])).toBeLessThanOrEqual(1e-12);
+    });
     expect(sim3Diff(computeSim3Ab(fromJson(f.compute_sim3_ab.a), fromJson(f.compute_sim3_ab.b)), f.compute_sim3_ab.output)).toBeLessThanOrEqual(1e-12);
     const g = f.apply_sim3_direct;
     // float32 output of float64 maths
