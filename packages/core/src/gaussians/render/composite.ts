@@ -4,6 +4,19 @@ import { SPLAT, SPLAT_STRIDE } from './project.js';
 
 const TILE = GSPLAT_CONSTANTS.tileSize;
 
+/**
+ * `exp(−s)` for s ∈ [0, 8] by linear interpolation in a table of step 1/512: relative error
+ * ≤ 5e-7 (gsplat's CUDA kernel uses `__expf`, ~2 ulp). Larger s falls back to `Math.exp`.
+ * Three times faster than `Math.exp` in the compositing loop, which is dominated by it.
+ */
+const EXP_STEPS = 512;
+const EXP_MAX = 8;
+const EXP_TABLE = (() => {
+  const t = new Float64Array(EXP_MAX * EXP_STEPS + 2);
+  for (let i = 0; i < t.length; i++) t[i] = Math.exp(-i / EXP_STEPS);
+  return t;
+})();
+
 /** Reusable buffers of {@link sortSplatsByDepth}; grow as needed. */
 export interface SortScratch {
   keys: Uint32Array;
@@ -97,7 +110,7 @@ function clampInt(v: number, hi: number): number {
   return v < 0 ? 0 : Math.min(v, hi);
 }
 
-/** Per tile row, the splats overlapping it in depth order: row `r` is `items[starts[r] .. starts[r + 1])`. */
+/** Per tile row, the splats overlapping it in depth order: row `r` is `items[starts[r] .. starts[r + 1])`, positions in the gathered splats. */
 export interface TileRowBins {
   /** `[tilesY + 1]` offsets into `items`. */
   starts: Int32Array;
@@ -108,13 +121,25 @@ export interface TileRowBins {
 const range4 = new Int32Array(4);
 
 /**
- * Buckets the depth-sorted splats `order[0 .. n)` by the tile rows their boxes overlap, keeping
- * depth order within each row. `reuse` (e.g. a previous result) is grown only when too small;
- * `allocate` makes the arrays (e.g. on a SharedArrayBuffer).
+ * Copies splats `order[start .. end)` to positions `start .. end` of `out`: the depth-sorted splats
+ * laid out contiguously, so binning and compositing read memory in order.
+ */
+export function gatherSplats(splats: Float32Array, order: Int32Array, start: number, end: number, out: Float32Array): void {
+  for (let i = start; i < end; i++) {
+    const o = order[i] * SPLAT_STRIDE;
+    const d = i * SPLAT_STRIDE;
+    for (let k = 0; k < SPLAT_STRIDE; k++) out[d + k] = splats[o + k];
+  }
+}
+
+/**
+ * Buckets the depth-sorted, gathered splats `sorted[0 .. n)` (see {@link gatherSplats}) by the
+ * tile rows their boxes overlap; row items are positions in `sorted`, in depth order. `reuse`
+ * (e.g. a previous result) is grown only when too small; `allocate` makes the arrays (e.g. on a
+ * SharedArrayBuffer).
  */
 export function binTileRows(
-  splats: Float32Array,
-  order: Int32Array,
+  sorted: Float32Array,
   n: number,
   frame: RasterFrame,
   reuse?: TileRowBins,
@@ -125,7 +150,7 @@ export function binTileRows(
   starts.fill(0, 0, rows + 1);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    tileRange(splats, order[i], frame, range4);
+    tileRange(sorted, i, frame, range4);
     if (range4[0] >= range4[1]) continue;
     for (let r = range4[2]; r < range4[3]; r++) starts[r + 1]++;
     total += Math.max(0, range4[3] - range4[2]);
@@ -135,25 +160,24 @@ export function binTileRows(
   const fill = new Int32Array(rows);
   for (let r = 0; r < rows; r++) fill[r] = starts[r];
   for (let i = 0; i < n; i++) {
-    const g = order[i];
-    tileRange(splats, g, frame, range4);
+    tileRange(sorted, i, frame, range4);
     if (range4[0] >= range4[1]) continue;
-    for (let r = range4[2]; r < range4[3]; r++) items[fill[r]++] = g;
+    for (let r = range4[2]; r < range4[3]; r++) items[fill[r]++] = i;
   }
   return { starts, items };
 }
 
 /** Per-thread buffers of {@link rasterizeTileRow}; grown as needed. */
 export interface RowScratch {
+  /** Transmittance per pixel of the row; negated once the pixel is done. */
   trans: Float64Array;
   acc: Float64Array;
-  done: Uint8Array;
   tileLeft: Int32Array;
 }
 
 /** Fresh {@link RowScratch}. */
 export function createRowScratch(): RowScratch {
-  return { trans: new Float64Array(0), acc: new Float64Array(0), done: new Uint8Array(0), tileLeft: new Int32Array(0) };
+  return { trans: new Float64Array(0), acc: new Float64Array(0), tileLeft: new Int32Array(0) };
 }
 
 /** Output planes of a render (full image; a tile row writes its own 16 rows). */
@@ -165,17 +189,18 @@ export interface RasterPlanes {
 
 /**
  * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from the row's splats
- * `items[start .. end)` (depth order) and writes its pixels of `out`: gsplat's
+ * `items[start .. end)` (positions in `sorted`, depth order) and writes its pixels of `out`: gsplat's
  * `rasterize_to_pixels` per pixel — sigma = ½(a dx² + c dy²) + b dx dy with dx = mean − (x + ½);
- * alpha = min(0.999, opacity·exp(−sigma)); skipped when sigma < 0 or alpha < 1/255; the pixel
+ * alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel
  * stops (exclusive) once T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then
  * rgb + T·background, alpha = 1 − T, depth / max(alpha, 1e-10).
  *
- * Each splat visits only the pixels of its tiles inside its box (plus one pixel of margin, which
- * changes nothing: alpha there is below 1/255), and skips tiles that are already done.
+ * Each splat visits only the pixels of its tiles inside its box where sigma ≤ ln(255·opacity)
+ * (the ellipse outside which alpha < 1/255, so skipping the rest changes nothing), and splats
+ * whose tiles are all done are skipped.
  */
 export function rasterizeTileRow(
-  splats: Float32Array,
+  sorted: Float32Array,
   items: Int32Array,
   start: number,
   end: number,
@@ -193,13 +218,11 @@ export function rasterizeTileRow(
   if (scratch.trans.length < npix) {
     scratch.trans = new Float64Array(TILE * W);
     scratch.acc = new Float64Array(TILE * W * 4);
-    scratch.done = new Uint8Array(TILE * W);
   }
   if (scratch.tileLeft.length < tilesX) scratch.tileLeft = new Int32Array(tilesX);
-  const { trans, acc, done, tileLeft } = scratch;
+  const { trans, acc, tileLeft } = scratch;
   trans.fill(1, 0, npix);
   acc.fill(0, 0, 4 * npix);
-  done.fill(0, 0, npix);
   for (let tx = 0; tx < tilesX; tx++) tileLeft[tx] = rowsHere * (Math.min(W, (tx + 1) * TILE) - tx * TILE);
   let tilesLeft = tilesX;
 
@@ -209,70 +232,91 @@ export function rasterizeTileRow(
 
   for (let k = start; k < end && tilesLeft > 0; k++) {
     const o = items[k] * SPLAT_STRIDE;
-    const mx = splats[o + SPLAT.MX];
-    const my = splats[o + SPLAT.MY];
-    const rx = splats[o + SPLAT.RX];
-    const ry = splats[o + SPLAT.RY];
+    const mx = sorted[o + SPLAT.MX];
+    const my = sorted[o + SPLAT.MY];
+    const rx = sorted[o + SPLAT.RX];
+    const ry = sorted[o + SPLAT.RY];
     // gsplat's tile range in x (y: this row is in range by construction)
     const tx0 = clampInt(Math.floor((mx - rx) / TILE), tilesX);
     const tx1 = clampInt(Math.ceil((mx + rx) / TILE), tilesX);
-    if (tx0 >= tx1) continue;
-    // pixels whose centre is within the box + 1 pixel
-    let xa = Math.ceil(mx - rx - 1.5);
-    let xb = Math.floor(mx + rx + 0.5);
-    let ya = Math.ceil(my - ry - 1.5);
-    let yb = Math.floor(my + ry + 0.5);
+    let live = false;
+    for (let tx = tx0; tx < tx1; tx++) {
+      if (tileLeft[tx] !== 0) {
+        live = true;
+        break;
+      }
+    }
+    if (!live) continue;
+    // pixels of those tiles whose centre is inside the box: |x + ½ − mx| ≤ rx, |y + ½ − my| ≤ ry
+    let xa = Math.ceil(mx - rx - 0.5);
+    let xb = Math.floor(mx + rx - 0.5);
+    let ya = Math.ceil(my - ry - 0.5);
+    let yb = Math.floor(my + ry - 0.5);
     if (xa < tx0 * TILE) xa = tx0 * TILE;
-    if (xb > Math.min(W, tx1 * TILE) - 1) xb = Math.min(W, tx1 * TILE) - 1;
+    const xMax = Math.min(W, tx1 * TILE) - 1;
+    if (xb > xMax) xb = xMax;
     if (ya < y0) ya = y0;
     if (yb > y1 - 1) yb = y1 - 1;
     if (xa > xb || ya > yb) continue;
-    const ca = splats[o + SPLAT.CA];
-    const cb = splats[o + SPLAT.CB];
-    const cc = splats[o + SPLAT.CC];
-    const op = splats[o + SPLAT.OPACITY];
-    const sigmaMax = splats[o + SPLAT.SIGMA_MAX];
-    const cr = splats[o + SPLAT.R];
-    const cg = splats[o + SPLAT.G];
-    const cbl = splats[o + SPLAT.B];
-    const cz = splats[o + SPLAT.DEPTH];
-    // tile segments of [xa, xb]
-    for (let tx = (xa / TILE) | 0, txEnd = (xb / TILE) | 0; tx <= txEnd; tx++) {
-      if (tileLeft[tx] === 0) continue;
-      const sx0 = Math.max(xa, tx * TILE);
-      const sx1 = Math.min(xb, tx * TILE + TILE - 1);
-      let left = tileLeft[tx];
-      for (let y = ya; y <= yb; y++) {
-        const dy = my - (y + 0.5);
-        const hy = 0.5 * cc * dy * dy;
-        const by = cb * dy;
-        let i = (y - y0) * W + sx0;
-        for (let x = sx0; x <= sx1; x++, i++) {
-          if (done[i] !== 0) continue;
-          const dx = mx - (x + 0.5);
-          const sigma = 0.5 * ca * dx * dx + hy + by * dx;
-          if (sigma < 0 || sigma > sigmaMax) continue;
-          let alpha = op * Math.exp(-sigma);
-          if (alpha > maxAlpha) alpha = maxAlpha;
-          if (alpha < alphaThreshold) continue;
-          const t = trans[i];
-          const nt = t * (1 - alpha);
-          if (nt <= tMin) {
-            done[i] = 1;
-            left--;
-            continue;
-          }
-          const w = alpha * t;
-          const a = 4 * i;
-          acc[a] += w * cr;
-          acc[a + 1] += w * cg;
-          acc[a + 2] += w * cbl;
-          acc[a + 3] += w * cz;
-          trans[i] = nt;
+    const ca = sorted[o + SPLAT.CA];
+    const cb = sorted[o + SPLAT.CB];
+    const cc = sorted[o + SPLAT.CC];
+    const op = sorted[o + SPLAT.OPACITY];
+    const sigmaMax = sorted[o + SPLAT.SIGMA_MAX];
+    const cr = sorted[o + SPLAT.R];
+    const cg = sorted[o + SPLAT.G];
+    const cbl = sorted[o + SPLAT.B];
+    const cz = sorted[o + SPLAT.DEPTH];
+    const ica = 1 / ca;
+    for (let y = ya; y <= yb; y++) {
+      const dy = my - (y + 0.5);
+      // The row's pixels with sigma ≤ sigmaMax (alpha ≥ 1/255): ½a·dx² + b·dy·dx + ½c·dy² ≤ L,
+      // widened by 1e-3 px against rounding (the exact test below decides).
+      const bdy = cb * dy;
+      const disc = bdy * bdy - ca * (cc * dy * dy - 2 * sigmaMax);
+      if (!(disc >= 0)) continue;
+      const root = Math.sqrt(disc) * ica;
+      const centre = mx - 0.5 + bdy * ica; // x where dx = −b·dy/a
+      let sx0 = Math.ceil(centre - root - 1e-3);
+      let sx1 = Math.floor(centre + root + 1e-3);
+      if (sx0 < xa) sx0 = xa;
+      if (sx1 > xb) sx1 = xb;
+      const hy = 0.5 * cc * dy * dy;
+      const row = (y - y0) * W;
+      for (let x = sx0; x <= sx1; x++) {
+        const i = row + x;
+        const t = trans[i];
+        if (t < 0) continue; // done (transmittance stored negated)
+        const dx = mx - (x + 0.5);
+        const sigma = 0.5 * ca * dx * dx + hy + bdy * dx;
+        if (sigma < 0 || sigma > sigmaMax) continue;
+        let e: number;
+        if (sigma < EXP_MAX) {
+          const u = sigma * EXP_STEPS;
+          const j = u | 0;
+          const e0 = EXP_TABLE[j];
+          e = e0 + (u - j) * (EXP_TABLE[j + 1] - e0);
+        } else {
+          e = Math.exp(-sigma);
         }
+        let alpha = op * e;
+        if (alpha > maxAlpha) alpha = maxAlpha;
+        if (alpha < alphaThreshold) continue;
+        const nt = t * (1 - alpha);
+        if (nt <= tMin) {
+          trans[i] = -t;
+          const tx = (x / TILE) | 0;
+          if (--tileLeft[tx] === 0) tilesLeft--;
+          continue;
+        }
+        const w = alpha * t;
+        const a = 4 * i;
+        acc[a] += w * cr;
+        acc[a + 1] += w * cg;
+        acc[a + 2] += w * cbl;
+        acc[a + 3] += w * cz;
+        trans[i] = nt;
       }
-      tileLeft[tx] = left;
-      if (left === 0) tilesLeft--;
     }
   }
 
@@ -280,7 +324,7 @@ export function rasterizeTileRow(
   const floor = GSPLAT_CONSTANTS.depthAlphaFloor;
   const { rgb, alpha, depth } = out;
   for (let i = 0, p = y0 * W; i < npix; i++, p++) {
-    const t = trans[i];
+    const t = Math.abs(trans[i]);
     const a = 4 * i;
     rgb[3 * p] = acc[a] + t * bgR;
     rgb[3 * p + 1] = acc[a + 1] + t * bgG;

@@ -8,6 +8,7 @@ import {
   binTileRows,
   createRowScratch,
   createSortScratch,
+  gatherSplats,
   rasterizeTileRow,
   sortSplatsByDepth,
 } from './composite.js';
@@ -17,8 +18,8 @@ import type { GaussianRasterizer, RasterImage, RasterizeOptions, RenderCamera } 
 
 /**
  * A single-threaded CPU {@link GaussianRasterizer} (runtime-free: browsers, Node, workers).
- * Per render: project every Gaussian (EWA + SH), sort the visible ones by depth, bucket them by
- * tile row, composite each row of 16×16 tiles front to back. Buffers are kept between renders.
+ * Per render: project every Gaussian (EWA + SH), sort the visible ones by depth (and gather them
+ * in that order), bucket them by tile row, composite each row of 16×16 tiles front to back. Buffers are kept between renders.
  * `@da3js/node`'s `createNodeCpuRasterizer` runs the same steps on worker threads (identical
  * output).
  *
@@ -39,6 +40,7 @@ export function createCpuRasterizer(): GaussianRasterizer {
       disposed = true;
       state.splats = new Float32Array(0);
       state.order = new Int32Array(0);
+      state.sorted = new Float32Array(0);
       state.bins = undefined;
     },
   };
@@ -48,6 +50,8 @@ export function createCpuRasterizer(): GaussianRasterizer {
 export interface CpuRenderState {
   splats: Float32Array;
   order: Int32Array;
+  /** The visible splats in depth order. */
+  sorted: Float32Array;
   sort: SortScratch;
   bins: TileRowBins | undefined;
   row: RowScratch;
@@ -55,7 +59,7 @@ export interface CpuRenderState {
 
 /** Empty {@link CpuRenderState}. */
 export function createCpuRenderState(): CpuRenderState {
-  return { splats: new Float32Array(0), order: new Int32Array(0), sort: createSortScratch(), bins: undefined, row: createRowScratch() };
+  return { splats: new Float32Array(0), order: new Int32Array(0), sorted: new Float32Array(0), sort: createSortScratch(), bins: undefined, row: createRowScratch() };
 }
 
 /** Output planes for `frame` (`depth` only with `'RGB+ED'`). */
@@ -71,12 +75,14 @@ export function renderCpuFrame(scene: Gaussians, frame: RasterFrame, state: CpuR
   if (state.order.length < n) state.order = new Int32Array(n);
   projectSplats(scene, frame, 0, n, state.splats);
   const visible = sortSplatsByDepth(state.splats, n, state.order, state.sort);
-  const bins = binTileRows(state.splats, state.order, visible, frame, state.bins);
+  if (state.sorted.length < visible * SPLAT_STRIDE) state.sorted = new Float32Array(n * SPLAT_STRIDE);
+  gatherSplats(state.splats, state.order, 0, visible, state.sorted);
+  const bins = binTileRows(state.sorted, visible, frame, state.bins);
   state.bins = bins;
   const out = allocateRasterPlanes(frame);
   for (let ty = 0; ty < frame.tilesY; ty++) {
     throwIfAborted(signal, 'Gaussian rendering');
-    rasterizeTileRow(state.splats, bins.items, bins.starts[ty], bins.starts[ty + 1], frame, ty, out, state.row);
+    rasterizeTileRow(state.sorted, bins.items, bins.starts[ty], bins.starts[ty + 1], frame, ty, out, state.row);
   }
   const image: { width: number; height: number; rgb: Float32Array; alpha: Float32Array; depth?: Float32Array } = {
     width: frame.width,

@@ -4,3 +4,4 @@ export * from './frame.js';
 export * from './project.js';
 export * from './composite.js';
 export * from './cpu.js';
+export * from './parallel.js';
