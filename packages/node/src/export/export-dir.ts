@@ -1,8 +1,9 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Da3Error, type GaussianRasterizer, type Prediction, createCpuRasterizer, throwIfAborted } from '@da3js/core';
+import { Da3Error, type GaussianRasterizer, type Prediction, throwIfAborted } from '@da3js/core';
 import { type ExportOptions, type GsVideoOptions, exportPrediction, parseFormats } from '@da3js/exporters';
 import { fileSink, ioError, stagingName, sweepStaleTemps } from '../hub/fs.js';
+import { createNodeCpuRasterizer } from '../gaussians/cpu-rasterizer.js';
 import { ffmpegVideoEncoder } from './ffmpeg-video.js';
 
 /** Options of {@link exportToDirectory} / `prediction.export`. */
@@ -22,8 +23,8 @@ export interface ExportToDirectoryOptions extends ExportOptions {
  * file, no mix of old and new files. Temp files and staging folders left by killed runs (their
  * process is gone) are swept first. Paths that would leave `dir` are refused.
  *
- * `gs_video` renders with `options.gsVideo.rasterizer` (default: core's CPU rasterizer, disposed
- * afterwards) and encodes with `options.gsVideo.encoder` (default: the system ffmpeg, H.264).
+ * `gs_video` renders with `options.gsVideo.rasterizer` (default: `createNodeCpuRasterizer`, the
+ * CPU rasterizer on worker threads, stopped afterwards) and encodes with `options.gsVideo.encoder` (default: the system ffmpeg, H.264).
  * @returns absolute paths of the files written
  * @throws {Da3Error} `IO` naming the path for filesystem failures (`ENOSPC`, `ENOTDIR`, …), `ABORTED`
  *   when `options.signal` fired before the files moved into place (then `dir` is unchanged), and the
@@ -34,7 +35,7 @@ export async function exportToDirectory(prediction: Prediction, options: ExportT
   let owned: GaussianRasterizer | undefined;
   let gsVideo: GsVideoOptions | undefined = options.gsVideo;
   if (parseFormats(options.formats).includes('gs_video')) {
-    const rasterizer = gsVideo?.rasterizer ?? (owned = createCpuRasterizer());
+    const rasterizer = gsVideo?.rasterizer ?? (owned = createNodeCpuRasterizer());
     gsVideo = { ...gsVideo, rasterizer, encoder: gsVideo?.encoder ?? ffmpegVideoEncoder() };
   }
   try {
