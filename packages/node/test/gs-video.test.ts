@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, REPO_ROOT, loadTensors } from '../../../test-utils/fixtures.js';
 import { loadTestdataTensors } from '../../../test-utils/testdata.js';
 import { requireTool } from '../../../test-utils/tools.js';
+import { parseCliArgs } from '../src/cli/args.js';
 import { exportToDirectory, ffmpegVideoEncoder, resolveFfmpeg } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'da3js-gsvideo-'));
@@ -125,6 +126,25 @@ describe('exportToDirectory gs_video', () => {
     expect(isDa3Error(aborted, 'ABORTED')).toBe(true);
     expect(existsSync(join(dir, 'gs_video'))).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('da3 CLI gs_video options', () => {
+  const parse = (...argv: string[]) => parseCliArgs(['images', 'in', ...argv]) as Exclude<ReturnType<typeof parseCliArgs>, string>;
+  it('any gs* format adds gs_video (the reference\'s rule) and implies --infer-gs; --no-gs-video keeps it out', () => {
+    expect(parse('--export-format', 'glb-gs_ply')).toMatchObject({ exportFormat: 'glb-gs_ply-gs_video', inferGs: true });
+    expect(parse('--export-format', 'gs_gltf-gs_video').exportFormat).toBe('gs_gltf-gs_video');
+    expect(parse('--export-format', 'gs_video')).toMatchObject({ exportFormat: 'gs_video', inferGs: true });
+    expect(parse('--export-format', 'glb-spz').exportFormat).toBe('glb-spz');
+    expect(parse('--export-format', 'gs_ply', '--no-gs-video').exportFormat).toBe('gs_ply');
+    expect(parse('--export-format', 'glb').inferGs).toBe(false);
+  });
+  it('--gs-trajectory, --gs-video-quality and --render-hw are checked before any model loads', () => {
+    expect(parse()).toMatchObject({ gsTrajectory: 'extend', gsVideoQuality: 'high', renderHw: undefined });
+    expect(parse('--gs-trajectory', 'wobble_inter', '--gs-video-quality', 'low', '--render-hw', '120x160')).toMatchObject({ gsTrajectory: 'wobble_inter', gsVideoQuality: 'low', renderHw: { height: 120, width: 160 } });
+    expect(() => parse('--gs-trajectory', 'spiral')).toThrow(/--gs-trajectory must be one of original, smooth/);
+    expect(() => parse('--gs-video-quality', 'best')).toThrow(/--gs-video-quality/);
+    for (const bad of ['120', '0x10', '12x', 'axb', '9000x10']) expect(() => parse('--render-hw', bad)).toThrow(/--render-hw must be <height>x<width>/);
   });
 });
 
