@@ -101,8 +101,8 @@ Options:
   --export-dir <folder>        output folder (default ./da3-output)
   --export-format <f1-f2>      e.g. glb, mini_npz-glb (default glb); like the reference, any gs*
                                format adds gs_video (a novel-view H.264 video, needs ffmpeg)
-  --gs-trajectory <mode>       gs_video camera path: extend (default) | original | smooth | interpolate
-                               | interpolate_smooth | wander | dolly_zoom | wobble_inter (one view: wander)
+  --gs-trajectory <mode>       gs_video camera path: extend (default), original, smooth, interpolate,
+                               interpolate_smooth, wander, dolly_zoom, wobble_inter (one view: wander)
   --gs-video-quality <q>       high (crf 18, default) | medium (crf 23) | low (crf 28)
   --render-hw <H>x<W>          gs_video frame size (default the processed image size)
   --no-gs-video                gs* formats without the gs_video the reference adds
