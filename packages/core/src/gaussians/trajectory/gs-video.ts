@@ -50,7 +50,8 @@ export interface GsVideoPlan {
  * The cameras of the reference's `export_to_gs_video`: the predicted cameras (NESTED: the
  * translations divided by the metric scale factor, back into the Gaussians' units) or
  * `renderExtrinsics`/`renderIntrinsics`, at the processed size or `renderSize`, along the
- * trajectory (`'wander'` when there is one view).
+ * trajectory (`'wander'` when there is one view). The prediction is not changed (the reference
+ * divides `prediction.extrinsics` in place, which later exports of the same call would see).
  * @throws Da3Error `BAD_VALUE` for a prediction without cameras, a bad option or a trajectory that
  *   cannot be built (see {@link novelViewTrajectory}), `BAD_SHAPE` for mismatched arrays
  */
