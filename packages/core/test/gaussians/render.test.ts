@@ -7,10 +7,11 @@ import {
   SPLAT_STRIDE,
   createCpuRasterizer,
   createSortScratch,
+  depthKey,
   prepareRasterFrame,
   projectSplats,
+  radixSortPairs,
   shBasis,
-  sortSplatsByDepth,
 } from '../../src/gaussians/render/index.js';
 import type { Gaussians } from '../../src/prediction/prediction.js';
 
@@ -125,17 +126,15 @@ describe('CPU rasterizer: behaviour and errors', () => {
     expect(Buffer.from(b.depth?.buffer as ArrayBuffer).equals(Buffer.from(a.depth?.buffer as ArrayBuffer))).toBe(true);
   });
 
-  it('sorts by depth, ties in index order', () => {
-    const n = 1000;
-    const splats = new Float32Array(n * SPLAT_STRIDE);
-    for (let g = 0; g < n; g++) {
-      splats[g * SPLAT_STRIDE + SPLAT.RX] = g % 7 === 0 ? 0 : 1;
-      splats[g * SPLAT_STRIDE + SPLAT.DEPTH] = ((g * 7919) % 97) * 0.37 + 0.01;
-    }
-    const order = new Int32Array(n);
-    const m = sortSplatsByDepth(splats, n, order, createSortScratch());
-    const want = [...Array(n).keys()].filter((g) => g % 7 !== 0).sort((a, b) => splats[a * SPLAT_STRIDE + SPLAT.DEPTH] - splats[b * SPLAT_STRIDE + SPLAT.DEPTH] || a - b);
-    expect([...order.slice(0, m)]).toEqual(want);
+  it('sorts by depth key (float32 bits), stably', () => {
+    const n = 5000;
+    const depths = Array.from({ length: n }, (_, g) => ((g * 7919) % 97) * 0.37 + 0.01 + (g % 3 === 0 ? 1e6 : 0));
+    const keys = Uint32Array.from(depths, depthKey);
+    const ids = Int32Array.from({ length: n }, (_, g) => g);
+    radixSortPairs(keys, ids, n, createSortScratch());
+    const want = [...Array(n).keys()].sort((a, b) => Math.fround(depths[a]) - Math.fround(depths[b]) || a - b);
+    expect([...ids]).toEqual(want);
+    expect([...keys]).toEqual(want.map((g) => depthKey(depths[g])));
   });
 
   it('shBasis has gsplat’s constants', () => {

@@ -13,6 +13,7 @@ import {
   type RasterizeOptions,
   type RenderCamera,
   type SharedRasterScene,
+  type SharedSliceBins,
   abortedError,
   prepareRasterFrame,
   rasterSplatBytes,
@@ -51,10 +52,9 @@ interface PoolWorker {
 interface Buffers {
   count: number;
   splats: SharedArrayBuffer;
-  order: SharedArrayBuffer;
-  sorted: SharedArrayBuffer;
-  starts: SharedArrayBuffer;
-  items: SharedArrayBuffer;
+  keys: SharedArrayBuffer;
+  /** Per worker (slice), its tile-row bins of the last frame. */
+  bins: (SharedSliceBins | null)[];
   counter: SharedArrayBuffer;
   stop: SharedArrayBuffer;
   pixels: number;
@@ -65,9 +65,9 @@ interface Buffers {
 
 /**
  * A CPU {@link GaussianRasterizer} on `worker_threads`: core's rasterizer split across threads
- * sharing memory (SharedArrayBuffer). Each frame: the Gaussians are projected in slices on every
- * thread; one thread sorts them by depth and bins them by tile row; then every thread composites
- * tile rows taken in turn. Output is bit-identical to core's single-threaded `createCpuRasterizer`.
+ * sharing memory (SharedArrayBuffer). Each frame: every thread projects a slice of the Gaussians
+ * and bins it by tile row; then the threads take tile rows in turn, sort each row's splats by
+ * depth and composite them. Output is bit-identical to core's single-threaded `createCpuRasterizer`.
  *
  * The scene is copied to shared memory once per `Gaussians` object (kept while that object is
  * alive): treat a scene as immutable between renders, or pass a new object after changing it.
@@ -157,17 +157,15 @@ export function createNodeCpuRasterizer(options: NodeCpuRasterizerOptions = {}):
     const n = frame.count;
     const pixels = frame.width * frame.height;
     const b = buffers;
-    if (b && b.count >= n && b.pixels >= pixels && b.starts.byteLength >= 4 * (frame.tilesY + 1)) return b;
+    if (b && b.count >= n && b.pixels >= pixels) return b;
     const grow = (old: SharedArrayBuffer | undefined, bytes: number): SharedArrayBuffer => (old && old.byteLength >= bytes ? old : new SharedArrayBuffer(Math.max(bytes, 4)));
     const bytes = rasterSplatBytes(Math.max(n, b?.count ?? 0));
     const px = Math.max(pixels, b?.pixels ?? 0);
     buffers = {
       count: Math.max(n, b?.count ?? 0),
       splats: grow(b?.splats, bytes.splats),
-      order: grow(b?.order, bytes.order),
-      sorted: grow(b?.sorted, bytes.sorted),
-      starts: grow(b?.starts, 4 * (Math.max(frame.tilesY, 1) + 1)),
-      items: b?.items ?? new SharedArrayBuffer(4 * Math.max(1024, n)),
+      keys: grow(b?.keys, bytes.keys),
+      bins: b?.bins ?? new Array<SharedSliceBins | null>(threads).fill(null),
       counter: b?.counter ?? new SharedArrayBuffer(4),
       stop: b?.stop ?? new SharedArrayBuffer(4),
       pixels: px,
@@ -189,17 +187,16 @@ export function createNodeCpuRasterizer(options: NodeCpuRasterizerOptions = {}):
       const b = buffersFor(frame);
       const n = frame.count;
       check();
-      // 1. project, one slice per thread
+      // 1. project and bin by tile row, one slice of the Gaussians per thread
       const per = Math.ceil(n / workers.length);
-      await all(
-        workers.map((w, i) => send(w, { op: 'project', frame, scene, splats: b.splats, start: Math.min(n, i * per), end: Math.min(n, (i + 1) * per) })),
+      const projected = await all(
+        workers.map((w, i) =>
+          send(w, { op: 'project', frame, scene, splats: b.splats, keys: b.keys, start: Math.min(n, i * per), end: Math.min(n, (i + 1) * per), bins: b.bins[i] }),
+        ),
       );
+      b.bins = projected.map((r) => (r.ok && r.op === 'project' ? r.bins : null));
       check();
-      // 2. sort, gather, bin on one thread
-      const prep = await send(workers[0], { op: 'prepare', frame, splats: b.splats, order: b.order, sorted: b.sorted, starts: b.starts, items: b.items });
-      if (prep.ok && prep.op === 'prepare') b.items = prep.items;
-      check();
-      // 3. composite tile rows on every thread
+      // 2. sort, gather and composite tile rows, taken in turn by every thread
       new Int32Array(b.counter)[0] = 0;
       const stop = new Int32Array(b.stop);
       stop[0] = 0;
@@ -209,9 +206,10 @@ export function createNodeCpuRasterizer(options: NodeCpuRasterizerOptions = {}):
       const sig = signal as { addEventListener?: (t: string, f: () => void) => void; removeEventListener?: (t: string, f: () => void) => void } | undefined;
       sig?.addEventListener?.('abort', onAbort);
       try {
+        const bins = b.bins as SharedSliceBins[];
         await all(
           workers.map((w) =>
-            send(w, { op: 'raster', frame, sorted: b.sorted, starts: b.starts, items: b.items, counter: b.counter, stop: b.stop, rgb: b.rgb, alpha: b.alpha, depth: frame.withDepth ? b.depth : null }),
+            send(w, { op: 'raster', frame, splats: b.splats, keys: b.keys, bins, counter: b.counter, stop: b.stop, rgb: b.rgb, alpha: b.alpha, depth: frame.withDepth ? b.depth : null }),
           ),
         );
       } finally {

@@ -17,9 +17,8 @@ const EXP_TABLE = (() => {
   return t;
 })();
 
-/** Reusable buffers of {@link sortSplatsByDepth}; grow as needed. */
+/** Reusable buffers of {@link radixSortPairs}; grown as needed. */
 export interface SortScratch {
-  keys: Uint32Array;
   keys2: Uint32Array;
   ids2: Int32Array;
   counts: Uint32Array;
@@ -27,46 +26,28 @@ export interface SortScratch {
 
 /** Fresh {@link SortScratch} (empty; grown on first use). */
 export function createSortScratch(): SortScratch {
-  return { keys: new Uint32Array(0), keys2: new Uint32Array(0), ids2: new Int32Array(0), counts: new Uint32Array(2048 * 3) };
+  return { keys2: new Uint32Array(0), ids2: new Int32Array(0), counts: new Uint32Array(2048) };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
 /**
- * Writes the indices of the visible splats (RX > 0) of `[0, count)` into `order`, sorted by
- * depth front to back, ties in index order, and returns how many there are.
- *
- * The key is the float32 bit pattern of the depth read as an unsigned integer, as in gsplat's
- * `isect_ids` (so its order is gsplat's, negative depths included); the radix sort is stable like
- * gsplat's CUB radix sort.
+ * Stable ascending LSD radix sort (11/11/10 bits) of `keys[0 .. n)`, moving `ids` along; the
+ * result is left in `keys` / `ids`. Equal keys keep their order (like gsplat's CUB radix sort).
  */
-export function sortSplatsByDepth(splats: Float32Array, count: number, order: Int32Array, scratch: SortScratch): number {
-  let n = 0;
-  for (let g = 0; g < count; g++) if (splats[g * SPLAT_STRIDE + SPLAT.RX] > 0) order[n++] = g;
-  if (scratch.keys.length < n) {
-    const size = Math.max(n, Math.ceil(scratch.keys.length * 1.5));
-    scratch.keys = new Uint32Array(size);
+export function radixSortPairs(keys: Uint32Array, ids: Int32Array, n: number, scratch: SortScratch): void {
+  if (n < 2) return;
+  if (scratch.keys2.length < n) {
+    const size = Math.max(n, Math.ceil(scratch.keys2.length * 1.5));
     scratch.keys2 = new Uint32Array(size);
     scratch.ids2 = new Int32Array(size);
   }
-  const keys = scratch.keys;
-  for (let i = 0; i < n; i++) {
-    f32[0] = splats[order[i] * SPLAT_STRIDE + SPLAT.DEPTH];
-    keys[i] = u32[0];
-  }
-  // LSD radix sort, 11/11/10 bits.
   let srcK = keys;
-  let srcI: Int32Array = order;
+  let srcI = ids;
   let dstK = scratch.keys2;
   let dstI = scratch.ids2;
   const counts = scratch.counts;
-  const passes: [number, number][] = [
-    [0, 2047],
-    [11, 2047],
-    [22, 1023],
-  ];
-  for (const [shift, mask] of passes) {
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = 11 * pass;
+    const mask = pass === 2 ? 1023 : 2047;
     counts.fill(0, 0, mask + 1);
     for (let i = 0; i < n; i++) counts[(srcK[i] >>> shift) & mask]++;
     let sum = 0;
@@ -88,81 +69,88 @@ export function sortSplatsByDepth(splats: Float32Array, count: number, order: In
     srcI = dstI;
     dstI = ti;
   }
-  // three passes: the result is in the scratch array; copy back.
-  if (srcI !== order) order.set(srcI.subarray(0, n));
-  return n;
+  // three passes: the result is in the scratch arrays; copy back.
+  keys.set(srcK.subarray(0, n));
+  ids.set(srcI.subarray(0, n));
 }
 
-/** Tile range of a splat: `[x0, x1) × [y0, y1)` in tiles (gsplat's `isect_tiles`). */
-function tileRange(splats: Float32Array, g: number, frame: RasterFrame, out: Int32Array): void {
-  const o = g * SPLAT_STRIDE;
-  const mx = splats[o + SPLAT.MX];
-  const my = splats[o + SPLAT.MY];
-  const rx = splats[o + SPLAT.RX];
-  const ry = splats[o + SPLAT.RY];
-  out[0] = clampInt(Math.floor((mx - rx) / TILE), frame.tilesX);
-  out[1] = clampInt(Math.ceil((mx + rx) / TILE), frame.tilesX);
-  out[2] = clampInt(Math.floor((my - ry) / TILE), frame.tilesY);
-  out[3] = clampInt(Math.ceil((my + ry) / TILE), frame.tilesY);
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The sort key of a depth: its float32 bit pattern as an unsigned integer (gsplat's `isect_ids` low word). */
+export function depthKey(depth: number): number {
+  f32[0] = depth;
+  return u32[0];
 }
+
+let rowCursor = new Int32Array(0);
 
 function clampInt(v: number, hi: number): number {
   return v < 0 ? 0 : Math.min(v, hi);
 }
 
-/** Per tile row, the splats overlapping it in depth order: row `r` is `items[starts[r] .. starts[r + 1])`, positions in the gathered splats. */
-export interface TileRowBins {
+/**
+ * The visible splats of one slice `[start, end)` bucketed by the tile rows their boxes overlap
+ * (gsplat's `isect_tiles` rows), in index order: row `r` is `items[starts[r] .. starts[r + 1])`.
+ */
+export interface SliceBins {
   /** `[tilesY + 1]` offsets into `items`. */
   starts: Int32Array;
   /** Splat indices. */
   items: Int32Array;
 }
 
-const range4 = new Int32Array(4);
-
 /**
- * Copies splats `order[start .. end)` to positions `start .. end` of `out`: the depth-sorted splats
- * laid out contiguously, so binning and compositing read memory in order.
+ * Bins splats `[start, end)` (projected, {@link SPLAT} layout) by tile row and writes their depth
+ * sort keys (`keys[g]`, {@link depthKey}). A frame's slices, concatenated in slice order, list
+ * each row's splats in index order, so a stable sort by key gives gsplat's order (ties by index).
+ * `reuse` (e.g. the slice's previous result) is kept when big enough; `allocate` makes new arrays
+ * (e.g. on a SharedArrayBuffer).
  */
-export function gatherSplats(splats: Float32Array, order: Int32Array, start: number, end: number, out: Float32Array): void {
-  for (let i = start; i < end; i++) {
-    const o = order[i] * SPLAT_STRIDE;
-    const d = i * SPLAT_STRIDE;
-    for (let k = 0; k < SPLAT_STRIDE; k++) out[d + k] = splats[o + k];
-  }
-}
-
-/**
- * Buckets the depth-sorted, gathered splats `sorted[0 .. n)` (see {@link gatherSplats}) by the
- * tile rows their boxes overlap; row items are positions in `sorted`, in depth order. `reuse`
- * (e.g. a previous result) is grown only when too small; `allocate` makes the arrays (e.g. on a
- * SharedArrayBuffer).
- */
-export function binTileRows(
-  sorted: Float32Array,
-  n: number,
+export function binSplats(
+  splats: Float32Array,
   frame: RasterFrame,
-  reuse?: TileRowBins,
+  start: number,
+  end: number,
+  keys: Uint32Array,
+  reuse?: SliceBins | null,
   allocate: (length: number) => Int32Array = (l) => new Int32Array(l),
-): TileRowBins {
+): SliceBins {
   const rows = frame.tilesY;
+  const tilesX = frame.tilesX;
   const starts = reuse && reuse.starts.length >= rows + 1 ? reuse.starts : allocate(rows + 1);
   starts.fill(0, 0, rows + 1);
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    tileRange(sorted, i, frame, range4);
-    if (range4[0] >= range4[1]) continue;
-    for (let r = range4[2]; r < range4[3]; r++) starts[r + 1]++;
-    total += Math.max(0, range4[3] - range4[2]);
+  for (let g = start; g < end; g++) {
+    const o = g * SPLAT_STRIDE;
+    const rx = splats[o + SPLAT.RX];
+    if (!(rx > 0)) continue;
+    const mx = splats[o + SPLAT.MX];
+    if (clampInt(Math.floor((mx - rx) / TILE), tilesX) >= clampInt(Math.ceil((mx + rx) / TILE), tilesX)) continue;
+    const my = splats[o + SPLAT.MY];
+    const ry = splats[o + SPLAT.RY];
+    const r0 = clampInt(Math.floor((my - ry) / TILE), rows);
+    const r1 = clampInt(Math.ceil((my + ry) / TILE), rows);
+    for (let r = r0; r < r1; r++) starts[r + 1]++;
+    if (r1 > r0) total += r1 - r0;
+    f32[0] = splats[o + SPLAT.DEPTH];
+    keys[g] = u32[0];
   }
   for (let r = 0; r < rows; r++) starts[r + 1] += starts[r];
-  const items = reuse && reuse.items.length >= total ? reuse.items : allocate(Math.max(total, Math.ceil((reuse?.items.length ?? 0) * 1.25)));
-  const fill = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) fill[r] = starts[r];
-  for (let i = 0; i < n; i++) {
-    tileRange(sorted, i, frame, range4);
-    if (range4[0] >= range4[1]) continue;
-    for (let r = range4[2]; r < range4[3]; r++) items[fill[r]++] = i;
+  const items = reuse && reuse.items.length >= total ? reuse.items : allocate(Math.max(total, Math.ceil((reuse?.items.length ?? 0) * 1.25), 16));
+  // second pass: write each splat into its rows
+  const cursor = rowCursor.length >= rows ? rowCursor : (rowCursor = new Int32Array(rows));
+  for (let r = 0; r < rows; r++) cursor[r] = starts[r];
+  for (let g = start; g < end; g++) {
+    const o = g * SPLAT_STRIDE;
+    const rx = splats[o + SPLAT.RX];
+    if (!(rx > 0)) continue;
+    const mx = splats[o + SPLAT.MX];
+    if (clampInt(Math.floor((mx - rx) / TILE), tilesX) >= clampInt(Math.ceil((mx + rx) / TILE), tilesX)) continue;
+    const my = splats[o + SPLAT.MY];
+    const ry = splats[o + SPLAT.RY];
+    const r1 = clampInt(Math.ceil((my + ry) / TILE), rows);
+    for (let r = clampInt(Math.floor((my - ry) / TILE), rows); r < r1; r++) items[cursor[r]++] = g;
   }
   return { starts, items };
 }
@@ -173,11 +161,24 @@ export interface RowScratch {
   trans: Float64Array;
   acc: Float64Array;
   tileLeft: Int32Array;
+  /** The row's splat indices and keys, then its splats gathered in depth order. */
+  ids: Int32Array;
+  keys: Uint32Array;
+  rowSplats: Float32Array;
+  sort: SortScratch;
 }
 
 /** Fresh {@link RowScratch}. */
 export function createRowScratch(): RowScratch {
-  return { trans: new Float64Array(0), acc: new Float64Array(0), tileLeft: new Int32Array(0) };
+  return {
+    trans: new Float64Array(0),
+    acc: new Float64Array(0),
+    tileLeft: new Int32Array(0),
+    ids: new Int32Array(0),
+    keys: new Uint32Array(0),
+    rowSplats: new Float32Array(0),
+    sort: createSortScratch(),
+  };
 }
 
 /** Output planes of a render (full image; a tile row writes its own 16 rows). */
@@ -188,8 +189,49 @@ export interface RasterPlanes {
 }
 
 /**
- * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from the row's splats
- * `items[start .. end)` (positions in `sorted`, depth order) and writes its pixels of `out`: gsplat's
+ * Renders tile row `ty` (image rows `16·ty .. 16·ty + 15`) into `out`: collects the row's
+ * splats from the frame's slices (in slice order), sorts them by depth key (stable: ties by
+ * index), gathers them in that order and composites them front to back ({@link compositeTileRow}).
+ */
+export function rasterizeTileRow(
+  splats: Float32Array,
+  keys: Uint32Array,
+  slices: readonly SliceBins[],
+  frame: RasterFrame,
+  ty: number,
+  out: RasterPlanes,
+  scratch: RowScratch,
+): void {
+  let m = 0;
+  for (const b of slices) m += b.starts[ty + 1] - b.starts[ty];
+  if (scratch.ids.length < m) {
+    const size = Math.max(m, Math.ceil(scratch.ids.length * 1.5));
+    scratch.ids = new Int32Array(size);
+    scratch.keys = new Uint32Array(size);
+    scratch.rowSplats = new Float32Array(size * SPLAT_STRIDE);
+  }
+  const { ids, keys: rowKeys, rowSplats } = scratch;
+  let k = 0;
+  for (const b of slices) {
+    const items = b.items;
+    for (let j = b.starts[ty], e = b.starts[ty + 1]; j < e; j++) {
+      const g = items[j];
+      ids[k] = g;
+      rowKeys[k++] = keys[g];
+    }
+  }
+  radixSortPairs(rowKeys, ids, m, scratch.sort);
+  for (let i = 0; i < m; i++) {
+    const o = ids[i] * SPLAT_STRIDE;
+    const d = i * SPLAT_STRIDE;
+    for (let c = 0; c < SPLAT_STRIDE; c++) rowSplats[d + c] = splats[o + c];
+  }
+  compositeTileRow(rowSplats, m, frame, ty, out, scratch);
+}
+
+/**
+ * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from `rowSplats[0 .. m)`
+ * (the splats overlapping the row, in depth order) and writes its pixels of `out`: gsplat's
  * `rasterize_to_pixels` per pixel — sigma = ½(a dx² + c dy²) + b dx dy with dx = mean − (x + ½);
  * alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel
  * stops (exclusive) once T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then
@@ -199,16 +241,7 @@ export interface RasterPlanes {
  * (the ellipse outside which alpha < 1/255, so skipping the rest changes nothing), and splats
  * whose tiles are all done are skipped.
  */
-export function rasterizeTileRow(
-  sorted: Float32Array,
-  items: Int32Array,
-  start: number,
-  end: number,
-  frame: RasterFrame,
-  ty: number,
-  out: RasterPlanes,
-  scratch: RowScratch,
-): void {
+export function compositeTileRow(sorted: Float32Array, m: number, frame: RasterFrame, ty: number, out: RasterPlanes, scratch: RowScratch): void {
   const W = frame.width;
   const y0 = ty * TILE;
   const y1 = Math.min(frame.height, y0 + TILE);
@@ -230,8 +263,8 @@ export function rasterizeTileRow(
   const maxAlpha = GSPLAT_CONSTANTS.maxAlpha;
   const tMin = GSPLAT_CONSTANTS.transmittanceMin;
 
-  for (let k = start; k < end && tilesLeft > 0; k++) {
-    const o = items[k] * SPLAT_STRIDE;
+  for (let k = 0; k < m && tilesLeft > 0; k++) {
+    const o = k * SPLAT_STRIDE;
     const mx = sorted[o + SPLAT.MX];
     const my = sorted[o + SPLAT.MY];
     const rx = sorted[o + SPLAT.RX];

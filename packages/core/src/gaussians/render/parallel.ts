@@ -1,14 +1,5 @@
 import { Da3Error } from '../../errors.js';
-import {
-  type RowScratch,
-  type SortScratch,
-  binTileRows,
-  createRowScratch,
-  createSortScratch,
-  gatherSplats,
-  rasterizeTileRow,
-  sortSplatsByDepth,
-} from './composite.js';
+import { type RowScratch, type SliceBins, binSplats, createRowScratch, rasterizeTileRow } from './composite.js';
 import type { RasterFrame, RasterScene } from './frame.js';
 import { SPLAT_STRIDE, projectSplats } from './project.js';
 
@@ -16,16 +7,16 @@ import { SPLAT_STRIDE, projectSplats } from './project.js';
  * The CPU rasterizer split into tasks for a pool of threads that share memory (Node
  * `worker_threads`, or Web Workers with cross-origin isolation). Runtime-free: the host posts
  * {@link RasterTask}s and each thread answers with {@link runRasterTask}; all arrays live on
- * SharedArrayBuffers. One frame is three steps:
+ * SharedArrayBuffers. One frame is two steps, both on every thread:
  *
- * 1. `project` on every thread, each a slice of the Gaussians → `splats`;
- * 2. `prepare` on one thread: depth sort (`order`), gather (`sorted`), tile-row bins
- *    (`starts`, `items`; `items` is reallocated when too small and returned);
- * 3. `raster` on every thread: tile rows taken in turn from an atomic counter → output planes.
+ * 1. `project`: a slice of the Gaussians → `splats` and depth `keys`, and the slice's tile-row bins
+ *    (returned; the host passes them back next frame for reuse);
+ * 2. `raster`: tile rows taken in turn from an atomic counter: collect the row's splats from every
+ *    slice (slice order), sort by depth, gather, composite → output planes.
  *
  * The maths is the single-threaded rasterizer's, so the output is bit-identical to it.
  */
-export type RasterTask = RasterProjectTask | RasterPrepareTask | RasterRasterTask;
+export type RasterTask = RasterProjectTask | RasterRasterTask;
 
 /** The scene on shared memory (see {@link shareRasterScene}). */
 export interface SharedRasterScene {
@@ -38,31 +29,33 @@ export interface SharedRasterScene {
   readonly opacities: SharedArrayBuffer;
 }
 
+/** One slice's tile-row bins on shared memory (Int32 `starts`, `items`; see `SliceBins`). */
+export interface SharedSliceBins {
+  readonly starts: SharedArrayBuffer;
+  readonly items: SharedArrayBuffer;
+}
+
 export interface RasterProjectTask {
   readonly op: 'project';
   readonly frame: RasterFrame;
   readonly scene: SharedRasterScene;
+  /** Float32 `[G, SPLAT_STRIDE]`. */
   readonly splats: SharedArrayBuffer;
+  /** Uint32 `[G]`. */
+  readonly keys: SharedArrayBuffer;
   readonly start: number;
   readonly end: number;
-}
-
-export interface RasterPrepareTask {
-  readonly op: 'prepare';
-  readonly frame: RasterFrame;
-  readonly splats: SharedArrayBuffer;
-  readonly order: SharedArrayBuffer;
-  readonly sorted: SharedArrayBuffer;
-  readonly starts: SharedArrayBuffer;
-  readonly items: SharedArrayBuffer;
+  /** This slice's bins of the previous frame, reused when big enough. */
+  readonly bins: SharedSliceBins | null;
 }
 
 export interface RasterRasterTask {
   readonly op: 'raster';
   readonly frame: RasterFrame;
-  readonly sorted: SharedArrayBuffer;
-  readonly starts: SharedArrayBuffer;
-  readonly items: SharedArrayBuffer;
+  readonly splats: SharedArrayBuffer;
+  readonly keys: SharedArrayBuffer;
+  /** Every slice's bins, in slice order. */
+  readonly bins: readonly SharedSliceBins[];
   /** Int32 `[1]`: next tile row to take (`Atomics.add`). */
   readonly counter: SharedArrayBuffer;
   /** Int32 `[1]`: set to 1 to stop taking rows (abort). */
@@ -74,20 +67,18 @@ export interface RasterRasterTask {
 
 /** What a thread answers. */
 export type RasterTaskResult =
-  | { readonly ok: true; readonly op: 'project' }
-  | { readonly ok: true; readonly op: 'prepare'; readonly visible: number; readonly items: SharedArrayBuffer }
+  | { readonly ok: true; readonly op: 'project'; readonly bins: SharedSliceBins }
   | { readonly ok: true; readonly op: 'raster'; readonly rows: number }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Per-thread scratch kept between tasks. */
 export interface RasterThreadState {
-  sort: SortScratch;
   row: RowScratch;
 }
 
 /** Fresh {@link RasterThreadState}. */
 export function createRasterThreadState(): RasterThreadState {
-  return { sort: createSortScratch(), row: createRowScratch() };
+  return { row: createRowScratch() };
 }
 
 /** Copies a scene's arrays to SharedArrayBuffers (once per scene). */
@@ -123,27 +114,23 @@ export function runRasterTask(task: RasterTask, state: RasterThreadState): Raste
           harmonics: new Float32Array(s.harmonics),
           opacities: new Float32Array(s.opacities),
         };
-        projectSplats(scene, task.frame, task.start, task.end, new Float32Array(task.splats));
-        return { ok: true, op: 'project' };
-      }
-      case 'prepare': {
         const splats = new Float32Array(task.splats);
-        const order = new Int32Array(task.order);
-        const n = sortSplatsByDepth(splats, task.frame.count, order, state.sort);
-        const sorted = new Float32Array(task.sorted);
-        gatherSplats(splats, order, 0, n, sorted);
-        let itemsBuffer = task.items;
-        const bins = binTileRows(sorted, n, task.frame, { starts: new Int32Array(task.starts), items: new Int32Array(task.items) }, (length) => {
-          itemsBuffer = new SharedArrayBuffer(4 * length);
-          return new Int32Array(itemsBuffer);
-        });
-        if (bins.starts.buffer !== task.starts) throw new Da3Error('BAD_VALUE', 'runRasterTask: starts buffer too small');
-        return { ok: true, op: 'prepare', visible: n, items: itemsBuffer };
+        projectSplats(scene, task.frame, task.start, task.end, splats);
+        const bins = binSplats(
+          splats,
+          task.frame,
+          task.start,
+          task.end,
+          new Uint32Array(task.keys),
+          task.bins ? { starts: new Int32Array(task.bins.starts), items: new Int32Array(task.bins.items) } : null,
+          (length) => new Int32Array(new SharedArrayBuffer(4 * length)),
+        );
+        return { ok: true, op: 'project', bins: { starts: bins.starts.buffer as SharedArrayBuffer, items: bins.items.buffer as SharedArrayBuffer } };
       }
       case 'raster': {
-        const sorted = new Float32Array(task.sorted);
-        const starts = new Int32Array(task.starts);
-        const items = new Int32Array(task.items);
+        const splats = new Float32Array(task.splats);
+        const keys = new Uint32Array(task.keys);
+        const slices: SliceBins[] = task.bins.map((b) => ({ starts: new Int32Array(b.starts), items: new Int32Array(b.items) }));
         const counter = new Int32Array(task.counter);
         const stop = new Int32Array(task.stop);
         const out = { rgb: new Float32Array(task.rgb), alpha: new Float32Array(task.alpha), depth: task.depth ? new Float32Array(task.depth) : null };
@@ -152,7 +139,7 @@ export function runRasterTask(task: RasterTask, state: RasterThreadState): Raste
           if (Atomics.load(stop, 0) !== 0) break;
           const ty = Atomics.add(counter, 0, 1);
           if (ty >= task.frame.tilesY) break;
-          rasterizeTileRow(sorted, items, starts[ty], starts[ty + 1], task.frame, ty, out, state.row);
+          rasterizeTileRow(splats, keys, slices, task.frame, ty, out, state.row);
           rows++;
         }
         return { ok: true, op: 'raster', rows };
@@ -167,7 +154,7 @@ export function runRasterTask(task: RasterTask, state: RasterThreadState): Raste
   }
 }
 
-/** Bytes of the per-frame shared buffers for `count` Gaussians (splats, order, sorted). */
-export function rasterSplatBytes(count: number): { splats: number; order: number; sorted: number } {
-  return { splats: 4 * SPLAT_STRIDE * count, order: 4 * count, sorted: 4 * SPLAT_STRIDE * count };
+/** Bytes of the per-frame shared buffers for `count` Gaussians (`splats`, `keys`). */
+export function rasterSplatBytes(count: number): { splats: number; keys: number } {
+  return { splats: 4 * SPLAT_STRIDE * count, keys: 4 * count };
 }
