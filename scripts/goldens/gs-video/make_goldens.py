@@ -150,15 +150,21 @@ class Recorder:
         renderer.render_3dgs = render_3dgs
 
 
-def dummy_gaussians(specs):
+def dummy_gaussians(specs, dtype=torch.float32):
     g = 4
     return specs.Gaussians(
-        means=torch.zeros(1, g, 3),
-        scales=torch.full((1, g, 3), 0.01),
-        rotations=torch.tensor([[[1.0, 0, 0, 0]] * g]),
-        harmonics=torch.zeros(1, g, 3, 9),
-        opacities=torch.full((1, g), 0.5),
+        means=torch.zeros(1, g, 3, dtype=dtype),
+        scales=torch.full((1, g, 3), 0.01, dtype=dtype),
+        rotations=torch.tensor([[[1.0, 0, 0, 0]] * g], dtype=dtype),
+        harmonics=torch.zeros(1, g, 3, 9, dtype=dtype),
+        opacities=torch.full((1, g), 0.5, dtype=dtype),
     )
+
+
+def max_rel(a, b):
+    """max |a − b| / max(1, |b|)"""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
 
 
 def main():
@@ -287,6 +293,26 @@ def main():
         if run.get("frames"):
             tensors[prefix + "frames"] = np.stack(clip["frames"]).astype(np.uint8)
             case["tensors"].append(prefix + "frames")
+        # The same run in float64 (inputs and Gaussians float64; the reference still rounds
+        # interpolate_extrinsics' output and get_fov to float32): how far float32 moves the cameras.
+        pred64 = specs.Prediction(
+            depth=np.ones((len(s["extrinsics"]), *s["hw"]), dtype=np.float64),
+            is_metric=s["is_metric"],
+            extrinsics=s["extrinsics"].astype(np.float64),
+            intrinsics=s["intrinsics"].astype(np.float64),
+            gaussians=dummy_gaussians(specs, torch.float64),
+            scale_factor=s["scale_factor"],
+        )
+        kwargs64 = {k: (v.double() if isinstance(v, torch.Tensor) else v) for k, v in kwargs.items()}
+        rec.calls.clear()
+        gsplat.reset()
+        editor.CLIPS.clear()
+        with tempfile.TemporaryDirectory() as tmp:
+            gs.export_to_gs_video(pred64, tmp, **kwargs64)
+        case["f32_vs_f64"] = dict(
+            w2c=max_rel(w2c, torch.cat([c["extrinsics"] for c in rec.calls]).numpy()),
+            intr_normed=max_rel(intr, torch.cat([c["intrinsics"] for c in rec.calls]).numpy()),
+        )
         cases.append(case)
         print(f"{name}: {case['file']} {case['frames']} frames {case['frame_shape']}")
 
