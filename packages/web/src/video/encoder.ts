@@ -30,7 +30,7 @@ interface VideoEncoderLike {
 }
 interface WebCodecsGlobals {
   VideoEncoder?: {
-    new (init: { output: (chunk: { byteLength: number; type: string; copyTo(dest: Uint8Array): void }, meta?: { decoderConfig?: { description?: BufferSource } }) => void; error: (e: unknown) => void }): VideoEncoderLike;
+    new (init: { output: (chunk: { byteLength: number; type: string; timestamp: number; copyTo(dest: Uint8Array): void }, meta?: { decoderConfig?: { description?: BufferSource } }) => void; error: (e: unknown) => void }): VideoEncoderLike;
     isConfigSupported(config: Record<string, unknown>): Promise<{ supported?: boolean }>;
   };
   VideoFrame?: new (data: BufferSource, init: Record<string, unknown>) => { close(): void };
@@ -74,8 +74,12 @@ function webCodecsEncoder(): GsVideoEncoder {
       const samples: Mp4Sample[] = [];
       let avcC: Uint8Array | undefined;
       let failure: unknown;
+      let lastTimestamp = Number.NEGATIVE_INFINITY;
       const encoder = new g.VideoEncoder({
         output: (chunk, meta) => {
+          // muxMp4 writes frames in presentation order (no composition offsets): no B-frames.
+          if (chunk.timestamp <= lastTimestamp) failure ??= new Error('the encoder reordered frames (B-frames), which the MP4 writer does not support');
+          lastTimestamp = chunk.timestamp;
           const data = new Uint8Array(chunk.byteLength);
           chunk.copyTo(data);
           samples.push({ data, key: chunk.type === 'key' });

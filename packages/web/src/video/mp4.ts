@@ -2,7 +2,8 @@
  * A minimal MP4 (ISO BMFF) writer for one H.264 video track — what WebCodecs' `VideoEncoder`
  * produces with `avc: { format: 'avc' }`: length-prefixed NAL units per frame and the
  * `AVCDecoderConfigurationRecord` (`avcC`) as `decoderConfig.description`. Constant frame rate,
- * no edit list, the index (`moov`) before the data (`mdat`) so players can start at once.
+ * samples in presentation order (no B-frames: no composition offsets), no edit list, the index
+ * (`moov`) before the data (`mdat`) so players can start at once.
  * Pure bytes: no DOM.
  */
 
