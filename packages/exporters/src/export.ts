@@ -92,6 +92,9 @@ const WRITERS: Readonly<Record<string, Writer>> = {
   gs_video: async (p, open, o) => {
     gaussiansOf(p, 'gs_video');
     const video = o.gsVideo ?? {};
+    if (!video.rasterizer || !video.encoder) {
+      throw new Da3Error('BAD_CONFIG', 'exportPrediction: gs_video needs a Gaussian rasterizer and a video encoder (options.gsVideo.rasterizer / .encoder); @da3js/node and @da3js/web supply both');
+    }
     const views = video.renderIntrinsics ? video.renderIntrinsics.length / 9 : p.views;
     const path = gsVideoPath(gsVideoMode(views, video.trajectory), video.encoder?.container);
     return [await write(open, path, (s) => writeGsVideo(p, s, { ...video, signal: o.signal }))];
