@@ -2,8 +2,10 @@
 // 169,344 Gaussians, SH degree 2, see gs-scene.mjs) at 504×336, 'RGB+ED', along a gs_video-like
 // wander path, with @da3js/node's worker-thread CPU rasterizer (THREADS workers) or, with
 // THREADS = 0, core's single-threaded one. Reports median / mean frame time, frames per second,
-// the process CPU time per frame (all threads) and the load average while it ran (other
-// processes on the machine slow the wall time down).
+// the process CPU time per frame (all threads), the load average while it ran, and fpsCpuBound =
+// 1000 / (cpuMsPerFrame / max(1, THREADS)): the rate when each thread has a core to itself. On a
+// shared machine other processes (other cgroups: nice does not help) take CPU, and the wall time
+// (fps) drops while the CPU time per frame does not.
 import { loadavg } from 'node:os';
 import { createCpuRasterizer } from '@da3js/core';
 import { createNodeCpuRasterizer } from '@da3js/node';
@@ -46,6 +48,7 @@ try {
     meanMs: +(wall / frames).toFixed(1),
     fps: +(1000 / med).toFixed(2),
     cpuMsPerFrame: +((cpu.user + cpu.system) / 1000 / frames).toFixed(1),
+    fpsCpuBound: +(1000 / ((cpu.user + cpu.system) / 1000 / frames / Math.max(1, threads))).toFixed(2),
     meanCoverage: +coverage.toFixed(3),
     loadAvg1m: [+load0.toFixed(2), +loadavg()[0].toFixed(2)],
     peakRssMiB: peakRssMiB(),

@@ -196,7 +196,7 @@ export function createNodeCpuRasterizer(options: NodeCpuRasterizerOptions = {}):
       );
       b.bins = projected.map((r) => (r.ok && r.op === 'project' ? r.bins : null));
       check();
-      // 2. sort, gather and composite tile rows, taken in turn by every thread
+      // 2. sort and composite tile rows, taken in turn by every thread
       new Int32Array(b.counter)[0] = 0;
       const stop = new Int32Array(b.stop);
       stop[0] = 0;

@@ -161,10 +161,9 @@ export interface RowScratch {
   trans: Float64Array;
   acc: Float64Array;
   tileLeft: Int32Array;
-  /** The row's splat indices and keys, then its splats gathered in depth order. */
+  /** The row's splat indices and their depth keys. */
   ids: Int32Array;
   keys: Uint32Array;
-  rowSplats: Float32Array;
   sort: SortScratch;
 }
 
@@ -176,7 +175,6 @@ export function createRowScratch(): RowScratch {
     tileLeft: new Int32Array(0),
     ids: new Int32Array(0),
     keys: new Uint32Array(0),
-    rowSplats: new Float32Array(0),
     sort: createSortScratch(),
   };
 }
@@ -191,7 +189,7 @@ export interface RasterPlanes {
 /**
  * Renders tile row `ty` (image rows `16·ty .. 16·ty + 15`) into `out`: collects the row's
  * splats from the frame's slices (in slice order), sorts them by depth key (stable: ties by
- * index), gathers them in that order and composites them front to back ({@link compositeTileRow}).
+ * index) and composites them front to back ({@link compositeTileRow}).
  */
 export function rasterizeTileRow(
   splats: Float32Array,
@@ -208,9 +206,8 @@ export function rasterizeTileRow(
     const size = Math.max(m, Math.ceil(scratch.ids.length * 1.5));
     scratch.ids = new Int32Array(size);
     scratch.keys = new Uint32Array(size);
-    scratch.rowSplats = new Float32Array(size * SPLAT_STRIDE);
   }
-  const { ids, keys: rowKeys, rowSplats } = scratch;
+  const { ids, keys: rowKeys } = scratch;
   let k = 0;
   for (const b of slices) {
     const items = b.items;
@@ -221,17 +218,13 @@ export function rasterizeTileRow(
     }
   }
   radixSortPairs(rowKeys, ids, m, scratch.sort);
-  for (let i = 0; i < m; i++) {
-    const o = ids[i] * SPLAT_STRIDE;
-    const d = i * SPLAT_STRIDE;
-    for (let c = 0; c < SPLAT_STRIDE; c++) rowSplats[d + c] = splats[o + c];
-  }
-  compositeTileRow(rowSplats, m, frame, ty, out, scratch);
+  compositeTileRow(splats, ids, m, frame, ty, out, scratch);
 }
 
 /**
- * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from `rowSplats[0 .. m)`
- * (the splats overlapping the row, in depth order) and writes its pixels of `out`: gsplat's
+ * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from the splats
+ * `ids[0 .. m)` of `splats` (those overlapping the row, in depth order) and writes its pixels of
+ * `out`: gsplat's
  * `rasterize_to_pixels` per pixel — sigma = ½(a dx² + c dy²) + b dx dy with dx = mean − (x + ½);
  * alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel
  * stops (exclusive) once T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then
@@ -241,7 +234,7 @@ export function rasterizeTileRow(
  * (the ellipse outside which alpha < 1/255, so skipping the rest changes nothing), and splats
  * whose tiles are all done are skipped.
  */
-export function compositeTileRow(sorted: Float32Array, m: number, frame: RasterFrame, ty: number, out: RasterPlanes, scratch: RowScratch): void {
+export function compositeTileRow(splats: Float32Array, ids: Int32Array, m: number, frame: RasterFrame, ty: number, out: RasterPlanes, scratch: RowScratch): void {
   const W = frame.width;
   const y0 = ty * TILE;
   const y1 = Math.min(frame.height, y0 + TILE);
@@ -264,11 +257,11 @@ export function compositeTileRow(sorted: Float32Array, m: number, frame: RasterF
   const tMin = GSPLAT_CONSTANTS.transmittanceMin;
 
   for (let k = 0; k < m && tilesLeft > 0; k++) {
-    const o = k * SPLAT_STRIDE;
-    const mx = sorted[o + SPLAT.MX];
-    const my = sorted[o + SPLAT.MY];
-    const rx = sorted[o + SPLAT.RX];
-    const ry = sorted[o + SPLAT.RY];
+    const o = ids[k] * SPLAT_STRIDE;
+    const mx = splats[o + SPLAT.MX];
+    const my = splats[o + SPLAT.MY];
+    const rx = splats[o + SPLAT.RX];
+    const ry = splats[o + SPLAT.RY];
     // gsplat's tile range in x (y: this row is in range by construction)
     const tx0 = clampInt(Math.floor((mx - rx) / TILE), tilesX);
     const tx1 = clampInt(Math.ceil((mx + rx) / TILE), tilesX);
@@ -291,15 +284,15 @@ export function compositeTileRow(sorted: Float32Array, m: number, frame: RasterF
     if (ya < y0) ya = y0;
     if (yb > y1 - 1) yb = y1 - 1;
     if (xa > xb || ya > yb) continue;
-    const ca = sorted[o + SPLAT.CA];
-    const cb = sorted[o + SPLAT.CB];
-    const cc = sorted[o + SPLAT.CC];
-    const op = sorted[o + SPLAT.OPACITY];
-    const sigmaMax = sorted[o + SPLAT.SIGMA_MAX];
-    const cr = sorted[o + SPLAT.R];
-    const cg = sorted[o + SPLAT.G];
-    const cbl = sorted[o + SPLAT.B];
-    const cz = sorted[o + SPLAT.DEPTH];
+    const ca = splats[o + SPLAT.CA];
+    const cb = splats[o + SPLAT.CB];
+    const cc = splats[o + SPLAT.CC];
+    const op = splats[o + SPLAT.OPACITY];
+    const sigmaMax = splats[o + SPLAT.SIGMA_MAX];
+    const cr = splats[o + SPLAT.R];
+    const cg = splats[o + SPLAT.G];
+    const cbl = splats[o + SPLAT.B];
+    const cz = splats[o + SPLAT.DEPTH];
     const ica = 1 / ca;
     for (let y = ya; y <= yb; y++) {
       const dy = my - (y + 0.5);

@@ -8,8 +8,8 @@ import type { GaussianRasterizer, RasterImage, RasterizeOptions, RenderCamera } 
 /**
  * A single-threaded CPU {@link GaussianRasterizer} (runtime-free: browsers, Node, workers).
  * Per render: project every Gaussian (EWA + SH, {@link projectSplats}), bin the visible ones by the
- * rows of 16×16 tiles they overlap ({@link binSplats}); then per tile row sort its splats by depth,
- * gather them and composite them front to back ({@link rasterizeTileRow}). Buffers are kept
+ * rows of 16×16 tiles they overlap ({@link binSplats}); then per tile row sort its splats by depth
+ * and composite them front to back ({@link rasterizeTileRow}). Buffers are kept
  * between renders. `@da3js/node`'s `createNodeCpuRasterizer` runs the same steps on worker
  * threads (identical output).
  *

@@ -12,7 +12,7 @@ import { SPLAT_STRIDE, projectSplats } from './project.js';
  * 1. `project`: a slice of the Gaussians → `splats` and depth `keys`, and the slice's tile-row bins
  *    (returned; the host passes them back next frame for reuse);
  * 2. `raster`: tile rows taken in turn from an atomic counter: collect the row's splats from every
- *    slice (slice order), sort by depth, gather, composite → output planes.
+ *    slice (slice order), sort by depth, composite → output planes.
  *
  * The maths is the single-threaded rasterizer's, so the output is bit-identical to it.
  */
