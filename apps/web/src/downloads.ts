@@ -8,11 +8,12 @@ import { type ExportOptions, exportFormats } from '@da3js/exporters';
 import { type WebPrediction, exportToFiles } from '@da3js/web';
 import { byId } from './dom.js';
 
-const GAUSSIAN_FORMATS = new Set(['gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf']);
+const GAUSSIAN_FORMATS = new Set(['gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf', 'gs_video']);
 
 /** Why a format cannot be exported from this prediction, or `null` when it can. */
 export function unavailableReason(format: string, p: Prediction): string | null {
   if (GAUSSIAN_FORMATS.has(format) && !p.gaussians) return 'needs 3D Gaussians (a model with a GS head and "Infer 3D Gaussians")';
+  if (format === 'gs_video' && (!p.extrinsics || !p.intrinsics)) return 'needs cameras (any-view models)';
   if (format === 'conf_vis' && !p.conf) return 'needs a confidence map (any-view models)';
   if (format === 'feat_vis' && Object.keys(p.aux).length === 0) return 'needs exported features';
   if ((format === 'glb' || format === 'colmap') && (!p.extrinsics || !p.intrinsics || !p.conf)) return 'needs cameras and confidence (any-view models)';

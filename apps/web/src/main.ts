@@ -8,6 +8,7 @@ import type { Prediction } from '@da3js/core';
 import { DepthView } from './depth-view.js';
 import { byId } from './dom.js';
 import { Downloads, exportFiles } from './downloads.js';
+import { createGsVideoControls } from './gs-video-controls.js';
 import { CancelledError, Engine } from './engine.js';
 import { describeError } from './errors.js';
 import { type Example, createExampleButtons, exampleFiles } from './examples.js';
@@ -42,10 +43,11 @@ const viewer = new Viewer(byId('viewer'));
 const scene = new SceneController(viewer);
 const measure = new MeasureTool(viewer, byId<HTMLButtonElement>('measure-toggle'), byId('measure-result'));
 const depthView = new DepthView();
+const gsVideoControls = createGsVideoControls();
 const downloads = new Downloads(
   () => {
     const s = readViewerSettings();
-    return { confThreshPercentile: s.confPercentile, numMaxPoints: s.maxPoints, showCameras: s.showCameras, filterBlackBg: s.filterBlackBg, filterWhiteBg: s.filterWhiteBg };
+    return { confThreshPercentile: s.confPercentile, numMaxPoints: s.maxPoints, showCameras: s.showCameras, filterBlackBg: s.filterBlackBg, filterWhiteBg: s.filterWhiteBg, gsVideo: gsVideoControls.options() };
   },
   (text, error) => (error === undefined ? setStatus(text, text.endsWith('…') ? 'busy' : 'done') : setStatus(`${text}: ${describeError(error)}`, 'error')),
   (p, format, o) => (predictionInWorker && p === prediction ? engine.export(format, o) : exportFiles(p, format, o)),

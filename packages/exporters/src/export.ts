@@ -6,13 +6,15 @@ import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
 import { writeGaussiansPly, writeSpz } from './gaussians/index.js';
 import { writeGaussiansGltf, writeGlb } from './glb/index.js';
+import { type GsVideoOptions, gsVideoMode, gsVideoPath, writeGsVideo } from './gs-video/gs-video.js';
 import { writePly } from './ply/index.js';
 
 /**
  * The front door of the exporters: the reference's `export(prediction, "mini_npz-glb", dir)` in TS.
  * Formats write into sinks opened by relative path (node: files under a folder, written
  * atomically; web: Blobs), with the reference's layout:
- * `scene.glb`, `exports/mini_npz/results.npz`, `exports/npz/results.npz`, `depth_vis/0000.jpg`, …
+ * `scene.glb`, `exports/mini_npz/results.npz`, `exports/npz/results.npz`, `depth_vis/0000.jpg`,
+ * `gs_video/0000_extend.mp4`, …
  */
 
 /** Options shared by every format (the reference's option names, camelCase). */
@@ -33,6 +35,11 @@ export interface ExportOptions {
   readonly imageNames?: readonly string[];
   /** COLMAP: original image sizes `[width, height]` per view, to rescale intrinsics. */
   readonly originalSizes?: readonly (readonly [number, number])[];
+  /**
+   * gs_video: trajectory, render overrides, quality, depth panel, progress — and the rasterizer
+   * and encoder, which `@da3js/node` (CPU rasterizer, ffmpeg) and `@da3js/web` fill in.
+   */
+  readonly gsVideo?: GsVideoOptions;
   /** Stops the export before the next chunk is written (`ABORTED`); the open file's sink is aborted. */
   readonly signal?: AbortSignalLike;
 }
@@ -82,6 +89,16 @@ const WRITERS: Readonly<Record<string, Writer>> = {
   gs_ply: async (p, open) => [await write(open, 'gs_ply/0000.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply'), s, { layout: 'sh0' }))],
   gs_ply_sh3: async (p, open) => [await write(open, 'gs_ply/0000_sh3.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply_sh3'), s, { layout: 'sh3' }))],
   spz: async (p, open) => [await write(open, 'gs/0000.spz', (s) => writeSpz(gaussiansOf(p, 'spz'), s))],
+  gs_video: async (p, open, o) => {
+    gaussiansOf(p, 'gs_video');
+    const video = o.gsVideo ?? {};
+    if (!video.rasterizer || !video.encoder) {
+      throw new Da3Error('BAD_CONFIG', 'exportPrediction: gs_video needs a Gaussian rasterizer and a video encoder (options.gsVideo.rasterizer / .encoder); @da3js/node and @da3js/web supply both');
+    }
+    const views = video.renderIntrinsics ? video.renderIntrinsics.length / 9 : p.views;
+    const path = gsVideoPath(gsVideoMode(views, video.trajectory), video.encoder?.container);
+    return [await write(open, path, (s) => writeGsVideo(p, s, { ...video, signal: o.signal }))];
+  },
   depth_vis: async (p, open) => {
     const files: string[] = [];
     for (let v = 0; v < p.views; v++) files.push(await write(open, `depth_vis/${pad(v)}.jpg`, (s) => writeDepthVisJpeg(p, v, s)));
@@ -122,7 +139,16 @@ const WRITERS: Readonly<Record<string, Writer>> = {
  * `exportFeatLayers` the inference used). Services use it to presign one upload URL per file.
  * @throws Da3Error `UNKNOWN_FORMAT` for a bad format, `BAD_VALUE` for a bad view count
  */
-export function expectedExportFiles(formats: string | readonly string[], views: number, options: { readonly featVisLayers?: readonly number[]; readonly exportFeatLayers?: readonly number[] } = {}): string[] {
+export function expectedExportFiles(
+  formats: string | readonly string[],
+  views: number,
+  options: {
+    readonly featVisLayers?: readonly number[];
+    readonly exportFeatLayers?: readonly number[];
+    /** gs_video: the trajectory (default `extend`; one view renders `wander`) and the container (default `mp4`). */
+    readonly gsVideo?: { readonly trajectory?: GsVideoOptions['trajectory']; readonly renderIntrinsics?: ArrayLike<number>; readonly container?: 'mp4' | 'webm' };
+  } = {},
+): string[] {
   if (!Number.isInteger(views) || views < 1) throw new Da3Error('BAD_VALUE', `expectedExportFiles: views must be a positive integer, got ${views}`);
   const perView = (dir: string) => Array.from({ length: views }, (_, v) => `${dir}/${pad(v)}.jpg`);
   const names: Record<string, () => string[]> = {
@@ -134,6 +160,7 @@ export function expectedExportFiles(formats: string | readonly string[], views: 
     gs_ply: () => ['gs_ply/0000.ply'],
     gs_ply_sh3: () => ['gs_ply/0000_sh3.ply'],
     spz: () => ['gs/0000.spz'],
+    gs_video: () => [gsVideoPath(gsVideoMode(options.gsVideo?.renderIntrinsics ? options.gsVideo.renderIntrinsics.length / 9 : views, options.gsVideo?.trajectory), options.gsVideo?.container)],
     depth_vis: () => perView('depth_vis'),
     conf_vis: () => perView('conf_vis'),
     colmap: () => COLMAP_FILES.binary.map((f) => `sparse/${f}`),

@@ -12,3 +12,4 @@ export * from './colmap/index.js';
 export * from './ply/index.js';
 export * from './gaussians/index.js';
 export * from './glb/index.js';
+export * from './gs-video/index.js';

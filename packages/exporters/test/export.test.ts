@@ -1,4 +1,5 @@
-import { type Sink, createPrediction } from '@da3js/core';
+import { type Sink, createCpuRasterizer, createPrediction } from '@da3js/core';
+import type { GsVideoEncoder } from '@da3js/exporters';
 import { expectedExportFiles, exportFormats, exportPrediction, memorySink, parseFormats, readNpz } from '@da3js/exporters';
 import { describe, expect, it } from 'vitest';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
@@ -73,12 +74,15 @@ describe('exportPrediction', () => {
     };
     const feat = (layer: number) => ({ layer, height: 4, width: 6, channels: 8, data: Float32Array.from({ length: pred.views * 4 * 6 * 8 }, (_, i) => Math.sin(i * layer)) });
     const full = createPrediction({ ...pred, gaussians, aux: { feat_layer_3: feat(3), feat_layer_1: feat(1) } });
+    // gs_video renders and encodes with what the runtime supplies: core's CPU rasterizer and an encoder keeping the frame count.
+    const encoder: GsVideoEncoder = { container: 'mp4', encode: async (frames, _spec, sink) => { for await (const f of frames) await sink.write(f.subarray(0, 1)); } };
+    const options = { gsVideo: { rasterizer: createCpuRasterizer(), encoder, trajectory: 'original' as const } };
     for (const format of exportFormats()) {
-      const written = await exportPrediction(full, format, folder().open);
-      expect(expectedExportFiles(format, full.views, { exportFeatLayers: [3, 1] }), format).toEqual(written);
+      const written = await exportPrediction(full, format, folder().open, options);
+      expect(expectedExportFiles(format, full.views, { exportFeatLayers: [3, 1], gsVideo: options.gsVideo }), format).toEqual(written);
     }
     const all = exportFormats().join('-');
-    expect(expectedExportFiles(all, 3, { exportFeatLayers: [1, 3] })).toEqual(await exportPrediction(full, all, folder().open));
+    expect(expectedExportFiles(all, 3, { exportFeatLayers: [1, 3], gsVideo: options.gsVideo })).toEqual(await exportPrediction(full, all, folder().open, options));
     expect(expectedExportFiles('feat_vis', 2, { exportFeatLayers: [1, 3], featVisLayers: [3] })).toEqual(['feat_vis/layer_3/0000.jpg', 'feat_vis/layer_3/0001.jpg']);
     expect(() => expectedExportFiles('glb-pointz', 1)).toThrowError(/unknown format "pointz"/);
     expect(() => expectedExportFiles('glb', 0)).toThrowError(/views must be a positive integer/);
@@ -88,7 +92,7 @@ describe('exportPrediction', () => {
     expect(() => parseFormats('glb-pointz')).toThrowError(/unknown format "pointz"; one of .*glb/);
     expect(() => parseFormats('')).toThrowError(/no format/);
     expect(parseFormats(['npz', 'npz'])).toEqual(['npz']);
-    expect(exportFormats()).toEqual(expect.arrayContaining(['glb', 'mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis', 'ply', 'gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf']));
+    expect(exportFormats()).toEqual(expect.arrayContaining(['glb', 'mini_npz', 'npz', 'depth_vis', 'conf_vis', 'colmap', 'feat_vis', 'ply', 'gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf', 'gs_video']));
     const pred = await fixturePrediction('tiny', 'multi');
     await expect(exportPrediction(pred, 'feat_vis', folder().open)).rejects.toMatchObject({ code: 'BAD_VALUE' });
   });

@@ -31,6 +31,7 @@ export { resolveModelSource, type ModelSourceOptions } from './model/from-pretra
 export { pipeline, type DepthEstimationPipeline } from './model/pipeline.js';
 export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
 export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
+export { ffmpegVideoEncoder, type FfmpegVideoEncoderOptions } from './export/ffmpeg-video.js';
 export * from './hub/index.js';
 export * from './input/index.js';
 export { runCli, type CliIo } from './cli/main.js';
@@ -38,3 +39,4 @@ export { GALLERY_CSP, type GalleryOptions, createGallery } from './gallery/serve
 export { type AppServerOptions, type ServedModel, type ServedModelFile, createAppServer } from './app/server.js';
 export { findAppDir, resolveServedModel } from './app/model.js';
 export * from './service/index.js';
+export { createNodeCpuRasterizer, type NodeCpuRasterizerOptions } from './gaussians/cpu-rasterizer.js';

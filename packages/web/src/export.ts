@@ -1,7 +1,8 @@
-import { type Prediction, type Sink, throwIfAborted } from '@da3js/core';
-import { type ExportOptions, exportPrediction } from '@da3js/exporters';
+import { type GaussianRasterizer, type Prediction, type Sink, createCpuRasterizer, throwIfAborted } from '@da3js/core';
+import { type ExportOptions, exportPrediction, parseFormats } from '@da3js/exporters';
 import { asAborted } from './abort.js';
 import { blobSink } from './io.js';
+import { createWebVideoEncoder } from './video/encoder.js';
 
 /** Longest stretch (ms) an export runs without giving the event loop a turn. */
 const YIELD_EVERY_MS = 30;
@@ -24,6 +25,8 @@ const MIME: Readonly<Record<string, string>> = {
   txt: 'text/plain',
   bin: 'application/octet-stream',
   spz: 'application/octet-stream',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
 };
 
 /** The MIME type for an exported file name. */
@@ -38,8 +41,27 @@ export function mimeTypeOf(name: string): string {
  * Blob; when a writer fails, no file is returned. With `options.signal` the export stops before
  * its next write once the signal fires (`ABORTED`, nothing returned); it gives the event loop a
  * turn every few tens of milliseconds, so a Cancel button on the same thread is heard.
+ *
+ * `gs_video` renders with `options.gsVideo.rasterizer` (default: core's CPU rasterizer on this
+ * thread — run exports in a worker) and encodes with `options.gsVideo.encoder` (default
+ * {@link createWebVideoEncoder}: WebCodecs H.264 → `gs_video/0000_<mode>.mp4`, else MediaRecorder →
+ * `.webm`).
  */
 export async function exportToFiles(prediction: Prediction, formats: string | readonly string[], options: ExportOptions = {}): Promise<File[]> {
+  let owned: GaussianRasterizer | undefined;
+  if (parseFormats(formats).includes('gs_video')) {
+    const video = options.gsVideo;
+    const rasterizer = video?.rasterizer ?? (owned = createCpuRasterizer());
+    options = { ...options, gsVideo: { ...video, rasterizer, encoder: video?.encoder ?? (await createWebVideoEncoder()) } };
+  }
+  try {
+    return await exportFiles(prediction, formats, options);
+  } finally {
+    await owned?.dispose();
+  }
+}
+
+async function exportFiles(prediction: Prediction, formats: string | readonly string[], options: ExportOptions): Promise<File[]> {
   const sinks = new Map<string, ReturnType<typeof blobSink>>();
   let last = performance.now();
   const names = await exportPrediction(

@@ -37,6 +37,8 @@ export { convertGraph, graphCacheKey, storeGraph, type GraphBlobs, type GraphBui
 export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
 export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
 export { exportToFiles, mimeTypeOf } from './export.js';
+export { createWebVideoEncoder, type WebVideoEncoderOptions } from './video/encoder.js';
+export { muxMp4, type Mp4Sample, type Mp4Track } from './video/mp4.js';
 export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, withSignal, type AbortableByteSource, type BlobByteSource, type HttpByteSource } from './io.js';
 export { defaultTimingStore, memoryTimingStore, networkUnits, type TimingStore } from './timings.js';
 export { abortable } from './abort.js';

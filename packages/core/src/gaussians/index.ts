@@ -1,3 +1,4 @@
 export * from './adapter.js';
 export * from './sh.js';
 export * from './render/index.js';
+export * from './trajectory/index.js';

@@ -1,7 +1,18 @@
 import { parseArgs } from 'node:util';
 import { parseFormats } from '@da3js/exporters';
 import { DEFAULT_MODEL } from '../model/depth-anything-3.js';
-import { Da3Error, MAX_BLOCKS, MAX_PROCESS_RES, PREPROCESS_SIZE_MULTIPLE, REF_VIEW_STRATEGIES, RESIZE_METHODS, type RefViewStrategy, type ResizeMethod } from '@da3js/core';
+import {
+  Da3Error,
+  MAX_BLOCKS,
+  MAX_PROCESS_RES,
+  PREPROCESS_SIZE_MULTIPLE,
+  REF_VIEW_STRATEGIES,
+  RESIZE_METHODS,
+  type RefViewStrategy,
+  type ResizeMethod,
+  TRAJECTORY_MODES,
+  type TrajectoryMode,
+} from '@da3js/core';
 
 /** `da3` commands (the reference's, plus `convert`). */
 export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery', 'app'] as const;
@@ -25,6 +36,12 @@ export interface CliArgs {
   readonly confThreshPercentile: number;
   readonly numMaxPoints: number;
   readonly showCameras: boolean;
+  /** gs_video trajectory (`--gs-trajectory`, default extend). */
+  readonly gsTrajectory: TrajectoryMode;
+  /** gs_video x264 preset (`--gs-video-quality`, default high). */
+  readonly gsVideoQuality: 'low' | 'medium' | 'high';
+  /** gs_video frame size (`--render-hw HxW`, the reference's `render_hw`); default the processed size. */
+  readonly renderHw: { readonly height: number; readonly width: number } | undefined;
   readonly fps: number;
   readonly imageExtensions: string[];
   readonly sparseSubdir: string;
@@ -82,12 +99,18 @@ Commands:
 Options:
   --model-dir <id|path>        model id, folder, .safetensors or .onnx (default ${DEFAULT_MODEL})
   --export-dir <folder>        output folder (default ./da3-output)
-  --export-format <f1-f2>      e.g. glb, mini_npz-glb (default glb)
+  --export-format <f1-f2>      e.g. glb, mini_npz-glb (default glb); like the reference, any gs*
+                               format adds gs_video (a novel-view H.264 video, needs ffmpeg)
+  --gs-trajectory <mode>       gs_video camera path: extend (default), original, smooth, interpolate,
+                               interpolate_smooth, wander, dolly_zoom, wobble_inter (one view: wander)
+  --gs-video-quality <q>       high (crf 18, default) | medium (crf 23) | low (crf 28)
+  --render-hw <H>x<W>          gs_video frame size (default the processed image size)
+  --no-gs-video                gs* formats without the gs_video the reference adds
   --device auto|cuda|cpu       (default auto)     --dtype fp32|fp16 (default fp32)
   --process-res <px>           (default 504)      --process-res-method <m> (default upper_bound_resize)
   --ref-view-strategy <s>      saddle_balanced | saddle_sim_range | first | middle
   --use-ray-pose               cameras from the ray map instead of the camera head
-  --infer-gs                   predict 3D Gaussians (GIANT/NESTED; implied by gs_ply, gs_gltf, spz formats)
+  --infer-gs                   predict 3D Gaussians (GIANT/NESTED; implied by gs_ply, gs_gltf, spz, gs_video)
   --export-feat <l1,l2>        backbone layers to export (feat_vis)
   --conf-thresh-percentile <p> (default 40)       --num-max-points <n> (default 1000000)
   --no-show-cameras            leave camera frustums out of the GLB
@@ -122,8 +145,12 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
-/** The export formats of `--export-format`, checked before any model is loaded. */
-function exportFormat(value: string | undefined, exportFeat: readonly number[]): string {
+/**
+ * The export formats of `--export-format`, checked before any model is loaded. Like the
+ * reference's `inference` (`if "gs" in export_format: … f"{export_format}-gs_video"`), a format
+ * naming Gaussians adds `gs_video` unless `--no-gs-video`.
+ */
+function exportFormat(value: string | undefined, exportFeat: readonly number[], gsVideo: boolean): string {
   const text = value ?? 'glb';
   let formats: string[];
   try {
@@ -132,7 +159,16 @@ function exportFormat(value: string | undefined, exportFeat: readonly number[]):
     throw new Da3Error('BAD_VALUE', `--export-format ${(error as Error).message.replace(/^exportPrediction: /, '')}`, { cause: error });
   }
   if (formats.includes('feat_vis') && exportFeat.length === 0) throw new Da3Error('BAD_VALUE', '--export-format feat_vis needs --export-feat <layers>');
+  if (gsVideo && formats.some((f) => f.includes('gs')) && !formats.includes('gs_video')) formats.push('gs_video');
   return formats.join('-');
+}
+
+function renderHw(value: string | undefined): { height: number; width: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)x(\d+)$/.exec(value.trim());
+  const [h, w] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!(h >= 1 && w >= 1 && h <= 8192 && w <= 8192)) throw new Da3Error('BAD_VALUE', `--render-hw must be <height>x<width> in pixels (1–8192), got "${value}"`);
+  return { height: h, width: w };
 }
 
 /**
@@ -164,6 +200,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
         'show-cameras': { type: 'boolean' },
         'no-show-cameras': { type: 'boolean' },
         fps: { type: 'string' },
+        'gs-trajectory': { type: 'string' },
+        'gs-video-quality': { type: 'string' },
+        'render-hw': { type: 'string' },
+        'no-gs-video': { type: 'boolean' },
         'image-extensions': { type: 'string' },
         'sparse-subdir': { type: 'string' },
         'align-to-input-ext-scale': { type: 'boolean' },
@@ -209,18 +249,21 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
     input,
     modelDir: str('model-dir') ?? DEFAULT_MODEL,
     exportDir: str('export-dir') ?? 'da3-output',
-    exportFormat: exportFormat(str('export-format'), exportFeat),
+    exportFormat: exportFormat(str('export-format'), exportFeat, !v['no-gs-video']),
     device: oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto'),
     dtype: oneOf('dtype', str('dtype'), ['fp32', 'fp16'] as const, 'fp32'),
     processRes: number('process-res', str('process-res'), 504, true, PREPROCESS_SIZE_MULTIPLE, MAX_PROCESS_RES),
     processResMethod: oneOf('process-res-method', str('process-res-method'), RESIZE_METHODS, 'upper_bound_resize'),
     refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),
     useRayPose: !!v['use-ray-pose'],
-    inferGs: !!v['infer-gs'] || /(^|-)(gs_ply|gs_ply_sh3|gs_gltf|spz)(-|$)/.test(str('export-format') ?? ''),
+    inferGs: !!v['infer-gs'] || /(^|-)(gs_ply|gs_ply_sh3|gs_gltf|spz|gs_video)(-|$)/.test(str('export-format') ?? ''),
     exportFeat,
     confThreshPercentile: number('conf-thresh-percentile', str('conf-thresh-percentile'), 40, false, 0, 100),
     numMaxPoints: number('num-max-points', str('num-max-points'), 1_000_000, true, 1, 2 ** 31 - 1),
     showCameras: !v['no-show-cameras'],
+    gsTrajectory: oneOf('gs-trajectory', str('gs-trajectory'), TRAJECTORY_MODES, 'extend'),
+    gsVideoQuality: oneOf('gs-video-quality', str('gs-video-quality'), ['low', 'medium', 'high'] as const, 'high'),
+    renderHw: renderHw(str('render-hw')),
     fps: number('fps', str('fps'), 1, false, 0.001, 1000),
     imageExtensions: (str('image-extensions') ?? 'png,jpg,jpeg').split(',').map((e) => e.trim().replace(/^\./, '').toLowerCase()).filter(Boolean),
     sparseSubdir: str('sparse-subdir') ?? '',

@@ -77,7 +77,7 @@ class ProgressPrinter {
   }
 
   /** The progress callback for the model, the converter and input decoding. */
-  readonly onEvent = (e: Da3ProgressEvent | { status: 'decode'; done: number; total: number }): void => {
+  readonly onEvent = (e: Da3ProgressEvent | { status: 'decode'; done: number; total: number } | { status: 'gs_video'; stage: 'render' | 'encode'; done: number; total: number }): void => {
     if (e.status === 'warning') {
       this.finish();
       this.io.stderr.write(`da3: warning: ${(e as { message: string }).message}\n`);
@@ -91,6 +91,9 @@ class ProgressPrinter {
       const c = e as ConvertProgress;
       const f = c.done / c.total;
       this.throttled(`convert ${c.role} graph ${bar(f)} ${c.done}/${c.total} tensors${this.eta(`cv:${c.role}`, f)}`, c.done === c.total);
+    } else if (e.status === 'gs_video') {
+      const g = e as { stage: 'render' | 'encode'; done: number; total: number };
+      this.throttled(`gs_video ${g.stage} ${bar(g.done / g.total)} ${g.done}/${g.total} frames${this.eta(`gs:${g.stage}`, g.done / g.total)}`, g.done === g.total);
     } else if (e.status === 'decode') {
       const d = e as { done: number; total: number };
       this.throttled(`decode ${bar(d.done / d.total)} ${d.done}/${d.total} images`, d.done === d.total);
@@ -224,6 +227,12 @@ async function predictCommand(args: CliArgs, io: CliIo, printer: ProgressPrinter
       showCameras: args.showCameras,
       imageNames: inputs.names,
       originalSizes: inputs.sizes,
+      gsVideo: {
+        trajectory: args.gsTrajectory,
+        quality: args.gsVideoQuality,
+        renderSize: args.renderHw,
+        onProgress: (g) => progress({ status: 'gs_video', ...g }),
+      },
       signal,
     });
     if (!args.json) io.stderr.write(`wrote ${files.length} file(s) to ${resolve(args.exportDir)}\n`);

@@ -1,8 +1,10 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Da3Error, type Prediction, throwIfAborted } from '@da3js/core';
-import { type ExportOptions, exportPrediction } from '@da3js/exporters';
+import { Da3Error, type GaussianRasterizer, type Prediction, throwIfAborted } from '@da3js/core';
+import { type ExportOptions, type GsVideoOptions, exportPrediction, parseFormats } from '@da3js/exporters';
 import { fileSink, ioError, stagingName, sweepStaleTemps } from '../hub/fs.js';
+import { createNodeCpuRasterizer } from '../gaussians/cpu-rasterizer.js';
+import { ffmpegVideoEncoder } from './ffmpeg-video.js';
 
 /** Options of {@link exportToDirectory} / `prediction.export`. */
 export interface ExportToDirectoryOptions extends ExportOptions {
@@ -20,6 +22,9 @@ export interface ExportToDirectoryOptions extends ExportOptions {
  * one rename each. A failure (a bad format, a full disk) leaves `dir` as it was — no half-written
  * file, no mix of old and new files. Temp files and staging folders left by killed runs (their
  * process is gone) are swept first. Paths that would leave `dir` are refused.
+ *
+ * `gs_video` renders with `options.gsVideo.rasterizer` (default: `createNodeCpuRasterizer`, the
+ * CPU rasterizer on worker threads, stopped afterwards) and encodes with `options.gsVideo.encoder` (default: the system ffmpeg, H.264).
  * @returns absolute paths of the files written
  * @throws {Da3Error} `IO` naming the path for filesystem failures (`ENOSPC`, `ENOTDIR`, …), `ABORTED`
  *   when `options.signal` fired before the files moved into place (then `dir` is unchanged), and the
@@ -27,6 +32,20 @@ export interface ExportToDirectoryOptions extends ExportOptions {
  */
 export async function exportToDirectory(prediction: Prediction, options: ExportToDirectoryOptions): Promise<string[]> {
   const root = resolve(options.dir);
+  let owned: GaussianRasterizer | undefined;
+  let gsVideo: GsVideoOptions | undefined = options.gsVideo;
+  if (parseFormats(options.formats).includes('gs_video')) {
+    const rasterizer = gsVideo?.rasterizer ?? (owned = createNodeCpuRasterizer());
+    gsVideo = { ...gsVideo, rasterizer, encoder: gsVideo?.encoder ?? ffmpegVideoEncoder() };
+  }
+  try {
+    return await exportStaged(prediction, { ...options, gsVideo }, root);
+  } finally {
+    await owned?.dispose();
+  }
+}
+
+async function exportStaged(prediction: Prediction, options: ExportToDirectoryOptions, root: string): Promise<string[]> {
   try {
     await mkdir(root, { recursive: true });
   } catch (cause) {

@@ -68,7 +68,8 @@ export interface VideoFrame extends RgbImageU8 {
   readonly index: number;
 }
 
-const INSTALL_HINT = 'install ffmpeg: apt-get install ffmpeg, or set FFMPEG_PATH (and FFPROBE_PATH)';
+/** How to get ffmpeg, for error messages. @internal */
+export const INSTALL_HINT = 'install ffmpeg: apt-get install ffmpeg, or set FFMPEG_PATH (and FFPROBE_PATH)';
 
 /** The ffmpeg and ffprobe executables {@link videoFrames} runs for these options. */
 export function resolveFfmpeg(options: Pick<FfmpegOptions, 'ffmpegPath' | 'ffprobePath'> = {}): { ffmpeg: string; ffprobe: string } {
