@@ -207,7 +207,8 @@ export function rasterizeTileRow(
     scratch.ids = new Int32Array(size);
     scratch.keys = new Uint32Array(size);
   }
-  const { ids, keys: rowKeys } = scratch;
+  const ids = scratch.ids;
+  const rowKeys = scratch.keys;
   let k = 0;
   for (const b of slices) {
     const items = b.items;
@@ -246,7 +247,13 @@ export function compositeTileRow(splats: Float32Array, ids: Int32Array, m: numbe
     scratch.acc = new Float64Array(TILE * W * 4);
   }
   if (scratch.tileLeft.length < tilesX) scratch.tileLeft = new Int32Array(tilesX);
-  const { trans, acc, tileLeft } = scratch;
+  const trans = scratch.trans;
+  const acc = scratch.acc;
+  const tileLeft = scratch.tileLeft;
+  // every frame field is read here, not after the loop (a map check there deopts each call)
+  const bgR = frame.background[0];
+  const bgG = frame.background[1];
+  const bgB = frame.background[2];
   trans.fill(1, 0, npix);
   acc.fill(0, 0, 4 * npix);
   for (let tx = 0; tx < tilesX; tx++) tileLeft[tx] = rowsHere * (Math.min(W, (tx + 1) * TILE) - tx * TILE);
@@ -346,10 +353,16 @@ export function compositeTileRow(splats: Float32Array, ids: Int32Array, m: numbe
     }
   }
 
-  const [bgR, bgG, bgB] = frame.background;
+  finishTileRow(trans, acc, npix, y0 * W, bgR, bgG, bgB, out);
+}
+
+/** Writes a composited row's pixels: rgb + T·background, alpha = 1 − T, depth / max(alpha, 1e-10). */
+function finishTileRow(trans: Float64Array, acc: Float64Array, npix: number, first: number, bgR: number, bgG: number, bgB: number, out: RasterPlanes): void {
   const floor = GSPLAT_CONSTANTS.depthAlphaFloor;
-  const { rgb, alpha, depth } = out;
-  for (let i = 0, p = y0 * W; i < npix; i++, p++) {
+  const rgb = out.rgb;
+  const alpha = out.alpha;
+  const depth = out.depth;
+  for (let i = 0, p = first; i < npix; i++, p++) {
     const t = Math.abs(trans[i]);
     const a = 4 * i;
     rgb[3 * p] = acc[a] + t * bgR;
