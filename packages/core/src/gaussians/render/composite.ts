@@ -225,11 +225,11 @@ export function rasterizeTileRow(
 /**
  * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from the splats
  * `ids[0 .. m)` of `splats` (those overlapping the row, in depth order) and writes its pixels of
- * `out`: gsplat's
- * `rasterize_to_pixels` per pixel — sigma = ½(a dx² + c dy²) + b dx dy with dx = mean − (x + ½);
- * alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel
- * stops (exclusive) once T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then
- * rgb + T·background, alpha = 1 − T, depth / max(alpha, 1e-10).
+ * `out`. Per pixel this is gsplat's `rasterize_to_pixels`: sigma = ½(a dx² + c dy²) + b dx dy
+ * with dx = mean − (x + ½); alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative
+ * error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel stops (exclusive) once
+ * T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then rgb + T·background,
+ * alpha = 1 − T, depth / max(alpha, 1e-10).
  *
  * Each splat visits only the pixels of its tiles inside its box where sigma ≤ ln(255·opacity)
  * (the ellipse outside which alpha < 1/255, so skipping the rest changes nothing), and splats
