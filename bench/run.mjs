@@ -80,6 +80,7 @@ try {
   // Gaussian rasterizer (gs_video): 169,344 Gaussians (one DA3 view at 504×336), 504×336 RGB+ED,
   // worker-thread CPU rasterizer on 2 threads, and core's single-threaded one. Target ≥ 5 fps.
   for (const threads of quick ? [2] : [2, 0]) results.push(task('rasterize', [threads, quick ? 8 : 20]));
+  if (!quick) results.push(task('rasterize', [2, 10, 'heavy']));
   // gs_video: one whole export (extend, 122 frames of 1016×336) with node's defaults
   // (worker-thread CPU rasterizer + ffmpeg libx264 crf 18).
   if (!quick) results.push(task('gs-video', ['extend', 'high']));
