@@ -5,8 +5,9 @@
 // Each step runs in its own process (peak RSS is per step).
 // Then the same checkpoint and the tiny fixture model through @da3js/web in headless Chromium
 // (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
-// runtime 'chromium-wasm' (skipped, saying why, when there is no Chromium). --quick: fewer
-// scenarios and runs (browser: 2 threads only).
+// runtime 'chromium-wasm' (skipped, saying why, when there is no Chromium). The q8 (int8) graph
+// against fp32: N = 1, 8 and 504×504, sizes, accuracy. --quick: fewer scenarios and runs (browser:
+// 2 threads only). --kernels: the int8/4-bit kernel micro-benchmark (CPU and WASM).
 // Results: bench/results/<date>-<host>.json and bench/results/latest.json.
 // Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
 import { execFileSync } from 'node:child_process';
@@ -53,6 +54,10 @@ try {
     results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision, attention]));
     for (const [n, h, w, runs] of scenarios) results.push({ runtime: 'node-cpu', precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
   }
+  // int8 graphs (dtype q8) against fp32, runs in turns in one process: medians, min/max, sizes,
+  // accuracy (bench/tasks/q8.mjs); --kernels adds the per-kernel micro-benchmark behind the choice.
+  results.push(task('q8', ['DA3-SMALL', ckpt, work, quick ? 3 : 7, 2, quick ? 'quick' : 'full'], 30 * 60_000));
+  if (process.argv.includes('--kernels')) for (const rt of ['node', 'wasm']) results.push(task('quant-kernels', [rt, 15, 2]));
   // In-browser: [name, hub-layout folder, width, height, process_res, runs].
   const tiny = join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', 'fixtures'), 'tiny');
   const pages = [

@@ -6,3 +6,4 @@
  */
 export * from './model/graph/index.js';
 export * from './model/net/index.js';
+export * from './model/quantize/index.js';

@@ -26,6 +26,7 @@ export * from './model/checkpoint.js';
 export { netGraphOutputs, type NetGraphOptions } from './model/net/da3-net.js';
 export * from './model/weights-map/index.js';
 export * from './model/convert.js';
+export { type GraphDtype, type GraphQuantization, DA3_QUANTIZATION, GRAPH_DTYPES, GRAPH_QUANTIZATIONS, assertDtype, graphDtypeChoice, graphDtypeOf, quantizeNetGraph } from './model/quantize/dtype.js';
 export * from './pipeline/index.js';
 export * from './gaussians/index.js';
 export * from './stream/align/index.js';

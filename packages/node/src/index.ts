@@ -17,8 +17,11 @@
  */
 export {
   DepthAnything3,
+  NODE_DTYPES,
+  assertNodeOptions,
   defaultCacheDir,
   modelKindOf,
+  type NodeDtype,
   type Da3ProgressEvent,
   type FromPretrainedOptions,
   type ImageDecoder,

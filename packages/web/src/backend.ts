@@ -1,4 +1,4 @@
-import { Da3Error, type Da3Runner, type FloatPrecision, type TensorData, type TensorElements } from '@da3js/core';
+import { Da3Error, type Da3Runner, type FloatPrecision, type GraphDtype, type TensorData, type TensorElements, assertDtype, graphDtypeChoice } from '@da3js/core';
 import * as ort from 'onnxruntime-web';
 import type { GraphBlobs } from './graph.js';
 
@@ -8,8 +8,15 @@ export type WebDevice = 'auto' | 'webgpu' | 'wasm';
 /** Devices accepted by {@link createWebRunner}. */
 export const WEB_DEVICES: readonly WebDevice[] = Object.freeze(['auto', 'webgpu', 'wasm']);
 
-/** Weight precision: `auto` = fp16 on WebGPU adapters with `shader-f16`, else fp32. */
-export type WebDtype = 'auto' | 'fp32' | 'fp16';
+/**
+ * Weight type of the converted graph: `auto` = fp16 on WebGPU adapters with `shader-f16`, else
+ * fp32; `fp16` (for WebGPU: WASM gains no speed from it); `q8` = int8 backbone weights run by
+ * onnxruntime-web's integer kernels, WASM only (about 0.4× the graph's size).
+ */
+export type WebDtype = 'auto' | 'fp32' | 'fp16' | 'q8';
+
+/** The dtypes @da3js/web accepts. */
+export const WEB_DTYPES: readonly WebDtype[] = Object.freeze(['auto', 'fp32', 'fp16', 'q8']);
 
 /** What this page can do, as far as DA3 is concerned. */
 export interface WebCapabilities {
@@ -63,32 +70,65 @@ export async function hasWebGpu(): Promise<boolean> {
 }
 
 /**
- * The execution providers for a device, in preference order.
- * @throws Da3Error `BAD_VALUE` (unknown device), `UNSUPPORTED` (`webgpu` asked for, no adapter)
+ * Refuses a device/dtype pair @da3js/web cannot run, before anything is fetched: an unknown device
+ * or dtype (`BAD_VALUE`), another runtime's device (`cuda`, `cpu`) or a dtype da3js does not build
+ * (`q4`, …) (`UNSUPPORTED`), and `q8` on WebGPU (`UNSUPPORTED`: its int8 kernels are WASM's).
+ * @throws Da3Error as above
  */
-export async function executionProviders(device: WebDevice = 'auto'): Promise<('webgpu' | 'wasm')[]> {
-  if (!WEB_DEVICES.includes(device)) throw new Da3Error('BAD_VALUE', `executionProviders: unknown device "${device}"; should be one of ${WEB_DEVICES.join(', ')}`);
-  if (device === 'wasm') return ['wasm'];
+export function assertWebDeviceDtype(device: unknown, dtype: unknown, where: string): void {
+  if (!WEB_DEVICES.includes(device as WebDevice)) {
+    if (device === 'cuda' || device === 'cpu') throw new Da3Error('UNSUPPORTED', `${where}: device "${device}" is @da3js/node's; in the browser use one of ${WEB_DEVICES.join(', ')}`);
+    throw new Da3Error('BAD_VALUE', `${where}: unknown device ${JSON.stringify(device)}; should be one of ${WEB_DEVICES.join(', ')}`);
+  }
+  assertDtype(dtype, WEB_DTYPES, where);
+  if (dtype === 'q8' && device === 'webgpu') {
+    throw new Da3Error('UNSUPPORTED', `${where}: dtype "q8" runs on WASM only (the WebGPU provider has no DynamicQuantizeMatMul kernel); use device "wasm" (or "auto"), or dtype "fp16" on WebGPU`);
+  }
+}
+
+/**
+ * The execution providers for a device (and dtype: `q8` runs on WASM, which `auto` then picks),
+ * in preference order.
+ * @throws Da3Error `BAD_VALUE` (unknown device or dtype), `UNSUPPORTED` (`webgpu` asked for and no
+ *   adapter, or with `q8`)
+ */
+export async function executionProviders(device: WebDevice = 'auto', dtype: WebDtype = 'auto'): Promise<('webgpu' | 'wasm')[]> {
+  assertWebDeviceDtype(device, dtype, 'executionProviders');
+  if (device === 'wasm' || dtype === 'q8') return ['wasm'];
   const gpu = await hasWebGpu();
   if (device === 'webgpu' && !gpu) throw new Da3Error('UNSUPPORTED', 'executionProviders: WebGPU is not available here (no navigator.gpu adapter: an older browser, or WebGPU disabled); use device "wasm"');
   return gpu ? ['webgpu', 'wasm'] : ['wasm'];
 }
 
 /**
- * The graph precision for a dtype on the chosen providers (default `auto`: fp16 on WebGPU adapters
- * with `shader-f16`, else fp32).
- * @throws Da3Error `UNSUPPORTED` for fp16 on a WebGPU adapter without `shader-f16`
+ * The graph dtype for a dtype option on the chosen providers (default `auto`: fp16 on WebGPU
+ * adapters with `shader-f16`, else fp32).
+ * @throws Da3Error `UNSUPPORTED` for fp16 on a WebGPU adapter without `shader-f16`, q8 on WebGPU,
+ *   or a dtype da3js does not build; `BAD_VALUE` for an unknown dtype
+ */
+export async function resolveDtype(dtype: WebDtype = 'auto', providers: readonly string[]): Promise<GraphDtype> {
+  const onGpu = providers[0] === 'webgpu';
+  assertDtype(dtype, WEB_DTYPES, 'resolveDtype');
+  const { shaderF16 } = await webCapabilities();
+  if (dtype === 'fp32') return 'fp32';
+  if (dtype === 'q8') {
+    if (onGpu) throw new Da3Error('UNSUPPORTED', 'resolveDtype: dtype "q8" runs on WASM only; use device "wasm", or dtype "fp16" on WebGPU');
+    return 'q8';
+  }
+  if (dtype === 'fp16') {
+    if (onGpu && !shaderF16) throw new Da3Error('UNSUPPORTED', 'resolveDtype: dtype "fp16" on WebGPU needs the adapter feature "shader-f16", which this adapter lacks; use dtype "fp32"');
+    return 'fp16';
+  }
+  return onGpu && shaderF16 ? 'fp16' : 'fp32';
+}
+
+/**
+ * The float precision of the graph for a dtype on the chosen providers ({@link resolveDtype}'s
+ * precision: `q8` graphs compute in float32).
+ * @throws Da3Error as {@link resolveDtype}
  */
 export async function resolvePrecision(dtype: WebDtype = 'auto', providers: readonly string[]): Promise<FloatPrecision> {
-  const onGpu = providers[0] === 'webgpu';
-  const { shaderF16 } = await webCapabilities();
-  if (dtype === 'fp32') return 'float32';
-  if (dtype === 'fp16') {
-    if (onGpu && !shaderF16) throw new Da3Error('UNSUPPORTED', 'resolvePrecision: dtype "fp16" on WebGPU needs the adapter feature "shader-f16", which this adapter lacks; use dtype "fp32"');
-    return 'float16';
-  }
-  if (dtype !== 'auto') throw new Da3Error('BAD_VALUE', `resolvePrecision: unknown dtype "${dtype}"; should be auto, fp32 or fp16`);
-  return onGpu && shaderF16 ? 'float16' : 'float32';
+  return graphDtypeChoice(await resolveDtype(dtype, providers)).precision;
 }
 
 /** WASM backend settings; onnxruntime-web applies them when its first session is created. */

@@ -3,6 +3,7 @@ import {
   Da3Error,
   type Da3Model,
   type FloatPrecision,
+  type GraphDtype,
   type GraphRole,
   type InferenceOptions,
   type InferenceProgress,
@@ -16,6 +17,8 @@ import {
   assertValidCheckpoint,
   builtGraphChoices,
   graphConfigDigest,
+  graphDtypeChoice,
+  graphDtypeOf,
   loadConfig,
   modelKindOf,
   readOnnxMetadata,
@@ -24,7 +27,7 @@ import {
 } from '@da3js/core';
 import { abortable, asAborted, fetchAbortable, responseBytes } from './abort.js';
 import type { ExportOptions } from '@da3js/exporters';
-import { type WebDevice, type WebDtype, type WebRunner, createWebRunner, executionProviders, resolvePrecision } from './backend.js';
+import { type WebDevice, type WebDtype, type WebRunner, assertWebDeviceDtype, createWebRunner, executionProviders, resolveDtype } from './backend.js';
 import { defaultModelCache } from './cache.js';
 import { exportToFiles } from './export.js';
 import { type GraphBlobs, type GraphBuild, cachedGraph, convertGraph, graphCacheKey, storeGraph } from './graph.js';
@@ -39,7 +42,7 @@ export type WebProgressEvent =
   | { readonly status: 'progress'; readonly file: string; readonly loaded: number; readonly total: number; readonly progress: number }
   | { readonly status: 'convert'; readonly role: NetworkRole; readonly done: number; readonly total: number }
   | { readonly status: 'cache'; readonly role: NetworkRole; readonly hit: boolean; readonly key: string }
-  | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision }
+  | { readonly status: 'ready'; readonly providers: readonly string[]; readonly precision: FloatPrecision; readonly dtype: GraphDtype }
   /** Something the user should know that does not stop loading (e.g. checkpoint tensors the model does not use). */
   | { readonly status: 'warning'; readonly message: string };
 
@@ -70,7 +73,10 @@ function checkWeights(weights: SafetensorsFile, config: ModelConfig, options: We
 export interface WebFromPretrainedOptions {
   /** `auto` (default): WebGPU when the page has an adapter, else WASM. */
   readonly device?: WebDevice;
-  /** `auto` (default: fp16 on WebGPU adapters with `shader-f16`, else fp32), `fp32` or `fp16`. */
+  /**
+   * `auto` (default: fp16 on WebGPU adapters with `shader-f16`, else fp32), `fp32`, `fp16`, or `q8`
+   * (int8 backbone weights, WASM only: `device` `auto` then picks WASM). See {@link WebDtype}.
+   */
   readonly dtype?: WebDtype;
   /** Hub base URL (default https://huggingface.co). */
   readonly endpoint?: string;
@@ -159,6 +165,22 @@ async function openWeights(source: AbortableByteSource, signal?: AbortSignalLike
   return { weights: await SafetensorsFile.open(withSignal(source, signal)) };
 }
 
+const KINDS: readonly ModelKind[] = ['anyview', 'mono', 'metric', 'nested'];
+
+/**
+ * Refuses option values @da3js/web does not support, before anything is fetched (see
+ * `assertWebDeviceDtype`), and `threads` / `kind` values that are not ones it knows.
+ */
+function assertWebOptions(options: WebFromPretrainedOptions, where: string): void {
+  assertWebDeviceDtype(options.device ?? 'auto', options.dtype ?? 'auto', where);
+  if (options.threads !== undefined && !(Number.isSafeInteger(options.threads) && options.threads >= 1)) {
+    throw new Da3Error('BAD_VALUE', `${where}: threads must be a positive integer, got ${JSON.stringify(options.threads)}`);
+  }
+  if (options.kind !== undefined && !KINDS.includes(options.kind)) {
+    throw new Da3Error('BAD_VALUE', `${where}: unknown kind ${JSON.stringify(options.kind)}; should be one of ${KINDS.join(', ')}`);
+  }
+}
+
 function urlsFor(idOrUrl: string, options: WebFromPretrainedOptions): { config: string; weights: string } {
   if (/^(https?:|blob:|data:)/.test(idOrUrl) || idOrUrl.startsWith('/') || idOrUrl.startsWith('.')) {
     const base = idOrUrl.replace(/\/$/, '');
@@ -183,10 +205,24 @@ function parseConfigJson(text: string, where: string): Record<string, unknown> {
 /** Weights a WASM session can hold: WebAssembly memory stops at 4 GiB, runtime and activations included. */
 const WASM_MAX_GRAPH_BYTES = 3 * 2 ** 30;
 
+/**
+ * About the bytes of a build's weights: 2 per parameter in fp16, 4 in fp32; `q8` stores the
+ * backbone's linear weights (its 2-D tensors) in 1 byte.
+ */
+function graphWeightBytes(weights: SafetensorsFile, build: GraphBuild): number {
+  let bytes = 0;
+  for (const t of weights.header.tensors) {
+    if (build.precision === 'float16') bytes += 2 * t.numel;
+    else if (build.quantization === 'q8' && t.shape.length === 2 && t.name.includes('backbone.')) bytes += t.numel;
+    else bytes += 4 * t.numel;
+  }
+  return bytes;
+}
+
 /** Where a model's graphs come from: a checkpoint to convert, or one pre-converted graph. */
 type GraphSource =
   | { readonly kind: 'checkpoint'; readonly weights: SafetensorsFile; readonly source: AbortableByteSource; readonly head?: Uint8Array; readonly weightsId?: string }
-  | { readonly kind: 'onnx'; readonly graph: GraphBlobs; readonly name: string; readonly built: Omit<GraphBuild, 'role' | 'precision'> };
+  | { readonly kind: 'onnx'; readonly graph: GraphBlobs; readonly name: string; readonly built: Omit<GraphBuild, 'role' | 'precision' | 'quantization'> };
 
 /**
  * Depth Anything 3 in the browser (or any JS runtime with `fetch`): the official checkpoint is
@@ -228,6 +264,7 @@ export class DepthAnything3 {
     const what = 'fromPretrained';
     try {
       throwIfAborted(signal, what);
+      assertWebOptions(options, what);
       const urls = urlsFor(idOrUrl, options);
       options.progress?.({ status: 'initiate', file: urls.config });
       const res = await fetchAbortable(urls.config, { headers: options.headers ?? {} }, signal, what);
@@ -255,6 +292,7 @@ export class DepthAnything3 {
     const { signal, ...kept } = options;
     try {
       throwIfAborted(signal, 'fromBlobs');
+      assertWebOptions(options, 'fromBlobs');
       const json = files.config instanceof Blob ? parseConfigJson(await files.config.text(), 'the config file') : files.config;
       const config = loadConfig(json);
       const source = blobByteSource(files.weights);
@@ -296,6 +334,7 @@ export class DepthAnything3 {
     options: WebFromPretrainedOptions & { readonly externalData?: Blob | string; readonly externalDataLocation?: string },
   ): Promise<DepthAnything3> {
     const { signal } = options;
+    assertWebOptions(options, 'fromOnnx');
     const fetchBlob = async (src: Blob | string): Promise<Blob> => {
       if (typeof src !== 'string') return src;
       options.progress?.({ status: 'initiate', file: src });
@@ -308,6 +347,11 @@ export class DepthAnything3 {
     const name = typeof model === 'string' ? model : ((model as Partial<File>).name ?? 'the graph');
     const modelBlob = await fetchBlob(model);
     const choices = builtGraphChoices(await readOnnxMetadata(blobByteSource(modelBlob)), `DepthAnything3: ${name}`);
+    if (options.dtype !== undefined && options.dtype !== 'auto' && options.dtype !== choices.dtype) {
+      throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${name} was built with dtype "${choices.dtype}", not "${options.dtype}"; leave dtype out, or load the checkpoint to convert a ${options.dtype} graph`);
+    }
+    // The graph's dtype is the model's (a q8 graph runs on WASM; an fp16 one needs shader-f16 on WebGPU).
+    assertWebOptions({ ...options, dtype: choices.dtype }, `DepthAnything3: ${name}`);
     const config = loadConfig(choices.configJson);
     if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${name} holds one graph; NESTED needs both (load the checkpoint)`);
     const data = options.externalData === undefined ? undefined : await fetchBlob(options.externalData);
@@ -317,7 +361,7 @@ export class DepthAnything3 {
     const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: location!, blob: data } : undefined };
     const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians };
     throwIfAborted(signal, 'fromOnnx');
-    return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, signal: undefined, cache: false });
+    return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, dtype: choices.dtype, signal: undefined, cache: false });
   }
 
   private async graphFor(build: GraphBuild, signal?: AbortSignalLike): Promise<{ graph: GraphBlobs; key?: string }> {
@@ -354,11 +398,11 @@ export class DepthAnything3 {
   /** The build (graph choices) a role runs with, and its execution providers. */
   private async buildFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians: boolean): Promise<{ build: GraphBuild; providers: ('webgpu' | 'wasm')[] }> {
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
-    const providers = await executionProviders(this.options.device);
+    const providers = await executionProviders(this.options.device, this.options.dtype);
     const build: GraphBuild = {
       role: netRole,
       posed: role.endsWith('Posed'),
-      precision: await resolvePrecision(this.options.dtype, providers),
+      ...graphDtypeChoice(await resolveDtype(this.options.dtype, providers)),
       refViewStrategy: strategy,
       exportFeatLayers: netRole === 'metric' ? [] : layers,
       gaussians: gaussians && netRole !== 'metric',
@@ -379,9 +423,9 @@ export class DepthAnything3 {
 
   private async createRunner(build: GraphBuild, providers: ('webgpu' | 'wasm')[], runnerKey: string, signal?: AbortSignalLike): Promise<WebRunner> {
     if (providers[0] === 'wasm' && this.source.kind === 'checkpoint') {
-      const bytes = this.source.weights.header.tensors.reduce((a, t) => a + t.numel, 0) * (build.precision === 'float16' ? 2 : 4);
+      const bytes = graphWeightBytes(this.source.weights, build);
       if (bytes > WASM_MAX_GRAPH_BYTES) {
-        throw new Da3Error('UNSUPPORTED', `DepthAnything3: this model needs about ${(bytes / 2 ** 30).toFixed(1)} GiB for its weights, over what WebAssembly can address (4 GiB with the runtime); run it on WebGPU (device "webgpu", dtype "fp16")`);
+        throw new Da3Error('UNSUPPORTED', `DepthAnything3: this model needs about ${(bytes / 2 ** 30).toFixed(1)} GiB for its weights, over what WebAssembly can address (4 GiB with the runtime); run it on WebGPU (device "webgpu", dtype "fp16")${build.quantization ? '' : ', or try dtype "q8"'}`);
       }
     }
     const wasm = { threads: this.options.threads, wasmPaths: this.options.wasmPaths };
@@ -404,7 +448,7 @@ export class DepthAnything3 {
       return other;
     }
     this.runners.set(runnerKey, runner);
-    this.options.progress?.({ status: 'ready', providers: runner.providers, precision: build.precision });
+    this.options.progress?.({ status: 'ready', providers: runner.providers, precision: build.precision, dtype: graphDtypeOf(build) });
     // Cancelled while the session was being created: it is kept for the next call.
     throwIfAborted(signal, 'inference');
     return runner;
@@ -459,7 +503,7 @@ export class DepthAnything3 {
   private async timingKey(strategy: RefViewStrategy, layers: readonly number[]): Promise<string | undefined> {
     try {
       const { build, providers } = await this.buildFor(this.kind === 'nested' ? 'anyview' : 'net', strategy, layers, false);
-      return `${graphConfigDigest(this.config)}|${providers[0]}|${build.precision}|${this.options.threads ?? 'default'}`;
+      return `${graphConfigDigest(this.config)}|${providers[0]}|${build.quantization ?? build.precision}|${this.options.threads ?? 'default'}`;
     } catch {
       return undefined; // the run itself will say what is wrong
     }

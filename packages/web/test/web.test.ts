@@ -84,7 +84,8 @@ describe('web I/O and guards', () => {
   it('says what is missing: no WebGPU here, unknown devices, bad ids', async () => {
     await expect(executionProviders('webgpu')).rejects.toThrow(/WebGPU is not available/);
     expect(await executionProviders('auto')).toEqual(['wasm']);
-    await expect(executionProviders('cuda' as never)).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    await expect(executionProviders('tpu' as never)).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    await expect(executionProviders('cuda' as never)).rejects.toMatchObject({ code: 'UNSUPPORTED' }); // @da3js/node's device
     await expect(DepthAnything3.fromPretrained('not an id')).rejects.toMatchObject({ code: 'BAD_VALUE' });
     await expect(DepthAnything3.fromPretrained('depth-anything/NOPE', { endpoint: hub.endpoint })).rejects.toMatchObject({ code: 'IO' });
   });

@@ -9,6 +9,7 @@ import type { RefViewStrategy } from './host/ref-view.js';
 import type { OnnxModel } from './onnx/types.js';
 import type { NetworkRole } from './weights-map/expected-tensors.js';
 import { openCheckpoint } from './weights-map/validate-checkpoint.js';
+import { GRAPH_QUANTIZATIONS, type GraphQuantization, assertDtype, graphDtypeOf, quantizeNetGraph } from './quantize/dtype.js';
 
 /** Where one converted graph is written. */
 export interface ConvertOutput {
@@ -40,6 +41,11 @@ export interface ConvertOptions extends NetGraphOptions {
   readonly strict?: boolean;
   /** Stops the conversion between tensors (`ABORTED`); every sink opened so far is aborted. */
   readonly signal?: AbortSignalLike;
+  /**
+   * Weight quantization (`q8`: int8 backbone linears, see {@link GraphQuantization}); needs
+   * `precision` float32. Default none.
+   */
+  readonly quantization?: GraphQuantization;
 }
 
 /** What {@link convertCheckpoint} wrote for one graph. */
@@ -67,14 +73,18 @@ export interface ConvertResult {
  * the weights are never held twice. Nested configs produce two graphs (`anyview`, `metric`).
  *
  * @throws Da3Error `MISSING_TENSOR` / `BAD_SHAPE` for an incomplete checkpoint, `BAD_VALUE` when a
- *   graph needs external data but its output has no external data sink, `ABORTED` when `signal` fired
+ *   graph needs external data but its output has no external data sink, or for `quantization` with
+ *   a float16 `precision`; `UNSUPPORTED` / `BAD_VALUE` for a quantization other than `q8`;
+ *   `ABORTED` when `signal` fired
  */
 export async function convertCheckpoint(file: SafetensorsFile, config: ModelConfig, options: ConvertOptions): Promise<ConvertResult> {
   throwIfAborted(options.signal, 'convertCheckpoint');
+  assertQuantizable(options.quantization, options.precision, 'convertCheckpoint');
   const opened = openCheckpoint(file, config, { strict: options.strict });
   const graphs: ConvertedGraph[] = [];
   for (const net of opened.networks) {
-    const model = buildNetGraph(net.config, net.weights, { ...options, name: net.role === 'net' ? 'da3' : `da3_${net.role}` });
+    const built = buildNetGraph(net.config, net.weights, { ...options, name: net.role === 'net' ? 'da3' : `da3_${net.role}` });
+    const model = options.quantization ? quantizeNetGraph(built, options.quantization) : built;
     const weightBytes = initializerBytes(model);
     const mode = options.externalData ?? 'auto';
     const external = mode === 'always' || (mode === 'auto' && needsExternalData(model));
@@ -120,6 +130,8 @@ export interface GraphBuild {
   /** Pose-conditioned (takes `extrinsics` / `intrinsics` inputs). */
   readonly posed: boolean;
   readonly precision: FloatPrecision;
+  /** Weight quantization (with precision float32); absent for plain float graphs. */
+  readonly quantization?: GraphQuantization;
   readonly refViewStrategy: RefViewStrategy;
   /** Backbone layers exported as `feat_<i>`. */
   readonly exportFeatLayers: readonly number[];
@@ -150,9 +162,12 @@ export function graphConfigDigest(config: ModelConfig): string {
   return fnv1a64(`da3js graph builder v${GRAPH_BUILDER_VERSION}\n${canonicalJson(config)}`);
 }
 
-/** A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs` (cache file names/keys). */
+/**
+ * A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs` (cache file
+ * names/keys); the dtype part is `fp32`, `fp16` or the quantization (`q8`).
+ */
 export function graphBuildName(build: GraphBuild): string {
-  const parts = [build.role, build.posed ? 'posed' : 'unposed', build.precision === 'float16' ? 'fp16' : 'fp32', build.refViewStrategy];
+  const parts = [build.role, build.posed ? 'posed' : 'unposed', graphDtypeOf(build), build.refViewStrategy];
   if (build.exportFeatLayers.length) parts.push(`feat${build.exportFeatLayers.join('_')}`);
   if (build.gaussians) parts.push('gs');
   return parts.join('-');
@@ -161,12 +176,14 @@ export function graphBuildName(build: GraphBuild): string {
 /**
  * Builds the ONNX graph of one network of a checkpoint for a {@link GraphBuild} (weights stay
  * lazy: they are read when the model is written).
- * @throws Da3Error `BAD_CONFIG` when the checkpoint has no such network, or the checkpoint's errors
+ * @throws Da3Error `BAD_CONFIG` when the checkpoint has no such network, or the checkpoint's errors;
+ *   `BAD_VALUE` for a quantization with float16 precision
  */
 export function buildGraphFor(file: SafetensorsFile, config: ModelConfig, build: GraphBuild): OnnxModel {
+  assertQuantizable(build.quantization, build.precision, 'buildGraphFor');
   const net = openCheckpoint(file, config).networks.find((n) => n.role === build.role);
   if (!net) throw new Da3Error('BAD_CONFIG', `buildGraphFor: the checkpoint has no "${build.role}" network`);
-  return buildNetGraph(net.config, net.weights, {
+  const model = buildNetGraph(net.config, net.weights, {
     precision: build.precision,
     refViewStrategy: build.refViewStrategy,
     poseConditioned: build.posed,
@@ -174,4 +191,10 @@ export function buildGraphFor(file: SafetensorsFile, config: ModelConfig, build:
     gaussians: build.gaussians,
     name: `da3_${build.role}`,
   });
+  return build.quantization ? quantizeNetGraph(model, build.quantization) : model;
+}
+
+function assertQuantizable(quantization: GraphQuantization | undefined, precision: FloatPrecision | undefined, where: string): void {
+  if (quantization !== undefined) assertDtype(quantization, GRAPH_QUANTIZATIONS, `${where}: quantization`);
+  if (quantization && precision === 'float16') throw new Da3Error('BAD_VALUE', `${where}: quantization ${quantization} quantizes float32 weights; precision must be float32, not float16`);
 }

@@ -1,6 +1,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import { Da3Error } from '../errors.js';
 import type { Da3Runner } from '../io.js';
+import { GRAPH_QUANTIZATIONS, type GraphDtype, type GraphQuantization } from '../model/quantize/dtype.js';
 
 /**
  * What a DA3 model is to the pipeline: which kind of network(s) it is and how to run them.
@@ -50,6 +51,8 @@ export interface BuiltGraphChoices {
   readonly exportFeatLayers: readonly number[];
   /** Whether it has the GS head's `gs_raw` output. */
   readonly gaussians: boolean;
+  /** Weight type: `fp32`, `fp16`, or the quantization (`da3js.precision`, `da3js.quantization`). */
+  readonly dtype: GraphDtype;
 }
 
 /**
@@ -60,11 +63,16 @@ export function builtGraphChoices(metadata: Readonly<Record<string, string>>, wh
   const json = metadata['da3js.config'];
   if (!json) throw new Da3Error('BAD_CONFIG', `${where} was not written by da3js (no da3js.config metadata); load the checkpoint instead`);
   const outputs = (metadata['da3js.outputs'] ?? '').split(',');
+  const quantization = metadata['da3js.quantization'];
+  if (quantization !== undefined && !GRAPH_QUANTIZATIONS.includes(quantization as GraphQuantization)) {
+    throw new Da3Error('UNSUPPORTED', `${where} is quantized "${quantization}", which this version of da3js does not know (it knows ${GRAPH_QUANTIZATIONS.join(', ')})`);
+  }
   return {
     configJson: JSON.parse(json) as Record<string, unknown>,
     refViewStrategy: metadata['da3js.ref_view_strategy'] ?? 'saddle_balanced',
     posed: metadata['da3js.pose_conditioned'] === 'true',
     exportFeatLayers: outputs.filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
     gaussians: outputs.includes('gs_raw'),
+    dtype: (quantization as GraphQuantization | undefined) ?? (metadata['da3js.precision'] === 'float16' ? 'fp16' : 'fp32'),
   };
 }

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseFormats } from '@da3js/exporters';
-import { DEFAULT_MODEL } from '../model/depth-anything-3.js';
 import {
+  assertDtype,
   Da3Error,
   MAX_BLOCKS,
   MAX_PROCESS_RES,
@@ -13,6 +12,8 @@ import {
   TRAJECTORY_MODES,
   type TrajectoryMode,
 } from '@da3js/core';
+import { parseFormats } from '@da3js/exporters';
+import { DEFAULT_MODEL, NODE_DTYPES, type NodeDtype } from '../model/depth-anything-3.js';
 
 /** `da3` commands (the reference's, plus `convert`). */
 export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery', 'app'] as const;
@@ -26,7 +27,7 @@ export interface CliArgs {
   readonly exportDir: string;
   readonly exportFormat: string;
   readonly device: 'auto' | 'cuda' | 'cpu';
-  readonly dtype: 'fp32' | 'fp16';
+  readonly dtype: NodeDtype;
   readonly processRes: number;
   readonly processResMethod: ResizeMethod;
   readonly refViewStrategy: RefViewStrategy;
@@ -84,7 +85,7 @@ Commands:
   images <folder>   every image in a folder (--image-extensions)
   video <file>      frames sampled at --fps (needs ffmpeg)
   colmap <folder>   images/ + sparse/: pose-conditioned inference with the COLMAP cameras
-  convert <model>   checkpoint → ONNX (--out folder, --dtype)
+  convert <model>   checkpoint → ONNX (--out folder, --dtype fp32|fp16|q8)
   backend           the inference service (job protocol v1, docs/job-protocol.md) keeping the model
                     resident: --host (default 127.0.0.1), --port, --token (else $DA3_TOKEN, else a
                     generated one saved in the state folder), --state-dir, --max-queue,
@@ -106,7 +107,8 @@ Options:
   --gs-video-quality <q>       high (crf 18, default) | medium (crf 23) | low (crf 28)
   --render-hw <H>x<W>          gs_video frame size (default the processed image size)
   --no-gs-video                gs* formats without the gs_video the reference adds
-  --device auto|cuda|cpu       (default auto)     --dtype fp32|fp16 (default fp32)
+  --device auto|cuda|cpu       (default auto)     --dtype fp32|fp16|q8 (default fp32;
+                               q8: int8 weights, CPU only; fp16: for CUDA, no faster on the CPU)
   --process-res <px>           (default 504)      --process-res-method <m> (default upper_bound_resize)
   --ref-view-strategy <s>      saddle_balanced | saddle_sim_range | first | middle
   --use-ray-pose               cameras from the ray map instead of the camera head
@@ -242,6 +244,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
   if (!input && ['auto', 'image', 'images', 'video', 'colmap'].includes(command)) throw new Da3Error('BAD_VALUE', `${command} needs an input path`);
   if (input !== undefined && command === 'app') throw new Da3Error('BAD_VALUE', `${command} takes no input path, got "${input}" (the model is --model-dir)`);
   const str = (k: string) => v[k] as string | undefined;
+  const dtype = str('dtype') ?? 'fp32';
+  assertDtype(dtype, NODE_DTYPES, '--dtype');
+  const device = oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto');
+  if (dtype === 'q8' && device === 'cuda') throw new Da3Error('UNSUPPORTED', '--dtype q8 runs on the CPU only (no int8 kernels in onnxruntime\'s CUDA provider); use --device cpu or auto, or --dtype fp16 on CUDA');
   const feat = str('export-feat');
   const exportFeat = feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [];
   return {
@@ -250,8 +256,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
     modelDir: str('model-dir') ?? DEFAULT_MODEL,
     exportDir: str('export-dir') ?? 'da3-output',
     exportFormat: exportFormat(str('export-format'), exportFeat, !v['no-gs-video']),
-    device: oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto'),
-    dtype: oneOf('dtype', str('dtype'), ['fp32', 'fp16'] as const, 'fp32'),
+    device,
+    dtype,
     processRes: number('process-res', str('process-res'), 504, true, PREPROCESS_SIZE_MULTIPLE, MAX_PROCESS_RES),
     processResMethod: oneOf('process-res-method', str('process-res-method'), RESIZE_METHODS, 'upper_bound_resize'),
     refViewStrategy: oneOf('ref-view-strategy', str('ref-view-strategy'), REF_VIEW_STRATEGIES, 'saddle_balanced'),

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ConvertProgress, Da3Error, type ImageU8, type InferenceProgress, SafetensorsFile, convertCheckpoint, isDa3Error, loadConfig } from '@da3js/core';
+import { type ConvertProgress, Da3Error, type ImageU8, type InferenceProgress, SafetensorsFile, convertCheckpoint, graphDtypeChoice, isDa3Error, loadConfig } from '@da3js/core';
 import { fileByteSource, fileSink, ioError } from '../hub/fs.js';
 import { DepthAnything3, type Da3ProgressEvent } from '../model/depth-anything-3.js';
 import { resolveModelSource } from '../model/from-pretrained.js';
@@ -172,7 +172,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
   const source = fileByteSource(files.weightsPath);
   try {
     const result = await convertCheckpoint(await SafetensorsFile.open(source), config, {
-      precision: args.dtype === 'fp16' ? 'float16' : 'float32',
+      ...graphDtypeChoice(args.dtype),
       refViewStrategy: args.refViewStrategy,
       strict: args.strict,
       onProgress: progress,
@@ -185,7 +185,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
     const written = result.graphs.map((g) => join(out, `${g.role === 'net' ? 'model' : g.role}.onnx`));
     io.stderr.write(`converted → ${written.join(', ')}\n`);
     for (const message of result.warnings) progress({ status: 'warning', message });
-    return { command: 'convert', files: written, graphs: result.graphs.map((g) => ({ role: g.role, outputs: g.outputs, externalData: g.externalData, weightBytes: g.weightBytes })) };
+    return { command: 'convert', dtype: args.dtype, files: written, graphs: result.graphs.map((g) => ({ role: g.role, outputs: g.outputs, externalData: g.externalData, weightBytes: g.weightBytes })) };
   } finally {
     source.close();
   }

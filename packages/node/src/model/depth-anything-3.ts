@@ -17,6 +17,8 @@ import {
   SafetensorsFile,
   DEFAULT_PIPELINE_MODEL,
   abortedError,
+  assertDtype,
+  graphDtypeChoice,
   assertValidCheckpoint,
   graphConfigDigest,
   isDa3Error,
@@ -32,7 +34,7 @@ import { fileByteSource } from '../hub/fs.js';
 import { type ExportToDirectoryOptions, exportToDirectory } from '../export/export-dir.js';
 import type { HubProgressEvent } from '../hub/index.js';
 import { decodeImage } from '../input/index.js';
-import { type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
+import { DEVICES, type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
 import { ensureGraph } from './graph-cache.js';
 import { NetworkTimings } from './timings.js';
 
@@ -45,12 +47,53 @@ export type Da3ProgressEvent =
   | ConvertProgress
   | InferenceProgress;
 
+/**
+ * Weight type of the converted graph (transformers.js's names): `fp32`; `fp16` (for CUDA: on the
+ * CPU it is no faster than fp32); `q8` — int8 backbone weights run by onnxruntime's integer
+ * kernels, CPU only: about 0.8× fp32's time and 0.41× its size, depth within ~0.5% (DA3-SMALL
+ * shapes; docs/model-graph.md, "Weight types").
+ */
+export type NodeDtype = 'fp32' | 'fp16' | 'q8';
+
+/** The dtypes {@link DepthAnything3.fromPretrained} accepts. */
+export const NODE_DTYPES: readonly NodeDtype[] = Object.freeze(['fp32', 'fp16', 'q8']);
+
+const KINDS: readonly ModelKind[] = ['anyview', 'mono', 'metric', 'nested'];
+
+/**
+ * Refuses option values this package does not support, before anything is downloaded or read:
+ * an unknown `device`, `dtype` or `kind` (`BAD_VALUE`), a dtype or device of another runtime or one
+ * da3js does not build (`UNSUPPORTED`: `q4`, `webgpu`, …), `q8` on CUDA (`UNSUPPORTED`: no int8
+ * kernels there), and a `threads` that is not a positive integer (`BAD_VALUE`).
+ * @throws Da3Error as above
+ */
+export function assertNodeOptions(options: FromPretrainedOptions, where: string): void {
+  const device = options.device ?? 'auto';
+  if (!DEVICES.includes(device)) {
+    if (typeof device === 'string' && ['webgpu', 'wasm', 'webnn', 'gpu'].includes(device)) {
+      throw new Da3Error('UNSUPPORTED', `${where}: device "${device}" is not supported by @da3js/node (use @da3js/web in browsers); should be one of ${DEVICES.join(', ')}`);
+    }
+    throw new Da3Error('BAD_VALUE', `${where}: unknown device ${JSON.stringify(device)}; should be one of ${DEVICES.join(', ')}`);
+  }
+  const dtype: unknown = options.dtype ?? 'fp32';
+  assertDtype(dtype, NODE_DTYPES, where);
+  if (dtype === 'q8' && device === 'cuda') {
+    throw new Da3Error('UNSUPPORTED', `${where}: dtype "q8" runs on the CPU only (onnxruntime's CUDA provider has no DynamicQuantizeMatMul kernel); use device "cpu" (or "auto"), or dtype "fp16" on CUDA`);
+  }
+  if (options.threads !== undefined && !(Number.isSafeInteger(options.threads) && options.threads >= 1)) {
+    throw new Da3Error('BAD_VALUE', `${where}: threads must be a positive integer, got ${JSON.stringify(options.threads)}`);
+  }
+  if (options.kind !== undefined && !KINDS.includes(options.kind)) {
+    throw new Da3Error('BAD_VALUE', `${where}: unknown kind ${JSON.stringify(options.kind)}; should be one of ${KINDS.join(', ')}`);
+  }
+}
+
 /** Options of {@link DepthAnything3.fromPretrained}. */
 export interface FromPretrainedOptions {
-  /** `auto` (CUDA when it loads, else CPU), `cuda` or `cpu`. */
+  /** `auto` (CUDA when it loads, else CPU; always the CPU for `q8`), `cuda` or `cpu`. */
   readonly device?: Device;
-  /** Weight/compute precision of the converted graph (default fp32). */
-  readonly dtype?: 'fp32' | 'fp16';
+  /** Weight type of the converted graph (default fp32); see {@link NodeDtype}. */
+  readonly dtype?: NodeDtype;
   /** Cache folder for downloads and converted graphs (default `$DA3_CACHE` or `~/.cache/da3js`). */
   readonly cacheDir?: string;
   /** Hub revision (branch, tag or commit; default `main`). */
@@ -164,6 +207,7 @@ export class DepthAnything3 {
   static async fromPretrained(idOrPath: string, options: FromPretrainedOptions = {}): Promise<DepthAnything3> {
     const { signal, ...kept } = options;
     throwIfAborted(signal, 'fromPretrained');
+    assertNodeOptions(options, 'fromPretrained');
     const { resolveModelSource } = await import('./from-pretrained.js');
     const files = await resolveModelSource(idOrPath, {
       cacheDir: options.cacheDir ? join(options.cacheDir, 'hub') : undefined,
@@ -205,6 +249,7 @@ export class DepthAnything3 {
    * strategy, unposed); other choices need the checkpoint.
    */
   static async fromOnnx(onnxPath: string, options: FromPretrainedOptions, decode: ImageDecoder): Promise<DepthAnything3> {
+    assertNodeOptions(options, 'DepthAnything3.fromOnnx');
     const source = fileByteSource(onnxPath);
     let meta: Record<string, string>;
     try {
@@ -216,17 +261,24 @@ export class DepthAnything3 {
       source.close();
     }
     const choices = builtGraphChoices(meta, `DepthAnything3: ${onnxPath}`);
+    if (options.dtype !== undefined && options.dtype !== choices.dtype) {
+      throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} was built with dtype "${choices.dtype}", not "${options.dtype}"; leave dtype out, or load the checkpoint to convert a ${options.dtype} graph`);
+    }
+    // A graph's dtype is the model's: a q8 graph picks the CPU under device auto, and refuses cuda.
+    const effective = { ...options, dtype: choices.dtype };
+    assertNodeOptions(effective, `DepthAnything3: ${onnxPath}`);
     const config = loadConfig(choices.configJson);
     if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} holds one graph; NESTED needs both (load the checkpoint)`);
     const kind = options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono');
     const built = { strategy: choices.refViewStrategy, posed: choices.posed, layers: choices.exportFeatLayers, gaussians: choices.gaussians };
-    const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, options, decode);
+    const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, effective, decode);
     model.fixedGraph = { path: onnxPath, ...built };
     return model;
   }
 
   /** Builds a model from resolved files with a given image decoder (tests, custom decoders). */
   static fromFiles(files: ModelFiles, options: FromPretrainedOptions, decode: ImageDecoder): DepthAnything3 {
+    assertNodeOptions(options, 'DepthAnything3.fromFiles');
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(readFileSync(files.configPath, 'utf8'));
@@ -236,6 +288,11 @@ export class DepthAnything3 {
     const config = loadConfig(json);
     const kind = options.kind ?? modelKindOf(config, json);
     return new DepthAnything3(config, kind, files, options, decode);
+  }
+
+  /** The device asked of onnxruntime: `q8` graphs run on the CPU (`auto` picks it). */
+  private get runDevice(): Device | undefined {
+    return this.options.dtype === 'q8' ? 'cpu' : this.options.device;
   }
 
   /** The device sessions run on (known after the first graph is loaded). */
@@ -249,7 +306,7 @@ export class DepthAnything3 {
     const variant = {
       role: netRole,
       posed,
-      precision: this.options.dtype === 'fp16' ? ('float16' as const) : ('float32' as const),
+      ...graphDtypeChoice(this.options.dtype ?? 'fp32'),
       refViewStrategy: strategy,
       exportFeatLayers: netRole === 'metric' ? [] : exportFeatLayers,
       gaussians: gaussians && netRole !== 'metric',
@@ -264,14 +321,14 @@ export class DepthAnything3 {
           `DepthAnything3: ${f.path} was built ${f.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${f.strategy} and exportFeatLayers [${f.layers}]; this call needs ${posed ? 'pose-conditioned' : 'unposed'}, ${strategy}, [${variant.exportFeatLayers}] — load the checkpoint to convert other graphs`,
         );
       }
-      runner = await createRunner(f.path, { device: this.options.device, threads: this.options.threads, onDevice: (d) => (this.deviceInfo = d) });
+      runner = await createRunner(f.path, { device: this.runDevice, threads: this.options.threads, onDevice: (d) => (this.deviceInfo = d) });
       this.sessionsCreated++;
       this.runners.set(key, runner);
     }
     if (!runner) {
       const path = await ensureGraph(this.files.weightsPath, this.config, variant, join(this.options.cacheDir ?? defaultCacheDir(), 'graphs'), this.options.progress, signal);
       runner = await createRunner(path, {
-        device: this.options.device,
+        device: this.runDevice,
         threads: this.options.threads,
         onDevice: (d) => {
           this.deviceInfo = d;

@@ -1,0 +1,228 @@
+import { Da3Error } from '../../errors.js';
+import type { OnnxAttribute, OnnxInitializer, OnnxModel, OnnxNode } from '../onnx/types.js';
+import { quantizeBlockwise, quantizePerColumn, quantizePerOutputChannel } from './weights.js';
+
+/**
+ * How the MatMuls with a constant weight are quantized:
+ * - `dynamic`: `com.microsoft.DynamicQuantizeMatMul` — int8 weights with one scale per output
+ *   column; the activations are quantized to uint8 on the fly and the product runs on
+ *   onnxruntime's integer GEMM (the fastest on x86 AVX2 and on WASM SIMD).
+ * - `nbits`: `com.microsoft.MatMulNBits` — 8- or 4-bit weights in blocks along K, dequantized in
+ *   the kernel (`accuracyLevel` 4: int8 activations per block).
+ * - `qdq`: int8 weights behind a `DequantizeLinear` (per column) feeding a plain MatMul.
+ */
+export type MatMulQuantization =
+  | {
+      readonly kind: 'dynamic';
+      /** Largest code magnitude (127, or 63 to keep x86 AVX2's int8 kernels from saturating). */
+      readonly qmax?: 127 | 63;
+      /** Store the codes as uint8 with zero point 128 (onnxruntime's U8U8 kernels: no saturation, slower on AVX2). */
+      readonly unsigned?: boolean;
+    }
+  | { readonly kind: 'nbits'; readonly bits: 4 | 8; readonly blockSize: 16 | 32 | 64 | 128 | 256; readonly accuracyLevel?: 0 | 1 | 2 | 3 | 4 }
+  | { readonly kind: 'qdq' };
+
+/** Options of {@link quantizeGraph}. */
+export interface QuantizeGraphOptions {
+  /** MatMul scheme; `null` leaves MatMuls in float32. */
+  readonly matmul: MatMulQuantization | null;
+  /**
+   * Store Conv weights as int8 (one scale per output channel) behind a `DequantizeLinear`:
+   * compute stays float32 (onnxruntime folds the dequantization when the session is created), the
+   * file shrinks. Default false.
+   */
+  readonly convWeights?: boolean;
+  /** Which candidate nodes (MatMul / Conv with a float32 initializer weight) to quantize (default: all). */
+  readonly include?: (node: OnnxNode, weight: OnnxInitializer) => boolean;
+  /** Value of the `da3js.quantization` metadata entry (default: unchanged metadata). */
+  readonly label?: string;
+}
+
+/** What {@link quantizeGraph} changed. */
+export interface QuantizeGraphReport {
+  readonly matmuls: number;
+  readonly convs: number;
+}
+
+const int = (value: number): OnnxAttribute => ({ type: 'int', value });
+
+function float32View(bytes: Uint8Array): Float32Array {
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return new Float32Array(bytes.slice().buffer);
+}
+
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Derives several initializers from one float32 source, loading and quantizing it once while the
+ * writer takes them in turn (the result is kept only until every part has been read).
+ */
+function derived<T>(source: OnnxInitializer, compute: (w: Float32Array) => T, parts: number): (pick: (t: T) => ArrayBufferView) => () => Promise<Uint8Array> {
+  let pending: Promise<T> | undefined;
+  let left = 0;
+  return (pick) => async () => {
+    if (!pending) {
+      pending = Promise.resolve(source.load()).then((b) => compute(float32View(b)));
+      left = parts;
+    }
+    const result = await pending;
+    if (--left === 0) pending = undefined;
+    return bytesOf(pick(result)).slice();
+  };
+}
+
+/**
+ * A quantization pass over a built float32 graph: every `MatMul` whose second input is a 2-D
+ * float32 initializer (a linear layer's weight) is rewritten per `options.matmul`, folding a
+ * following `Add` of a [N] initializer (the bias) into the quantized op where it takes one; with
+ * `convWeights`, `Conv` weights are stored as int8. Weights stay lazy: each is read from the
+ * source initializer and quantized when the model is written, so converting streams as before.
+ *
+ * @throws Da3Error `BAD_VALUE` for a graph whose float weights are not float32 (fp16 graphs)
+ */
+export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): { model: OnnxModel; report: QuantizeGraphReport } {
+  const { graph } = model;
+  const inits = new Map(graph.initializers.map((i) => [i.name, i]));
+  const consumers = new Map<string, number>();
+  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  const consumerOf = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    for (const input of n.inputs) consumerOf.set(input, i);
+  });
+
+  const nodes: (OnnxNode | null)[] = [...graph.nodes];
+  /** Nodes to insert before node i (dequantizations). */
+  const before = new Map<number, OnnxNode[]>();
+  const added: OnnxInitializer[] = [];
+  /** Quantized initializers already made, by `<weight>.<scheme>` (a weight shared by several nodes is stored once). */
+  const made = new Set<string>();
+  const addOnce = (name: string, make: () => OnnxInitializer[]) => {
+    if (made.has(name)) return;
+    made.add(name);
+    added.push(...make());
+  };
+  const replaced = new Set<string>();
+  let matmuls = 0;
+  let convs = 0;
+  let usesContrib = false;
+  let usesDq = false;
+
+  for (let idx = 0; idx < nodes.length; idx++) {
+    const node = nodes[idx];
+    if (!node || node.domain) continue;
+    const weight = inits.get(node.inputs[1] ?? '');
+    if (!weight) continue;
+    if (weight.dataType === 'float16') throw new Da3Error('BAD_VALUE', 'quantizeGraph: the graph has float16 weights; quantize a float32 graph');
+    if (weight.dataType !== 'float32') continue;
+    if (node.opType === 'MatMul' && options.matmul && weight.dims.length === 2) {
+      if (options.include && !options.include(node, weight)) continue;
+      const [K, N] = weight.dims;
+      const y = node.outputs[0];
+      // A bias Add that only this MatMul feeds.
+      let bias: OnnxInitializer | undefined;
+      let out = y;
+      const addIdx = consumerOf.get(y);
+      const add = addIdx !== undefined ? nodes[addIdx] : null;
+      if (add && add.opType === 'Add' && !add.domain && consumers.get(y) === 1 && !graphOutputs.has(y)) {
+        const other = add.inputs[0] === y ? add.inputs[1] : add.inputs[0];
+        const b = inits.get(other);
+        if (b && b.dataType === 'float32' && b.dims.length === 1 && b.dims[0] === N && options.matmul.kind !== 'qdq') {
+          bias = b;
+          out = add.outputs[0];
+          nodes[addIdx!] = null;
+        }
+      }
+      const base = `${weight.name}.${options.matmul.kind === 'nbits' ? `q${options.matmul.bits}` : 'q8'}`;
+      const scaleName = `${base}.scale`;
+      let replacement: OnnxNode;
+      if (options.matmul.kind === 'nbits') {
+        const { bits, blockSize, accuracyLevel = 4 } = options.matmul;
+        const blocks = Math.ceil(K / blockSize);
+        addOnce(base, () => {
+          const part = derived(weight, (w) => quantizeBlockwise(w, K, N, bits, blockSize), 2);
+          return [
+            { name: base, dataType: 'uint8', dims: [N, blocks, (blockSize * bits) / 8], load: part((r) => r.packed) },
+            { name: scaleName, dataType: 'float32', dims: [N * blocks], load: part((r) => r.scales) },
+          ];
+        });
+        replacement = {
+          opType: 'MatMulNBits',
+          domain: 'com.microsoft',
+          inputs: bias ? [node.inputs[0], base, scaleName, '', '', bias.name] : [node.inputs[0], base, scaleName],
+          outputs: [out],
+          name: node.name,
+          attributes: { K: int(K), N: int(N), bits: int(bits), block_size: int(blockSize), accuracy_level: int(accuracyLevel) },
+        };
+        usesContrib = true;
+      } else {
+        const qmax = options.matmul.kind === 'dynamic' ? (options.matmul.qmax ?? 127) : 127;
+        const unsigned = options.matmul.kind === 'dynamic' && options.matmul.unsigned === true;
+        const zeroName = `${base}.zero`;
+        addOnce(base, () => {
+          const part = derived(weight, (w) => quantizePerColumn(w, K, N, qmax), 2);
+          const codes: OnnxInitializer = unsigned
+            ? { name: base, dataType: 'uint8', dims: [K, N], load: part((r) => Uint8Array.from(r.q, (v) => v + 128)) }
+            : { name: base, dataType: 'int8', dims: [K, N], load: part((r) => r.q) };
+          const zero: OnnxInitializer[] = unsigned ? [{ name: zeroName, dataType: 'uint8', dims: [N], load: () => new Uint8Array(N).fill(128) }] : [];
+          return [codes, { name: scaleName, dataType: 'float32', dims: [N], load: part((r) => r.scale) }, ...zero];
+        });
+        if (options.matmul.kind === 'dynamic') {
+          const zp = unsigned ? zeroName : '';
+          replacement = {
+            opType: 'DynamicQuantizeMatMul',
+            domain: 'com.microsoft',
+            inputs: bias ? [node.inputs[0], base, scaleName, zp, bias.name] : unsigned ? [node.inputs[0], base, scaleName, zp] : [node.inputs[0], base, scaleName],
+            outputs: [out],
+            name: node.name,
+          };
+          usesContrib = true;
+        } else {
+          const deq = `${base}.dequantized.${idx}`;
+          before.set(idx, [{ opType: 'DequantizeLinear', inputs: [base, scaleName], outputs: [deq], name: `${node.name}/dequantize`, attributes: { axis: int(1) } }]);
+          replacement = { ...node, inputs: [node.inputs[0], deq, ...node.inputs.slice(2)] };
+          usesDq = true;
+        }
+      }
+      nodes[idx] = replacement;
+      replaced.add(weight.name);
+      if (bias) replaced.add(bias.name);
+      matmuls++;
+    } else if (node.opType === 'Conv' && options.convWeights && weight.dims.length === 4) {
+      if (options.include && !options.include(node, weight)) continue;
+      const base = `${weight.name}.q8`;
+      const scaleName = `${base}.scale`;
+      addOnce(base, () => {
+        const part = derived(weight, (w) => quantizePerOutputChannel(w, weight.dims[0]), 2);
+        return [
+          { name: base, dataType: 'int8', dims: weight.dims, load: part((r) => r.q) },
+          { name: scaleName, dataType: 'float32', dims: [weight.dims[0]], load: part((r) => r.scale) },
+        ];
+      });
+      const deq = `${base}.dequantized.${idx}`;
+      before.set(idx, [{ opType: 'DequantizeLinear', inputs: [base, scaleName], outputs: [deq], name: `${node.name}/dequantize`, attributes: { axis: int(0) } }]);
+      nodes[idx] = { ...node, inputs: [node.inputs[0], deq, ...node.inputs.slice(2)] };
+      replaced.add(weight.name);
+      usesDq = true;
+      convs++;
+    }
+  }
+
+  const kept: OnnxNode[] = [];
+  nodes.forEach((n, i) => {
+    kept.push(...(before.get(i) ?? []));
+    if (n) kept.push(n);
+  });
+  const stillUsed = new Set<string>();
+  for (const n of kept) for (const i of n.inputs) stillUsed.add(i);
+  const initializers = [...graph.initializers.filter((i) => !replaced.has(i.name) || stillUsed.has(i.name)), ...added];
+  const opsets: Record<string, number> = { ...model.opsets };
+  // DequantizeLinear with a per-axis scale needs opset 13; the graph is opset 17 already.
+  if (usesDq && (opsets[''] ?? 0) < 13) opsets[''] = 13;
+  if (usesContrib) opsets['com.microsoft'] = Math.max(opsets['com.microsoft'] ?? 1, 1);
+  const metadata = options.label ? { ...model.metadata, 'da3js.quantization': options.label } : model.metadata;
+  return {
+    model: { ...model, opsets, metadata, graph: { ...graph, nodes: kept, initializers } },
+    report: { matmuls, convs },
+  };
+}
