@@ -16,7 +16,26 @@ export async function fixturePrediction(model = 'tiny', name = 'multi'): Promise
   const depth = get('pred.depth') as Float32Array;
   const [views, height, width] = meta.outputs['pred.depth'].shape;
   const sky = get('pred.sky') as Uint8Array | undefined;
+  // The reference's Gaussians (tiny-giant): its rotations are scalar first, the Gaussians contract xyzw.
+  const means = get('pred.gaussians.means') as Float32Array | undefined;
+  let gaussians: Gaussians | null = null;
+  if (means) {
+    const wxyz = get('pred.gaussians.rotations') as Float32Array;
+    const rotations = new Float32Array(wxyz.length);
+    for (let i = 0; i < wxyz.length; i += 4) rotations.set([wxyz[i + 1], wxyz[i + 2], wxyz[i + 3], wxyz[i]], i);
+    const [, count, , K] = meta.outputs['pred.gaussians.harmonics'].shape;
+    gaussians = {
+      count,
+      means,
+      scales: get('pred.gaussians.scales') as Float32Array,
+      rotations,
+      harmonics: get('pred.gaussians.harmonics') as Float32Array,
+      shCoefficients: K,
+      opacities: get('pred.gaussians.opacities') as Float32Array,
+    };
+  }
   return createPrediction({
+    gaussians,
     views,
     height,
     width,

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Prediction, Sink } from '@da3js/core';
-import { glbConfidenceThreshold, plyConfidenceThreshold, writeColmap, writePly } from '@da3js/exporters';
+import { gaussianPruneIndices, glbConfidenceThreshold, plyConfidenceThreshold, writeColmap, writePly } from '@da3js/exporters';
 import { DepthAnything3 } from '@da3js/node';
 import sharp from 'sharp';
 import { FIXTURES, loadTensors } from '../../../test-utils/fixtures.js';
@@ -70,7 +70,8 @@ export interface GoldenReport {
  * Runs both tiny models and writes into `root`:
  * - `anyview/`: `scene.glb`, `scene.ply` (binary), `scene_ascii.ply`, `exports/mini_npz/results.npz`,
  *   `exports/npz/results.npz`, `sparse/*.bin` (COLMAP binary), `sparse_text/*.txt`, `depth_vis/…`;
- * - `gs/`: `gs_ply/0000.ply` (SH0, 17 floats) and `gs_ply/0000_sh3.ply` (SH3, 62 floats), `scene.glb`;
+ * - `gs/`: `gs_ply/0000.ply` (the reference's pruned SH0 file, 17 floats) and `gs_ply/0000_sh3.ply`
+ *   (every Gaussian, SH3, 62 floats), `scene.glb`;
  * - `truth/anyview`, `truth/gs`: the predictions as raw arrays + `manifest.json`.
  */
 export async function writeGoldens(root: string, cacheDir: string): Promise<GoldenReport> {
@@ -107,6 +108,9 @@ export async function writeGoldens(root: string, cacheDir: string): Promise<Gold
   const gsDir = join(root, 'gs');
   const gsFiles = await gpred.export({ dir: gsDir, formats: 'gs_ply-gs_ply_sh3-gs_gltf-glb' });
   manifest.gs = dumpPrediction(join(root, 'truth', 'gs'), gpred);
+  // gs_ply/0000.ply is the reference's pruned file: which Gaussian each of its vertices is.
+  const kept = gaussianPruneIndices(gpred);
+  writeFileSync(join(root, 'truth', 'gs', 'gs_ply_kept.u32'), Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength));
   writeFileSync(join(root, 'truth', 'manifest.json'), JSON.stringify(manifest, null, 1));
   return {
     images,

@@ -4,7 +4,7 @@ import { COLMAP_FILES } from './colmap/model.js';
 import { featureMaps, featurePca, writeFeatVisJpeg } from './feat-vis/index.js';
 import { writeConfVisJpeg, writeDepthVisJpeg } from './images/index.js';
 import { writePredictionNpz } from './npz/index.js';
-import { writeGaussiansPly, writeSpz } from './gaussians/index.js';
+import { gaussianPruneIndices, writeGaussiansPly, writeSpz } from './gaussians/index.js';
 import { writeGaussiansGltf, writeGlb } from './glb/index.js';
 import { type GsVideoOptions, gsVideoMode, gsVideoPath, writeGsVideo } from './gs-video/gs-video.js';
 import { writePly } from './ply/index.js';
@@ -35,6 +35,11 @@ export interface ExportOptions {
   readonly imageNames?: readonly string[];
   /** COLMAP: original image sizes `[width, height]` per view, to rescale intrinsics. */
   readonly originalSizes?: readonly (readonly [number, number])[];
+  /**
+   * gs_ply: keep the Gaussians of every k-th view only (the reference's `gs_views_interval`,
+   * default 1; `'auto'` = max(⌊views/12⌋, 1), its `None`).
+   */
+  readonly gsViewsInterval?: number | 'auto';
   /**
    * gs_video: trajectory, render overrides, quality, depth panel, progress — and the rasterizer
    * and encoder, which `@da3js/node` (CPU rasterizer, ffmpeg) and `@da3js/web` fill in.
@@ -86,7 +91,13 @@ const WRITERS: Readonly<Record<string, Writer>> = {
   ply: async (p, open, o) => [
     await write(open, 'scene.ply', (s) => writePly(p, s, { format: 'binary', confPercentile: o.confThreshPercentile })),
   ],
-  gs_ply: async (p, open) => [await write(open, 'gs_ply/0000.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply'), s, { layout: 'sh0' }))],
+  // The reference's export_to_gs_ply: border and far-depth pruning, DC-only 17-float records,
+  // header without comments (byte-compatible with its plyfile output).
+  gs_ply: async (p, open, o) => {
+    const g = gaussiansOf(p, 'gs_ply');
+    const indices = gaussianPruneIndices(p, { viewsInterval: o.gsViewsInterval ?? 1 });
+    return [await write(open, 'gs_ply/0000.ply', (s) => writeGaussiansPly(g, s, { layout: 'sh0', indices, comments: [] }))];
+  },
   gs_ply_sh3: async (p, open) => [await write(open, 'gs_ply/0000_sh3.ply', (s) => writeGaussiansPly(gaussiansOf(p, 'gs_ply_sh3'), s, { layout: 'sh3' }))],
   spz: async (p, open) => [await write(open, 'gs/0000.spz', (s) => writeSpz(gaussiansOf(p, 'spz'), s))],
   gs_video: async (p, open, o) => {

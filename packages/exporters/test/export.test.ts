@@ -30,22 +30,16 @@ describe('exportPrediction', () => {
   });
 
   it('writes Gaussians as 3DGS PLY (reference DC-only and SH3 layouts) and SPZ, and asks for them when missing', async () => {
-    const pred = await fixturePrediction('tiny', 'multi');
-    const G = 10;
-    const gaussians = {
-      count: G,
-      means: Float32Array.from({ length: G * 3 }, (_, i) => Math.sin(i)),
-      scales: new Float32Array(G * 3).fill(0.01),
-      rotations: Float32Array.from({ length: G * 4 }, (_, i) => (i % 4 === 3 ? 1 : 0)),
-      harmonics: new Float32Array(G * 3 * 9).fill(0.1),
-      shCoefficients: 9,
-      opacities: new Float32Array(G).fill(0.5),
-    };
-    const withGs = createPrediction({ ...pred, gaussians });
+    // The reference's own Gaussians (one per pixel of 3 views of 56×42).
+    const withGs = await fixturePrediction('tiny-giant', 'multi');
     const { files, open } = folder();
     expect(await exportPrediction(withGs, 'gs_ply-gs_ply_sh3-spz-gs_gltf', open)).toEqual(['gs_ply/0000.ply', 'gs_ply/0000_sh3.ply', 'gs/0000.spz', 'gs/scene_gaussians.glb']);
+    // gs_ply is the reference's pruned file (5845 kept, no header comment); gs_ply_sh3 keeps every Gaussian.
     const header = new TextDecoder().decode(files.get('gs_ply/0000.ply')!.bytes().subarray(0, 200));
-    expect(header).toMatch(/element vertex 10/);
+    expect(header).toMatch(/^ply\nformat binary_little_endian 1\.0\nelement vertex 5845\nproperty float x\n/);
+    const sh3 = new TextDecoder().decode(files.get('gs_ply/0000_sh3.ply')!.bytes().subarray(0, 300));
+    expect(sh3).toMatch(/element vertex 7056/);
+    const pred = await fixturePrediction('tiny', 'multi');
     await expect(exportPrediction(pred, 'gs_ply', folder().open)).rejects.toThrow(/needs 3D Gaussians/);
   });
 
@@ -61,19 +55,9 @@ describe('exportPrediction', () => {
   });
 
   it('expectedExportFiles names exactly the files every format writes, before any inference', async () => {
-    const pred = await fixturePrediction('tiny', 'multi');
-    const G = 4;
-    const gaussians = {
-      count: G,
-      means: new Float32Array(G * 3).fill(0.5),
-      scales: new Float32Array(G * 3).fill(0.01),
-      rotations: Float32Array.from({ length: G * 4 }, (_, i) => (i % 4 === 3 ? 1 : 0)),
-      harmonics: new Float32Array(G * 3 * 9).fill(0.1),
-      shCoefficients: 9,
-      opacities: new Float32Array(G).fill(0.5),
-    };
+    const pred = await fixturePrediction('tiny-giant', 'multi');
     const feat = (layer: number) => ({ layer, height: 4, width: 6, channels: 8, data: Float32Array.from({ length: pred.views * 4 * 6 * 8 }, (_, i) => Math.sin(i * layer)) });
-    const full = createPrediction({ ...pred, gaussians, aux: { feat_layer_3: feat(3), feat_layer_1: feat(1) } });
+    const full = createPrediction({ ...pred, aux: { feat_layer_3: feat(3), feat_layer_1: feat(1) } });
     // gs_video renders and encodes with what the runtime supplies: core's CPU rasterizer and an encoder keeping the frame count.
     const encoder: GsVideoEncoder = { container: 'mp4', encode: async (frames, _spec, sink) => { for await (const f of frames) await sink.write(f.subarray(0, 1)); } };
     const options = { gsVideo: { rasterizer: createCpuRasterizer(), encoder, trajectory: 'original' as const } };

@@ -13,7 +13,6 @@ import { fixturePrediction } from '../../../test-utils/prediction.js';
 import {
   gaussianPruneIndices,
   gaussiansPlyProperties,
-  OPACITY_EPSILON,
   pruneGaussians,
   readGaussiansPly,
   selectGaussians,
@@ -155,9 +154,9 @@ describe('3DGS PLY round trips', () => {
           expect(col(`scale_${a}`)[i]).toBe(Math.fround(Math.log(gs.scales[3 * i + a])));
           worstScale = Math.max(worstScale, relErr(back.scales[3 * i + a], gs.scales[3 * i + a]));
         }
-        const o = Math.min(Math.max(gs.opacities[i], OPACITY_EPSILON), 1 - OPACITY_EPSILON);
-        expect(col('opacity')[i]).toBe(Math.fround(Math.log(o / (1 - o))));
-        worstOpacity = Math.max(worstOpacity, relErr(back.opacities[i], Math.fround(o)));
+        const o = Math.min(Math.max(gs.opacities[i], 2 ** -149), 1 - 2 ** -24);
+        expect(col('opacity')[i]).toBe(Math.fround(Math.log(Math.fround(o / Math.fround(1 - o)))));
+        worstOpacity = Math.max(worstOpacity, relErr(back.opacities[i], o));
         // rot_0..3 = w x y z of the xyzw input.
         expect([0, 1, 2, 3].map((k) => col(`rot_${k}`)[i])).toEqual([3, 0, 1, 2].map((k) => gs.rotations[4 * i + k]));
       }
@@ -167,8 +166,11 @@ describe('3DGS PLY round trips', () => {
       expect(back.rotations).toEqual(gs.rotations);
       expect(worstScale).toBeLessThan(1e-6);
       expect(worstOpacity).toBeLessThan(1e-6);
-      expect(relErr(back.opacities[0], OPACITY_EPSILON)).toBeLessThan(1e-6); // clamped 0
-      expect(relErr(back.opacities[1], 1 - OPACITY_EPSILON)).toBeLessThan(1e-6); // clamped 1
+      // 0 and 1 (the reference writes ±inf) are stored as the logits of their float32 neighbours.
+      expect(col('opacity')[0]).toBeCloseTo(-103.279, 2);
+      expect(col('opacity')[1]).toBeCloseTo(16.636, 2);
+      expect(back.opacities[0]).toBeLessThan(1e-44);
+      expect(back.opacities[1]).toBe(Math.fround(1 - 2 ** -24));
       const Kb = back.shCoefficients;
       expect(Kb).toBe(layout === 'sh0' ? 1 : 16);
       for (let i = 0; i < G; i++) {
@@ -483,9 +485,14 @@ describe('Gaussian writers: bad input', () => {
     ['Float64 means', (g) => ({ ...g, means: Float64Array.from(g.means) as unknown as Float32Array }), 'BAD_SHAPE'],
   ];
   for (const [label, mutate, code] of variants) {
-    it(`${label} → ${code}, sink aborted (PLY and SPZ)`, async () => {
+    // The PLY stores log(scale) as the reference does (NaN / −inf), so only SPZ refuses a zero scale.
+    const plyToo = label !== 'zero scale';
+    it(`${label} → ${code}, sink aborted (${plyToo ? 'PLY and SPZ' : 'SPZ'})`, async () => {
       const g = mutate(makeGaussians(20, 4));
-      for (const write of [(s: ReturnType<typeof watchedSink>['sink']) => writeGaussiansPly(g, s), (s: ReturnType<typeof watchedSink>['sink']) => writeSpz(g, s)]) {
+      type W = (s: ReturnType<typeof watchedSink>['sink']) => Promise<unknown>;
+      const writers: W[] = [(s) => writeSpz(g, s)];
+      if (plyToo) writers.push((s) => writeGaussiansPly(g, s));
+      for (const write of writers) {
         const { sink, state } = watchedSink();
         await expectCodeAsync(write(sink), code);
         expect(state.aborted).toBe(true);
@@ -493,6 +500,17 @@ describe('Gaussian writers: bad input', () => {
       }
     });
   }
+
+  it('PLY: non-positive scales are written as log(scale) — NaN, −inf — like the reference', async () => {
+    const g = makeGaussians(4, 3);
+    const scales = Float32Array.from(g.scales);
+    scales[0] = -0.25;
+    scales[1] = 0;
+    const v = plyElement(readPly((await gsPly({ ...g, scales }, { layout: 'sh0' })).bytes), 'vertex');
+    expect(plyScalarColumn(v, 'scale_0')[0]).toBeNaN();
+    expect(plyScalarColumn(v, 'scale_1')[0]).toBe(Number.NEGATIVE_INFINITY);
+    expect(plyScalarColumn(v, 'scale_2')[0]).toBe(Math.fround(Math.log(scales[2])));
+  });
 
   it('bad options and indices → BAD_VALUE', async () => {
     const g = makeGaussians(5, 2);

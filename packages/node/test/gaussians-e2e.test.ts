@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageU8, createPrediction, loadConfig, makeRandomCheckpoint } from '@da3js/core';
-import { readGaussiansPly, selectGaussians } from '@da3js/exporters';
+import { gaussianPruneIndices, readGaussiansPly, selectGaussians } from '@da3js/exporters';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../../../test-utils/fixtures.js';
 import { DepthAnything3, exportToDirectory } from '../src/index.js';
@@ -46,15 +46,29 @@ describe('inferGs', () => {
     for (let i = 0; i < g.count; i += 97) {
       const q = g.rotations.subarray(i * 4, i * 4 + 4);
       expect(Math.hypot(...q)).toBeCloseTo(1, 5);
-      expect(q[3]).toBeGreaterThanOrEqual(0);
+      // The reference's scalar-last quaternion has its last number ≥ 0; it is what gsplat renders
+      // as w, so in xyzw that is z ≥ 0.
+      expect(q[2]).toBeGreaterThanOrEqual(0);
       expect(g.opacities[i]).toBeGreaterThan(0);
       expect(g.opacities[i]).toBeLessThan(1);
     }
-    // Random weights can push depth + d_off below 0 (the reference then writes log(negative) = NaN):
-    // the PLY writer refuses such scales with a typed error, so export the valid subset.
-    await expect(pred.export({ dir: join(work, 'bad'), formats: 'gs_ply' })).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    // Random weights can push depth + d_off below 0: the reference then writes log(negative) = NaN
+    // into its gs_ply, and so does the PLY writer; the formats storing quantised log scales (SPZ)
+    // refuse such scales, so export the valid subset there.
+    const invalid = (i: number) => !(g.scales[i * 3] > 0 && g.scales[i * 3 + 1] > 0 && g.scales[i * 3 + 2] > 0);
+    const [plyFile] = await pred.export({ dir: join(work, 'ref'), formats: 'gs_ply' });
+    const ref = readGaussiansPly(new Uint8Array(readFileSync(plyFile)));
+    const keep = gaussianPruneIndices(pred);
+    expect(ref.gaussians.count).toBe(keep.length);
+    const nanScales = Array.from(keep).filter(invalid).length;
+    expect(nanScales).toBeGreaterThan(0);
+    const s = ref.gaussians.scales; // exp(NaN) = NaN, exp(−inf) = 0
+    let nanRead = 0;
+    for (let j = 0; j < keep.length; j++) if (!(s[3 * j] > 0 && s[3 * j + 1] > 0 && s[3 * j + 2] > 0)) nanRead++;
+    expect(nanRead).toBe(nanScales);
+    await expect(pred.export({ dir: join(work, 'bad'), formats: 'spz' })).rejects.toMatchObject({ code: 'BAD_VALUE' });
     const valid: number[] = [];
-    for (let i = 0; i < g.count; i++) if (g.scales[i * 3] > 0 && g.scales[i * 3 + 1] > 0 && g.scales[i * 3 + 2] > 0) valid.push(i);
+    for (let i = 0; i < g.count; i++) if (!invalid(i)) valid.push(i);
     expect(valid.length).toBeGreaterThan(g.count / 4);
     const subset = createPrediction({ ...pred, gaussians: selectGaussians(g, Uint32Array.from(valid)) });
     const files = await exportToDirectory(subset, { dir: join(work, 'out'), formats: 'gs_ply_sh3-gs_gltf-spz' });

@@ -14,7 +14,13 @@ import { type FakeHub, startFakeHub } from '../../node/test/helpers/fake-hub.js'
 let hub: FakeHub;
 beforeAll(async () => {
   const files = ['config.json', 'model.safetensors'];
-  hub = await startFakeHub({ repos: { 'depth-anything/DA3-TINY': { dir: join(FIXTURES, 'tiny'), files }, 'depth-anything/DA3MONO-TINY': { dir: join(FIXTURES, 'tiny-mono'), files } } });
+  hub = await startFakeHub({
+    repos: {
+      'depth-anything/DA3-TINY': { dir: join(FIXTURES, 'tiny'), files },
+      'depth-anything/DA3MONO-TINY': { dir: join(FIXTURES, 'tiny-mono'), files },
+      'depth-anything/DA3-TINY-GIANT': { dir: join(FIXTURES, 'tiny-giant'), files },
+    },
+  });
 });
 afterAll(() => hub?.close());
 
@@ -66,6 +72,32 @@ describe.each([
     const ranges = hub.log.filter((r) => r.path.endsWith('model.safetensors') && r.range);
     expect(ranges.length).toBeGreaterThan(10);
     await model.dispose();
+  });
+});
+
+describe('web DepthAnything3 GIANT-style (tiny-giant) on WASM', () => {
+  it('posed inferGs: the reference’s Gaussians, rescaled by the Umeyama pose scale', async () => {
+    const model = await DepthAnything3.fromPretrained('depth-anything/DA3-TINY-GIANT', { endpoint: hub.endpoint, device: 'wasm', threads: 1 });
+    const inputs = await loadTensors('tiny-giant/posed/inputs.safetensors');
+    const outputs = await loadCaseOutputs('tiny-giant', 'posed');
+    const f32 = (k: string) => outputs[k].data as Float32Array;
+    const pred = await model.inference(views(inputs.image_u8), {
+      processRes: 42,
+      inferGs: true,
+      extrinsics: inputs.extrinsics_input.data as Float32Array,
+      intrinsics: inputs.intrinsics_input.data as Float32Array,
+    });
+    await model.dispose();
+    close(pred.depth, f32('pred.depth'), 1e-4, 'depth');
+    const g = pred.gaussians!;
+    close(g.means, f32('pred.gaussians.means'), 1e-4, 'means');
+    close(g.scales, f32('pred.gaussians.scales'), 1e-4, 'scales');
+    close(g.harmonics, f32('pred.gaussians.harmonics'), 1e-4, 'harmonics');
+    close(g.opacities, f32('pred.gaussians.opacities'), 1e-4, 'opacities');
+    // The reference's quaternions are [w, x, y, z]; ours xyzw.
+    const wxyz = new Float32Array(g.rotations.length);
+    for (let i = 0; i < wxyz.length; i += 4) wxyz.set([g.rotations[i + 3], g.rotations[i], g.rotations[i + 1], g.rotations[i + 2]], i);
+    close(wxyz, f32('pred.gaussians.rotations'), 1e-4, 'rotations');
   });
 });
 

@@ -55,6 +55,8 @@ namespace Da3js.Importer.Tests
         public readonly Dictionary<string, object> Meta;
         public readonly int GaussianCount, ShCoefficients;
         public readonly float[] Means, Scales, RotationsXyzw, Harmonics, Opacities;
+        /// <summary>For each vertex of the pruned <c>gs_ply/0000.ply</c>, the index of its Gaussian.</summary>
+        public readonly int[] PlyKept;
 
         public Truth(string name)
         {
@@ -80,6 +82,9 @@ namespace Da3js.Importer.Tests
                 RotationsXyzw = F32(System.IO.Path.Combine(dir, "gs_rotations_xyzw.f32"));
                 Harmonics = F32(System.IO.Path.Combine(dir, "gs_harmonics.f32"));
                 Opacities = F32(System.IO.Path.Combine(dir, "gs_opacities.f32"));
+                var kept = File.ReadAllBytes(System.IO.Path.Combine(dir, "gs_ply_kept.u32"));
+                PlyKept = new int[kept.Length / 4];
+                for (int i = 0; i < PlyKept.Length; i++) PlyKept[i] = (int)BitConverter.ToUInt32(kept, 4 * i);
             }
         }
 

@@ -13,33 +13,39 @@ namespace Da3js.Importer.Tests
     {
         static Truth T { get { return Golden.Truth("gs"); } }
 
-        [TestCase("gs_ply/0000.ply", 1, "gs_sh0")]
-        [TestCase("gs_ply/0000_sh3.ply", 16, "gs_sh3")]
-        public void GaussianPly(string file, int coefficients, string metric)
+        [TestCase("gs_ply/0000.ply", 1, "gs_sh0", true)]
+        [TestCase("gs_ply/0000_sh3.ply", 16, "gs_sh3", false)]
+        public void GaussianPly(string file, int coefficients, string metric, bool pruned)
         {
             var t = T;
             var scene = PlyReader.Read(Golden.Path("gs", file));
             Assert.AreEqual(Da3SourceFormat.GaussianPly, scene.Format);
             var g = scene.Gaussians;
-            Assert.AreEqual(t.GaussianCount, g.Count, "one Gaussian per pixel, none pruned");
-            Assert.AreEqual(t.Views * t.Height * t.Width, g.Count);
+            Assert.AreEqual(t.Views * t.Height * t.Width, t.GaussianCount, "one Gaussian per pixel");
+            if (pruned)
+            {
+                Assert.AreEqual(t.PlyKept.Length, g.Count, "the reference's pruning (border, far depth)");
+                Assert.Less(g.Count, t.GaussianCount);
+            }
+            else Assert.AreEqual(t.GaussianCount, g.Count, "every Gaussian");
             Assert.AreEqual(coefficients, g.ShCoefficients);
             double pos = 0, rot = 0, scaleRel = 0, opa = 0, sh = 0;
             var K = t.ShCoefficients;
-            for (int i = 0; i < g.Count; i++)
+            for (int j = 0; j < g.Count; j++)
             {
+                var i = pruned ? t.PlyKept[j] : j;
                 var m = CoordinateFrames.OpenCvToUnity(new Vec3d(t.Means[3 * i], t.Means[3 * i + 1], t.Means[3 * i + 2]));
-                pos = Math.Max(pos, Math.Max(Math.Abs(g.Positions[3 * i] - m.X), Math.Max(Math.Abs(g.Positions[3 * i + 1] - m.Y), Math.Abs(g.Positions[3 * i + 2] - m.Z))));
+                pos = Math.Max(pos, Math.Max(Math.Abs(g.Positions[3 * j] - m.X), Math.Max(Math.Abs(g.Positions[3 * j + 1] - m.Y), Math.Abs(g.Positions[3 * j + 2] - m.Z))));
                 var q = CoordinateFrames.OpenCvToUnity(new Quatd(t.RotationsXyzw[4 * i], t.RotationsXyzw[4 * i + 1], t.RotationsXyzw[4 * i + 2], t.RotationsXyzw[4 * i + 3]));
-                rot = Math.Max(rot, Math.Max(Math.Max(Math.Abs(g.Rotations[4 * i] - q.X), Math.Abs(g.Rotations[4 * i + 1] - q.Y)), Math.Max(Math.Abs(g.Rotations[4 * i + 2] - q.Z), Math.Abs(g.Rotations[4 * i + 3] - q.W))));
-                for (int a = 0; a < 3; a++) scaleRel = Math.Max(scaleRel, Math.Abs(g.Scales[3 * i + a] - t.Scales[3 * i + a]) / t.Scales[3 * i + a]);
-                opa = Math.Max(opa, Math.Abs(g.Opacities[i] - t.Opacities[i]));
+                rot = Math.Max(rot, Math.Max(Math.Max(Math.Abs(g.Rotations[4 * j] - q.X), Math.Abs(g.Rotations[4 * j + 1] - q.Y)), Math.Max(Math.Abs(g.Rotations[4 * j + 2] - q.Z), Math.Abs(g.Rotations[4 * j + 3] - q.W))));
+                for (int a = 0; a < 3; a++) scaleRel = Math.Max(scaleRel, Math.Abs(g.Scales[3 * j + a] - t.Scales[3 * i + a]) / t.Scales[3 * i + a]);
+                opa = Math.Max(opa, Math.Abs(g.Opacities[j] - t.Opacities[i]));
                 for (int c = 0; c < 3; c++)
                 {
                     for (int k = 0; k < coefficients; k++)
                     {
                         var want = k < K ? CoordinateFrames.ShSign(k) * t.Harmonics[(3 * i + c) * K + k] : 0f;
-                        sh = Math.Max(sh, Math.Abs(g.Sh[(3 * i + c) * coefficients + k] - want));
+                        sh = Math.Max(sh, Math.Abs(g.Sh[(3 * j + c) * coefficients + k] - want));
                     }
                 }
             }
@@ -85,12 +91,13 @@ namespace Da3js.Importer.Tests
             var t = T;
             var g = PlyReader.Read(Golden.Path("gs", "gs_ply/0000.ply")).Gaussians;
             double worst = 0;
-            for (int i = 0; i < g.Count; i += 7)
+            for (int j = 0; j < g.Count; j += 7)
             {
+                var i = t.PlyKept[j]; // the pruned SH0 file: vertex j is Gaussian i
                 var rcv = Mat3d.FromQuaternion(new Quatd(t.RotationsXyzw[4 * i], t.RotationsXyzw[4 * i + 1], t.RotationsXyzw[4 * i + 2], t.RotationsXyzw[4 * i + 3]));
-                var ru = Mat3d.FromQuaternion(new Quatd(g.Rotations[4 * i], g.Rotations[4 * i + 1], g.Rotations[4 * i + 2], g.Rotations[4 * i + 3]));
+                var ru = Mat3d.FromQuaternion(new Quatd(g.Rotations[4 * j], g.Rotations[4 * j + 1], g.Rotations[4 * j + 2], g.Rotations[4 * j + 3]));
                 var s2 = new Mat3d { M00 = Sq(t.Scales[3 * i]), M11 = Sq(t.Scales[3 * i + 1]), M22 = Sq(t.Scales[3 * i + 2]) };
-                var su2 = new Mat3d { M00 = Sq(g.Scales[3 * i]), M11 = Sq(g.Scales[3 * i + 1]), M22 = Sq(g.Scales[3 * i + 2]) };
+                var su2 = new Mat3d { M00 = Sq(g.Scales[3 * j]), M11 = Sq(g.Scales[3 * j + 1]), M22 = Sq(g.Scales[3 * j + 2]) };
                 var want = CoordinateFrames.OpenCvToUnity(rcv * s2 * rcv.Transposed);
                 var got = ru * su2 * ru.Transposed;
                 var norm = Math.Max(s2.M00, Math.Max(s2.M11, s2.M22));

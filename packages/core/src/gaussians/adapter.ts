@@ -2,7 +2,7 @@ import { affineInverse, invert3 } from '../camera/matrix.js';
 import { mat3ToQuatXyzw, quatXyzwToMat3 } from '../camera/quaternion.js';
 import { Da3Error } from '../errors.js';
 import type { Gaussians } from '../prediction/prediction.js';
-import { applyShRotation, shCoefficientCount, shRotationMatrices } from './sh.js';
+import { applyShRotation, projectToSo3, shCoefficientCount, shRotationMatrices } from './sh.js';
 
 /**
  * The DA3 Gaussian adapter (`model/gs_adapter.py` `GaussianAdapter.forward`, as configured for
@@ -15,6 +15,17 @@ import { applyShRotation, shCoefficientCount, shRotationMatrices } from './sh.js
  * frame — the reference uses the *predicted* cameras even when poses are given, see
  * {@link GaussianAdapterInputs.poseScale}).
  */
+
+/**
+ * Receives the adapter's intermediate values when {@link GaussianAdapterInputs.taps} is set (for
+ * parity bisection), named like the fixtures' `gs_adapter.*` tensors, float64, row-major:
+ * `sh_mask` [K]; per view `cam2worlds` / `cam2worlds_used` [N, 4, 4] (before / after the pose
+ * scale), `intr_normed` [N, 3, 3], `scale_multiplier` [N], `rotate_sh.rotations` and
+ * `rotate_sh.R_so3_yzx` [N, 3, 3], `rotate_sh.wigner_D_l<l>` [N, 2l+1, 2l+1]; `xy_grid` [H, W, 2];
+ * per Gaussian `xy_ray` [N, H, W, 2], `ray_directions` [N, H, W, 3] (unit, world frame) and
+ * `cam_quat_xyzw` [G, 4] (the normalised raw quaternion); and `pose_scale` [1] (clamped).
+ */
+export type GaussianAdapterTaps = (name: string, data: Float64Array, shape: readonly number[]) => void;
 
 /** Number of raw GS channels for an SH degree: `2 + 3 + 4 + 3·(degree+1)² + 1 + 1` (38 for degree 2). */
 export function gsRawChannels(shDegree: number): number {
@@ -55,6 +66,8 @@ export interface GaussianAdapterInputs {
   readonly poseScale?: number;
   /** Quaternion normalisation epsilon (reference `eps`, default 1e-8). */
   readonly eps?: number;
+  /** Debug: receives the intermediate values (see {@link GaussianAdapterTaps}); costs memory. */
+  readonly taps?: GaussianAdapterTaps;
 }
 
 /**
@@ -68,10 +81,18 @@ export interface GaussianAdapterInputs {
  * - `scale = (scaleMin + (scaleMax − scaleMin)·sigmoid(s_i))·gsDepth·m` with
  *   `m = 0.1·Σ(K_n[:2,:2]⁻¹·(1/W, 1/H))` (= 0.1·(1/fx + 1/fy) in pixels without skew);
  * - rotation: `q = q_raw/(|q_raw| + eps)`, read as the scalar-last quaternion `[q3, q0, q1, q2]`
- *   (the reference's literal reorder), `R_world = R_c2w·R(q)`, back to xyzw with `w ≥ 0`;
+ *   (the reference's literal reorder), `R_world = R_c2w·R(q)`, back to a scalar-last quaternion
+ *   `[a, b, c, d]` with `d ≥ 0` (`mat_to_quat`) — the reference's four numbers. gsplat, which
+ *   rendered them in training, and the 3DGS PLY read those four numbers scalar **first**
+ *   (w = a), so the rotation the reference renders is `(w, x, y, z) = (a, b, c, d)`; returned
+ *   here in the `Gaussians` order xyzw, i.e. `[b, c, d, a]` (unit; its z ≥ 0 rather than w). A
+ *   PLY written from it holds the reference's `[a, b, c, d]` in `rot_0..3`;
  * - SH: `sh·mask` (mask `1` for degree 0, `0.1·0.25^l` for degree l), rotated to world by
  *   `R_c2w` (3DGS basis, {@link shRotationMatrices});
  * - opacity: `sigmoid(conf)`.
+ *
+ * A negative `depth + d_off` gives negative scales and Gaussians behind the camera, as in the
+ * reference (which then writes `log` of a negative scale, NaN, into its PLY).
  *
  * Gaussians are ordered view-major then row-major (`v, y, x`), G = N·H·W. Computed in float64,
  * returned as Float32Arrays.
@@ -137,6 +158,22 @@ export function gaussiansFromRawMap(inputs: GaussianAdapterInputs): Gaussians {
   const shIn = new Float64Array(3 * k);
   const shOut = new Float64Array(3 * k);
 
+  const taps = inputs.taps;
+  const tap = taps
+    ? {
+        c2w: new Float64Array(16 * n),
+        c2wUsed: new Float64Array(16 * n),
+        intr: new Float64Array(9 * n),
+        mult: new Float64Array(n),
+        rot: new Float64Array(9 * n),
+        yzx: new Float64Array(9 * n),
+        wigner: Array.from({ length: shDegree + 1 }, (_, l) => new Float64Array((2 * l + 1) ** 2 * n)),
+        xyRay: new Float64Array(2 * g),
+        dirs: new Float64Array(3 * g),
+        camQuat: new Float64Array(4 * g),
+      }
+    : null;
+
   for (let v = 0; v < n; v++) {
     for (let i = 0; i < 12; i++) w2c[i] = extrinsics[v * extStride + i];
     affineInverse(c2w, w2c);
@@ -150,6 +187,7 @@ export function gaussiansFromRawMap(inputs: GaussianAdapterInputs): Gaussians {
     if (det2 === 0) throw new Da3Error('DEGENERATE', `${fn}: intrinsics of view ${v} have a singular focal block`);
     const multiplier = 0.1 * ((d / w - b / h) + (-cc / w + a / h)) / det2;
     const shMats = shDegree > 0 ? shRotationMatrices(rc2w, shDegree) : null;
+    if (tap) recordViewTaps(tap, v, c2w, poseScale, kn, multiplier, rc2w, shMats);
 
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
@@ -164,6 +202,13 @@ export function gaussiansFromRawMap(inputs: GaussianAdapterInputs): Gaussians {
         let dz = knInv[6] * u + knInv[7] * vv + knInv[8];
         const norm = Math.hypot(dx, dy, dz);
         dx /= norm; dy /= norm; dz /= norm;
+        if (tap) {
+          tap.xyRay[2 * gi] = u;
+          tap.xyRay[2 * gi + 1] = vv;
+          tap.dirs[3 * gi] = rc2w[0] * dx + rc2w[1] * dy + rc2w[2] * dz;
+          tap.dirs[3 * gi + 1] = rc2w[3] * dx + rc2w[4] * dy + rc2w[5] * dz;
+          tap.dirs[3 * gi + 2] = rc2w[6] * dx + rc2w[7] * dy + rc2w[8] * dz;
+        }
         means[3 * gi] = ox + (rc2w[0] * dx + rc2w[1] * dy + rc2w[2] * dz) * gsDepth;
         means[3 * gi + 1] = oy + (rc2w[3] * dx + rc2w[4] * dy + rc2w[5] * dz) * gsDepth;
         means[3 * gi + 2] = oz + (rc2w[6] * dx + rc2w[7] * dy + rc2w[8] * dz) * gsDepth;
@@ -175,14 +220,25 @@ export function gaussiansFromRawMap(inputs: GaussianAdapterInputs): Gaussians {
         const q0 = raw[o + 5], q1 = raw[o + 6], q2 = raw[o + 7], q3 = raw[o + 8];
         const qn = Math.hypot(q0, q1, q2, q3) + eps;
         qCam[0] = q3 / qn; qCam[1] = q0 / qn; qCam[2] = q1 / qn; qCam[3] = q2 / qn;
+        if (tap) {
+          tap.camQuat[4 * gi] = q0 / qn;
+          tap.camQuat[4 * gi + 1] = q1 / qn;
+          tap.camQuat[4 * gi + 2] = q2 / qn;
+          tap.camQuat[4 * gi + 3] = q3 / qn;
+        }
         quatXyzwToMat3(rCam, qCam);
         for (let r = 0; r < 3; r++) {
           for (let col = 0; col < 3; col++) {
             rWorld[3 * r + col] = rc2w[3 * r] * rCam[col] + rc2w[3 * r + 1] * rCam[3 + col] + rc2w[3 * r + 2] * rCam[6 + col];
           }
         }
+        // The reference's [a, b, c, d] (scalar-last, d ≥ 0) is what gsplat renders as w = a:
+        // store that rotation in xyzw order.
         mat3ToQuatXyzw(qWorld, rWorld);
-        for (let i = 0; i < 4; i++) rotations[4 * gi + i] = qWorld[i];
+        rotations[4 * gi] = qWorld[1];
+        rotations[4 * gi + 1] = qWorld[2];
+        rotations[4 * gi + 2] = qWorld[3];
+        rotations[4 * gi + 3] = qWorld[0];
         // harmonics: mask then rotate each colour
         for (let ch = 0; ch < 3; ch++) for (let i = 0; i < k; i++) shIn[ch * k + i] = raw[o + 9 + ch * k + i] * mask[i];
         if (shMats) {
@@ -195,7 +251,60 @@ export function gaussiansFromRawMap(inputs: GaussianAdapterInputs): Gaussians {
       }
     }
   }
+  if (taps && tap) {
+    taps('sh_mask', Float64Array.from(mask), [k]);
+    taps('pose_scale', Float64Array.of(poseScale), [1]);
+    taps('cam2worlds', tap.c2w, [n, 4, 4]);
+    taps('cam2worlds_used', tap.c2wUsed, [n, 4, 4]);
+    taps('intr_normed', tap.intr, [n, 3, 3]);
+    taps('scale_multiplier', tap.mult, [n]);
+    const grid = new Float64Array(2 * pix);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) grid.set([(x + 0.5) / w, (y + 0.5) / h], 2 * (y * w + x));
+    taps('xy_grid', grid, [h, w, 2]);
+    taps('xy_ray', tap.xyRay, [n, h, w, 2]);
+    taps('ray_directions', tap.dirs, [n, h, w, 3]);
+    taps('cam_quat_xyzw', tap.camQuat, [g, 4]);
+    taps('rotate_sh.rotations', tap.rot, [n, 3, 3]);
+    taps('rotate_sh.R_so3_yzx', tap.yzx, [n, 3, 3]);
+    for (let l = 0; l < tap.wigner.length; l++) taps(`rotate_sh.wigner_D_l${l}`, tap.wigner[l], [n, 2 * l + 1, 2 * l + 1]);
+  }
   return { count: g, means, scales, rotations, harmonics, shCoefficients: k, opacities };
+}
+
+interface TapBuffers {
+  readonly c2w: Float64Array;
+  readonly c2wUsed: Float64Array;
+  readonly intr: Float64Array;
+  readonly mult: Float64Array;
+  readonly rot: Float64Array;
+  readonly yzx: Float64Array;
+  readonly wigner: Float64Array[];
+}
+
+/** P of sh_helpers.py (`yzx → xyz`), row-major. */
+const P_YZX = [0, 0, 1, 1, 0, 0, 0, 1, 0];
+
+function recordViewTaps(tap: TapBuffers, v: number, c2w: Float64Array, poseScale: number, kn: Float64Array, multiplier: number, rc2w: Float64Array, shMats: Float64Array[] | null): void {
+  for (let i = 0; i < 12; i++) {
+    tap.c2w[16 * v + i] = c2w[i];
+    tap.c2wUsed[16 * v + i] = i % 4 === 3 ? c2w[i] * poseScale : c2w[i];
+  }
+  tap.c2w[16 * v + 15] = 1;
+  tap.c2wUsed[16 * v + 15] = 1;
+  tap.intr.set(kn, 9 * v);
+  tap.mult[v] = multiplier;
+  tap.rot.set(rc2w, 9 * v);
+  // R_so3_yzx = P⁻¹·proj(R)·P (P is a permutation: P⁻¹ = Pᵀ; conjugation commutes with the projection).
+  const rp = projectToSo3(rc2w);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      let acc = 0;
+      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) acc += P_YZX[3 * a + i] * rp[3 * a + b] * P_YZX[3 * b + j];
+      tap.yzx[9 * v + 3 * i + j] = acc;
+    }
+  }
+  tap.wigner[0][v] = 1;
+  if (shMats) for (let l = 1; l < tap.wigner.length; l++) tap.wigner[l].set(shMats[l], (2 * l + 1) ** 2 * v);
 }
 
 function sigmoid(x: number): number {

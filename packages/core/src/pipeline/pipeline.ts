@@ -2,6 +2,7 @@ import { alignToInputPoses, type InputPoseAlignmentOptions } from '../align/inpu
 import { alignNestedToMetric, applyMetricScaling, monoSkyFill } from '../align/metric.js';
 import { normalizeExtrinsicsForConditioning } from '../camera/normalize-extrinsics.js';
 import { gaussiansFromRawMap } from '../gaussians/adapter.js';
+import { gaussianPoseScale } from '../gaussians/pose-scale.js';
 import { type AbortSignalLike, Da3Error, throwIfAborted } from '../errors.js';
 import type { TensorData, TensorElements } from '../io.js';
 import { type Prediction, type RayMap, createPrediction } from '../prediction/prediction.js';
@@ -63,8 +64,10 @@ export interface InferenceOptions {
   /**
    * Predict 3D Gaussians (models with a GS head: GIANT, NESTED): the graph's `gs_raw` map through
    * the Gaussian adapter with the predicted cameras and the any-view depth (pre-metric frame, as
-   * the reference). With known cameras the reference rescales by the Umeyama scale; here the
-   * Gaussians stay in the predicted frame (see the closing notes).
+   * the reference). With known `extrinsics` the Gaussians stay in the predicted cameras' frame but
+   * take the scale of the (normalised) given cameras — the reference's Umeyama pose scale
+   * ({@link gaussianPoseScale}, clamped to [1/3, 3]); the API's own alignment to the input cameras
+   * (depth ÷ scale, the user's extrinsics) does not touch them, as in the reference.
    */
   readonly inferGs?: boolean;
   /** Keep the ray map in the Prediction (any-view models; default false). */
@@ -183,6 +186,9 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
     : posesFromCameraHead(floatOutput(primary, 'pose_enc', N * 9), H, W);
 
   const gsDegree = anyConfig.gsAdapter?.shDegree ?? 2;
+  // Known cameras: the adapter rescales by the Umeyama scale between the predicted cameras and the
+  // normalised ones the network was conditioned on (gs_adapter.py `gt_extrinsics`).
+  const poseScale = options.inferGs && posed ? gaussianPoseScale(feeds.extrinsics.data as Float32Array, poses.extrinsics, N).scale : 1;
   const gaussians = options.inferGs
     ? gaussiansFromRawMap({
         raw: floatOutput(primary, 'gs_raw', map * (anyConfig.gsHead?.outputDim ?? 38)),
@@ -195,6 +201,7 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
         shDegree: gsDegree,
         scaleMin: anyConfig.gsAdapter?.scaleMin,
         scaleMax: anyConfig.gsAdapter?.scaleMax,
+        poseScale,
       })
     : null;
 

@@ -8,9 +8,15 @@ export interface Gaussians {
   readonly count: number;
   /** Centres [G, 3], world units. */
   readonly means: Float32Array;
-  /** Linear (activated) scales [G, 3], world units. */
+  /**
+   * Linear (activated) scales [G, 3], world units. Positive, except where the GS head's depth
+   * offset takes the Gaussian's depth below 0 (the reference's maths gives a negative scale there).
+   */
   readonly scales: Float32Array;
-  /** Unit rotations [G, 4], xyzw (scalar last). */
+  /**
+   * Unit rotations [G, 4], xyzw (scalar last): the rotation gsplat renders. (The reference's
+   * `Gaussians.rotations` hold the same quaternion scalar first, `[w, x, y, z]`.)
+   */
   readonly rotations: Float32Array;
   /** Spherical-harmonic coefficients [G, 3, shCoefficients], colour-major. */
   readonly harmonics: Float32Array;

@@ -34,6 +34,11 @@ function closeArr(got: ArrayLike<number>, want: ArrayLike<number>, tol: number):
   expect(err).toBeLessThan(tol);
 }
 
+/** The reference's scalar-last quaternion of R_world (`mat_to_quat`) from our xyzw [b, c, d, a]. */
+function referenceQuat(q: Float32Array, i: number): number[] {
+  return [q[4 * i + 3], q[4 * i], q[4 * i + 1], q[4 * i + 2]];
+}
+
 /** A rigid w2c [R|t] from a c2w rotation Rc and camera centre Cc. */
 function w2cFrom(rc: ArrayLike<number>, cc: readonly number[]): number[] {
   const out: number[] = [];
@@ -91,7 +96,7 @@ describe('gaussiansFromRawMap', () => {
     expect(g.opacities[0]).toBeCloseTo(0.5, 7);
   });
 
-  it('reorders the quaternion literally ([q3, q0, q1, q2] read scalar-last) and returns unit xyzw with w ≥ 0', () => {
+  it('reorders the quaternion literally ([q3, q0, q1, q2] read scalar-last), and returns what gsplat renders of the result, in xyzw', () => {
     const inp = inputs();
     const raw = inp.raw as Float32Array;
     raw.fill(0);
@@ -99,14 +104,17 @@ describe('gaussiansFromRawMap', () => {
     raw[1 * C + 8] = 1; // q3 → x: 180° about x
     raw[2 * C + 5] = 1; raw[2 * C + 7] = 1; // q0 → y, q2 → w: 90° about y
     const g = gaussiansFromRawMap(inp);
-    closeArr(g.rotations.subarray(0, 4), [0, 0, 0, 1], 1e-7);
-    closeArr(g.rotations.subarray(4, 8), [1, 0, 0, 0], 1e-7);
-    closeArr(g.rotations.subarray(8, 12), [0, Math.SQRT1_2, 0, Math.SQRT1_2], 1e-7);
+    // The reference returns mat_to_quat's scalar-last [a, b, c, d] (identity: [0, 0, 0, 1]); gsplat
+    // reads those four numbers as w, x, y, z — so the rotation is (w, x, y, z) = (a, b, c, d),
+    // here in xyzw: [b, c, d, a].
+    closeArr(g.rotations.subarray(0, 4), [0, 0, 1, 0], 1e-7);
+    closeArr(g.rotations.subarray(4, 8), [0, 0, 0, 1], 1e-7);
+    closeArr(g.rotations.subarray(8, 12), [Math.SQRT1_2, 0, Math.SQRT1_2, 0], 1e-7);
     const g2 = gaussiansFromRawMap({ ...inp, raw: randomRaw() });
     for (let j = 0; j < g2.count; j++) {
       const q = g2.rotations.subarray(4 * j, 4 * j + 4);
       expect(Math.hypot(...q)).toBeCloseTo(1, 6);
-      expect(q[3]).toBeGreaterThanOrEqual(0);
+      expect(q[2]).toBeGreaterThanOrEqual(0); // the reference's standardised d ≥ 0
     }
   });
 
@@ -142,8 +150,8 @@ describe('gaussiansFromRawMap', () => {
       const want = [0, 1, 2].map((r) => centre[r] + rc[3 * r] * p[0] + rc[3 * r + 1] * p[1] + rc[3 * r + 2] * p[2]);
       closeArr(world.means.subarray(3 * (G + j), 3 * (G + j) + 3), want, 1e-5);
       // rotation: R_world = R_c2w · R_cam
-      const rw = quatXyzwToMat3(new Float64Array(9), world.rotations.subarray(4 * (G + j), 4 * (G + j) + 4));
-      const rcam = quatXyzwToMat3(new Float64Array(9), cam1.rotations.subarray(4 * j, 4 * j + 4));
+      const rw = quatXyzwToMat3(new Float64Array(9), referenceQuat(world.rotations, G + j));
+      const rcam = quatXyzwToMat3(new Float64Array(9), referenceQuat(cam1.rotations, j));
       const prod = new Float64Array(9);
       for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) prod[3 * r + c] = rc[3 * r] * rcam[c] + rc[3 * r + 1] * rcam[3 + c] + rc[3 * r + 2] * rcam[6 + c];
       closeArr(rw, prod, 1e-5);

@@ -17,7 +17,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 /**
  * Every official variant: random weights with the manifest's exact names and shapes, converted
  * (streamed through files, never held twice) and run on one 56×84 view. GIANT and NESTED are
- * checked structurally (the full run needs more than this machine's time budget per test).
+ * checked structurally (the full run needs more than this machine's time budget per test), behind
+ * DA3_SLOW_TESTS=1; their reduced-width twins (same blocks, taps, FFN, heads and tensor names) run
+ * end to end on every npm test in packages/node/test/giant-shaped.test.ts.
  */
 const dir = mkdtempSync(join(tmpdir(), 'da3js-variants-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

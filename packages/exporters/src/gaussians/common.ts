@@ -35,15 +35,20 @@ export function checkIndices(indices: ArrayLike<number> | undefined, count: numb
   return indices;
 }
 
+/** Which scales {@link checkGaussianValues} accepts. */
+export type ScaleRule = 'positive' | 'nonNegative' | 'any';
+
 /**
- * Checks the values the writers transform: finite everything, scales > 0 (PLY/SPZ store their
- * log; `allowZeroScale` accepts 0 for formats storing linear scales), opacities in [0, 1],
- * rotations not all zero.
+ * Checks the values the writers transform: finite everything, scales by `options.scales`
+ * (`positive` (default): SPZ stores their log; `nonNegative`: formats storing linear scales;
+ * `any`: the 3DGS PLY, which writes `log` like the reference — NaN for a negative scale, −inf for
+ * 0), opacities in [0, 1], rotations not all zero.
  * @throws Da3Error `NON_FINITE`, `BAD_VALUE` naming the Gaussian
  */
-export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null, where: string, options: { allowZeroScale?: boolean } = {}): void {
+export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null, where: string, options: { scales?: ScaleRule } = {}): void {
   const n = sel ? sel.length : g.count;
   const K3 = 3 * g.shCoefficients;
+  const rule = options.scales ?? 'positive';
   for (let j = 0; j < n; j++) {
     const i = sel ? sel[j] : j;
     for (let a = 0; a < 3; a++) {
@@ -51,9 +56,9 @@ export function checkGaussianValues(g: Gaussians, sel: ArrayLike<number> | null,
       if (!Number.isFinite(m)) throw new Da3Error('NON_FINITE', `${where}: means[${i}][${a}] is ${m}`);
       const s = g.scales[3 * i + a];
       if (!Number.isFinite(s)) throw new Da3Error('NON_FINITE', `${where}: scales[${i}][${a}] is ${s}`);
-      if (options.allowZeroScale ? !(s >= 0) : !(s > 0)) {
-        const rule = options.allowZeroScale ? 'linear scales must be ≥ 0' : 'scales must be > 0 (they are stored as log)';
-        throw new Da3Error('BAD_VALUE', `${where}: scales[${i}][${a}] is ${s}; ${rule}`);
+      if (rule === 'positive' ? !(s > 0) : rule === 'nonNegative' ? !(s >= 0) : false) {
+        const why = rule === 'nonNegative' ? 'linear scales must be ≥ 0' : 'scales must be > 0 (they are stored as log)';
+        throw new Da3Error('BAD_VALUE', `${where}: scales[${i}][${a}] is ${s}; ${why}`);
       }
     }
     let q2 = 0;

@@ -4,7 +4,6 @@ export {
   type GaussiansPlyData,
   type GaussiansPlyLayout,
   gaussiansPlyProperties,
-  OPACITY_EPSILON,
   opacityFromLogit,
   opacityLogit,
   readGaussiansPly,

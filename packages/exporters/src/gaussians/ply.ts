@@ -24,18 +24,21 @@
  *   `f_rest_{c·15 + (k−1)} = harmonics[g, c, k]` for k = 1 … min(K, 16) − 1, zeros after. With
  *   `higherOrder: 'zeros'` every f_rest is 0, the reference's `match_3dgs_mcmc_dev` padding.
  *   DA3 predicts degree 2 (K = 9): f_rest 0–7 (red), 15–22 (green), 30–37 (blue) are filled.
- * - `opacity = logit(clamp(o, ε, 1 − ε))`, ε = 1e-7 (the reference's `inverse_sigmoid` has no
- *   clamp and writes ±inf for 0 and 1), computed in float64.
- * - `scale_i = log(scales[g, i])` (scales must be > 0).
+ * - `opacity = log(o / (1 − o))` in float32 steps, as the reference's `inverse_sigmoid` computes
+ *   it, so the stored bits match its file. Where the reference writes ±inf (opacity exactly 0 or
+ *   1), the logit of the nearest float32 inside (0, 1) is written instead (−103.28, +16.64): the
+ *   same opacity after a reader's sigmoid, and a file every reader accepts.
+ * - `scale_i = log(scales[g, i])`, as the reference writes it: a negative scale (where the GS
+ *   head's depth offset took the Gaussian's depth below 0) gives NaN, 0 gives −inf. Readers
+ *   usually drop such Gaussians; filter them first where that matters.
  * - `rot_0..3 = w, x, y, z` (scalar first): the `xyzw` rotation of `Gaussians` reordered, not
  *   normalised (the reference writes its quaternion as is).
  *
- * Quaternion trap: the reference's adapter output (`cam_quat_xyzw_to_world_quat_wxyz`) comes from
- * `mat_to_quat`, which is scalar-last, yet gsplat (which rendered it in training) and the PLY read
- * those four numbers as w-first. The reference's file therefore holds the adapter's four numbers
- * verbatim. With `Gaussians.rotations` in the documented xyzw order (adapter output rolled to
- * `[q1, q2, q3, q0]`), `rot_0..3` equal the reference's bytes. To write the adapter's raw numbers
- * unchanged instead, pass `rotationOrder: 'wxyz'`.
+ * Rotations: `Gaussians.rotations` are xyzw, and the PLY (like gsplat) is scalar first. The
+ * reference's adapter returns `mat_to_quat`'s scalar-last numbers under the name wxyz, and gsplat
+ * (which rendered them in training) and its PLY read them scalar first; core's adapter therefore
+ * returns that rendered rotation in xyzw order, and `rot_0..3` written from it are the
+ * reference's four numbers. `rotationOrder: 'wxyz'` writes four numbers verbatim instead.
  *
  * Streaming: one vertex at a time into the sink's chunks; nothing is copied first.
  */
@@ -46,9 +49,6 @@ import { checkGaussianShapes, checkGaussianValues, checkIndices, checkOrder, typ
 
 /** The two property layouts. */
 export type GaussiansPlyLayout = 'sh0' | 'sh3';
-
-/** Clamp of the opacity before the logit. */
-export const OPACITY_EPSILON = 1e-7;
 
 /** Options of {@link writeGaussiansPly}. */
 export interface WriteGaussiansPlyOptions {
@@ -81,10 +81,18 @@ export function gaussiansPlyProperties(layout: GaussiansPlyLayout): string[] {
   return names;
 }
 
-/** `log(o / (1 − o))` with o clamped to [ε, 1 − ε], float64. */
+/** The float32 neighbours of 0 and 1 inside (0, 1): 2^-149 and 1 − 2^-24. */
+const OPACITY_MIN = 2 ** -149;
+const OPACITY_MAX = 1 - 2 ** -24;
+
+/**
+ * The reference's `inverse_sigmoid` on a float32 opacity: `log(o / (1 − o))` with each step
+ * rounded to float32; 0 and 1 (where the reference gets ±inf) are taken as their float32
+ * neighbours inside (0, 1), giving −103.28 and +16.64.
+ */
 export function opacityLogit(o: number): number {
-  const c = Math.min(Math.max(o, OPACITY_EPSILON), 1 - OPACITY_EPSILON);
-  return Math.log(c / (1 - c));
+  const x = Math.min(Math.max(Math.fround(o), OPACITY_MIN), OPACITY_MAX);
+  return Math.fround(Math.log(Math.fround(x / Math.fround(1 - x))));
 }
 
 /** `1 / (1 + exp(−x))`, float64. */
@@ -96,8 +104,8 @@ export function opacityFromLogit(x: number): number {
  * Writes `gaussians` as a 3DGS PLY into `sink` (closed on success, aborted on error). See the
  * module doc for the layouts and value transforms. Zero Gaussians give a valid file with
  * `element vertex 0`.
- * @throws Da3Error `BAD_SHAPE` (array sizes), `NON_FINITE` (any value), `BAD_VALUE` (scale ≤ 0,
- *   opacity outside [0, 1], zero quaternion, bad indices or options)
+ * @throws Da3Error `BAD_SHAPE` (array sizes), `NON_FINITE` (any value), `BAD_VALUE` (opacity
+ *   outside [0, 1], zero quaternion, bad indices or options)
  */
 export async function writeGaussiansPly(gaussians: Gaussians, sink: Sink, options: WriteGaussiansPlyOptions = {}): Promise<WriteGaussiansPlyResult> {
   const where = 'writeGaussiansPly';
@@ -109,7 +117,7 @@ export async function writeGaussiansPly(gaussians: Gaussians, sink: Sink, option
     if (higher !== 'keep' && higher !== 'zeros') throw new Da3Error('BAD_VALUE', `${where}: higherOrder must be 'keep' or 'zeros', got ${JSON.stringify(higher)}`);
     const order = checkOrder(options.rotationOrder, where);
     const sel = checkIndices(options.indices, total, where);
-    checkGaussianValues(gaussians, sel, where);
+    checkGaussianValues(gaussians, sel, where, { scales: 'any' });
     const n = sel ? sel.length : total;
     const names = gaussiansPlyProperties(layout);
     const properties: PlyPropertyInfo[] = names.map((name) => ({ name, type: 'float' }));

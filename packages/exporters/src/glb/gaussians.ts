@@ -75,7 +75,7 @@ function checkGaussians(g: Gaussians): { n: number; K: number; degree: number } 
   const K = g.shCoefficients;
   const degree = shDegree(K);
   const n = checkGaussianShapes(g, WHERE);
-  checkGaussianValues(g, null, WHERE, { allowZeroScale: true });
+  checkGaussianValues(g, null, WHERE, { scales: 'nonNegative' });
   return { n, K, degree };
 }
 

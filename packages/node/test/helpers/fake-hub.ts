@@ -243,6 +243,9 @@ export async function startFakeHub(options: FakeHubOptions = {}): Promise<FakeHu
     sendBody(req, res, entry, key, file, { etag: `"${createHash('md5').update(content.get(key)!).digest('hex')}"` });
   });
 
+  // Idle keep-alive sockets stay open longer than any client pool keeps them: a server closing one
+  // (node's default 5 s) just as a client reuses it gives the client a spurious ECONNRESET.
+  for (const s of [hub, cdn]) s.keepAliveTimeout = 120_000;
   const listen = (s: Server) => new Promise<number>((ok) => s.listen(0, '127.0.0.1', () => ok((s.address() as AddressInfo).port)));
   const [hubPort, cdnPort] = await Promise.all([listen(hub), listen(cdn)]);
   cdnOrigin = `http://127.0.0.1:${cdnPort}`;

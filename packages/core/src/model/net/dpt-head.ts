@@ -208,10 +208,10 @@ function headContext(g: GraphBuilder, feature0: Value, grid: PatchGrid, cfg: Hea
 /**
  * Token norm, 1×1 `projects.i`, UV embedding (when `posEmbed`), `resize_layers.i` (ConvT ×4,
  * ConvT ×2, identity, 3×3 stride-2 conv) and `scratch.layer{i+1}_rn` (3×3, no bias) for the
- * four features [B, S, h·w, dimIn]. Taps `head.stage{i}` [B·S, C_i, h_i, w_i].
+ * four features [B, S, h·w, dimIn]. Taps `<tapPrefix>.stage{i}` [B·S, C_i, h_i, w_i] (`head` or `gs_head`).
  * @returns the four `layer*_rn` maps [B·S, F, h_i, w_i]
  */
-function reassemble(g: GraphBuilder, w: WeightProvider, features: readonly Value[], grid: PatchGrid, ctx: HeadContext, cfg: HeadConfig): Value[] {
+function reassemble(g: GraphBuilder, w: WeightProvider, features: readonly Value[], grid: PatchGrid, ctx: HeadContext, cfg: HeadConfig, tapPrefix = HEAD): Value[] {
   if (features.length !== 4) throw new Da3Error('BAD_VALUE', `dpt-head: expected 4 features, got ${features.length}`);
   if (cfg.outChannels.length !== 4) throw new Da3Error('BAD_CONFIG', `dpt-head: expected 4 outChannels, got ${cfg.outChannels.length}`);
   const mapShape = concat(g, [g.int64([-1, cfg.dimIn]), grid.gridH, grid.gridW], 0);
@@ -230,7 +230,7 @@ function reassemble(g: GraphBuilder, w: WeightProvider, features: readonly Value
         if (i === 3) return conv(g, w, x, key, { stride: 2 });
         return x;
       });
-      return g.tap(`head.stage${i}`, x);
+      return g.tap(`${tapPrefix}.stage${i}`, x);
     });
     return g.scope(`scratch.layer${i + 1}_rn`, () => conv(g, w, stage, `${HEAD}.scratch.layer${i + 1}_rn`, { bias: false }));
   });
@@ -390,6 +390,9 @@ function gsWeights(w: WeightProvider): WeightProvider {
  * to H×W, plus `images_merger(images)` (3×3 convs 3 → F/8 → F/4 → F/2, each followed by GELU) on
  * the ImageNet-normalised input, a UV embedding, and `output_conv2` → 38 raw channels
  * `[off_x, off_y, s0..2, q0..3, SH (27, colour-major), d_off, opacity logit]`.
+ * Taps (fixture names): `gs_head.stage0..3`, `gs_head.fused` [B·S, F/2, 8h, 8w] (after
+ * `output_conv1`), `gs_head.images_merger` and `gs_head.feat` [B·S, F/2, H, W] (the input of
+ * `output_conv2`).
  * @param images [B, S, 3, H, W] float32 network input
  * @returns `gs_raw` [B, S, H, W, outputDim] logits, channels-last (apply sigmoid to the last
  *   channel for opacity; the adapter in core/postprocess turns the rest into Gaussians)
@@ -416,16 +419,19 @@ export function buildGsHead(g: GraphBuilder, features: readonly Value[], grid: P
   const gw = gsWeights(w);
   return g.scope('gs_head', () => {
     const ctx = headContext(g, features[0], grid, dpt);
-    const rn = reassemble(g, gw, features, grid, ctx, dpt);
-    const neck = g.scope('scratch.output_conv1', () => conv(g, gw, fusionChain(g, gw, rn, ''), `${HEAD}.scratch.output_conv1`));
+    const rn = reassemble(g, gw, features, grid, ctx, dpt, 'gs_head');
+    const neck = g.tap('gs_head.fused', g.scope('scratch.output_conv1', () => conv(g, gw, fusionChain(g, gw, rn, ''), `${HEAD}.scratch.output_conv1`)));
     let up = resizeBilinear(g, neck, ctx.outSize);
-    const merged = g.scope('images_merger', () => {
-      let x = toGraphFloat(g, reshape(g, images, concat(g, [g.int64([-1, 3]), ctx.outSize], 0)));
-      for (const i of [0, 2, 4]) x = gelu(g, conv(g, gw, x, `${HEAD}.images_merger.${i}`));
-      return x;
-    });
+    const merged = g.tap(
+      'gs_head.images_merger',
+      g.scope('images_merger', () => {
+        let x = toGraphFloat(g, reshape(g, images, concat(g, [g.int64([-1, 3]), ctx.outSize], 0)));
+        for (const i of [0, 2, 4]) x = gelu(g, conv(g, gw, x, `${HEAD}.images_merger.${i}`));
+        return x;
+      }),
+    );
     up = g.op('Add', [up, merged]);
-    up = addUvPosEmbed(g, up, cfg.features / 2, ctx.aspect, dpt);
+    up = g.tap('gs_head.feat', addUvPosEmbed(g, up, cfg.features / 2, ctx.aspect, dpt));
     const logits = toFloat32(g, outputConv2(g, gw, up, 'output_conv2'));
     const nhwc = transpose(g, logits, [0, 2, 3, 1]);
     return reshape(g, nhwc, concat(g, [ctx.batchViews, shapeOf(g, nhwc, 1, 4)], 0));
