@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
-// onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes.
+// onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes;
+// Gaussian rendering (gs_video) of a 169k-Gaussian scene at 504×336 on the CPU (2 worker threads).
 // Each step runs in its own process (peak RSS is per step).
 // Then the same checkpoint and the tiny fixture model through @da3js/web in headless Chromium
 // (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
@@ -76,6 +77,9 @@ try {
     }
   }
   for (const format of ['ply', 'glb']) results.push(task('write-export', [format, 1_000_000, quick ? 2 : 5]));
+  // Gaussian rasterizer (gs_video): 169,344 Gaussians (one DA3 view at 504×336), 504×336 RGB+ED,
+  // worker-thread CPU rasterizer on 2 threads, and core's single-threaded one. Target ≥ 5 fps.
+  for (const threads of quick ? [2] : [2, 0]) results.push(task('rasterize', [threads, quick ? 8 : 20]));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -38,3 +38,4 @@ export { GALLERY_CSP, type GalleryOptions, createGallery } from './gallery/serve
 export { type AppServerOptions, type ServedModel, type ServedModelFile, createAppServer } from './app/server.js';
 export { findAppDir, resolveServedModel } from './app/model.js';
 export * from './service/index.js';
+export { createNodeCpuRasterizer, type NodeCpuRasterizerOptions } from './gaussians/cpu-rasterizer.js';
