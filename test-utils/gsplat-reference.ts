@@ -1,12 +1,12 @@
 /**
  * Test helper: a deliberately naive version of gsplat's `rasterization` (pinhole, classic,
- * `packed=False`) in float64 JavaScript — no tiles and no GPU-style sort: every pixel walks all
+ * `packed=False`, constants of the pinned commit: `GSPLAT_CONSTANTS`) in float64 JavaScript — no tiles and no GPU-style sort: every pixel walks all
  * projected Gaussians in (depth, index) order. It follows the same formulas as gsplat's kernels
  * (`_torch_impl.py` / `ProjectionEWA3DGSFused.cu` / `RasterizeToPixels3DGSSerialBatchFwd.cu`) so
  * it checks the rasterizers' tiling, sorting and early exits independently. O(pixels × Gaussians):
  * for small scenes only.
  */
-import type { Gaussians, RasterImage, RasterizeOptions, RenderCamera } from '@da3js/core';
+import { GSPLAT_CONSTANTS, type Gaussians, type RasterImage, type RasterizeOptions, type RenderCamera } from '@da3js/core';
 
 const C0 = 0.2820947917738781;
 
@@ -135,7 +135,7 @@ export function referenceRender(g: Gaussians, cam: RenderCamera, options: Raster
         const dx = s.x - (px + 0.5);
         const dy = s.y - (py + 0.5);
         const sigma = 0.5 * (s.conic[0] * dx * dx + s.conic[2] * dy * dy) + s.conic[1] * dx * dy;
-        const a = Math.min(0.99, s.opacity * Math.exp(-sigma));
+        const a = Math.min(GSPLAT_CONSTANTS.maxAlpha, s.opacity * Math.exp(-sigma));
         if (sigma < 0 || a < 1 / 255) continue;
         const next = T * (1 - a);
         if (next <= 1e-4) break;
@@ -150,18 +150,4 @@ export function referenceRender(g: Gaussians, cam: RenderCamera, options: Raster
     }
   }
   return { width: W, height: H, rgb, alpha, ...(options.renderMode === 'RGB+ED' ? { depth } : {}) };
-}
-
-/** Largest absolute difference between two arrays (and where). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
-  let max = 0;
-  let at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d > max || Number.isNaN(d)) {
-      max = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
-      at = i;
-    }
-  }
-  return { max, at };
 }

@@ -1,5 +1,6 @@
 import { Da3Error, throwIfAborted } from '../../../errors.js';
 import type { Gaussians } from '../../../prediction/prediction.js';
+import { type RasterFrame, prepareRasterFrame } from '../frame.js';
 import type { GaussianRasterizer, RasterImage, RasterizeOptions, RenderCamera } from '../types.js';
 import {
   BLOCK_ELEMENTS,
@@ -140,75 +141,13 @@ class Params {
   }
 }
 
-/** Validated inputs of one render. */
-interface Job {
-  readonly gaussians: Gaussians;
-  readonly camera: RenderCamera;
-  readonly degree: number;
-  readonly near: number;
-  readonly far: number;
-  readonly eps2d: number;
-  readonly background: readonly [number, number, number];
-  readonly depth: boolean;
-}
-
-function finite(v: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new Da3Error('NON_FINITE', `WebGPU rasterizer: ${what}[${i}] is ${v[i]}`);
-  }
-}
-
-function validate(gaussians: Gaussians, camera: RenderCamera, options: RasterizeOptions): Job {
-  const G = gaussians.count;
-  if (!Number.isSafeInteger(G) || G < 0) throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: gaussians.count must be a non-negative integer, got ${G}`);
-  const K = gaussians.shCoefficients;
-  const maxDegree = Math.round(Math.sqrt(K)) - 1;
-  if (!Number.isSafeInteger(K) || K < 1 || (maxDegree + 1) ** 2 !== K) {
-    throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: gaussians.shCoefficients must be a square (1, 4, 9, 16), got ${K}`);
-  }
-  const shapes: [string, ArrayLike<number>, number][] = [
-    ['means', gaussians.means, 3],
-    ['scales', gaussians.scales, 3],
-    ['rotations', gaussians.rotations, 4],
-    ['harmonics', gaussians.harmonics, 3 * K],
-    ['opacities', gaussians.opacities, 1],
-  ];
-  for (const [name, data, per] of shapes) {
-    if (data.length !== G * per) throw new Da3Error('BAD_SHAPE', `WebGPU rasterizer: gaussians.${name} must hold ${G} × ${per} = ${G * per} values, got ${data.length}`);
-  }
-  const { width, height } = camera;
-  if (!Number.isSafeInteger(width) || width < 1 || !Number.isSafeInteger(height) || height < 1) {
-    throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: camera width and height must be positive integers, got ${width}×${height}`);
-  }
-  if (camera.extrinsics.length !== 12 && camera.extrinsics.length !== 16) {
-    throw new Da3Error('BAD_SHAPE', `WebGPU rasterizer: camera.extrinsics must be 3×4 (12 numbers), got ${camera.extrinsics.length}`);
-  }
-  if (camera.intrinsics.length !== 9) throw new Da3Error('BAD_SHAPE', `WebGPU rasterizer: camera.intrinsics must be 3×3 (9 numbers), got ${camera.intrinsics.length}`);
-  finite(camera.extrinsics, 'camera.extrinsics');
-  finite(camera.intrinsics, 'camera.intrinsics');
-  if (!(camera.intrinsics[0] > 0) || !(camera.intrinsics[4] > 0)) {
-    throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: focal lengths must be positive, got fx ${camera.intrinsics[0]}, fy ${camera.intrinsics[4]}`);
-  }
-  const degree = options.shDegree ?? maxDegree;
-  if (!Number.isInteger(degree) || degree < 0 || degree > Math.min(3, maxDegree)) {
-    throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: shDegree must be an integer in [0, ${Math.min(3, maxDegree)}] for ${K} coefficients per colour, got ${degree}`);
-  }
-  const near = options.near ?? 0.01;
-  const far = options.far ?? 1e10;
-  const eps2d = options.eps2d ?? 0.3;
-  if (!(near > 0) || !(far > near) || !Number.isFinite(near)) throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: need 0 < near < far, got near ${near}, far ${far}`);
-  if (!(eps2d >= 0) || !Number.isFinite(eps2d)) throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: eps2d must be finite and ≥ 0, got ${eps2d}`);
-  const background = options.background ?? [0, 0, 0];
-  if (background.length !== 3) throw new Da3Error('BAD_SHAPE', `WebGPU rasterizer: background must be 3 numbers, got ${background.length}`);
-  finite(background, 'background');
-  const mode = options.renderMode ?? 'RGB';
-  if (mode !== 'RGB' && mode !== 'RGB+ED') throw new Da3Error('BAD_VALUE', `WebGPU rasterizer: renderMode must be 'RGB' or 'RGB+ED', got ${String(mode)}`);
-  return { gaussians, camera, degree, near, far, eps2d, background, depth: mode === 'RGB+ED' };
-}
-
-/** Packs means, opacities, scales and rotations as 3 vec4 per Gaussian. */
+/**
+ * Packs means, opacities, scales and rotations as 3 vec4 per Gaussian. A Gaussian with a
+ * non-finite parameter gets opacity 0, so it is culled (its projection would not be finite).
+ */
 function packGaussians(g: Gaussians): Float32Array {
   const out = new Float32Array(Math.max(1, g.count) * 12);
+  const K = 3 * g.shCoefficients;
   for (let i = 0; i < g.count; i++) {
     const o = 12 * i;
     out[o] = g.means[3 * i];
@@ -222,6 +161,10 @@ function packGaussians(g: Gaussians): Float32Array {
     out[o + 9] = g.rotations[4 * i + 1];
     out[o + 10] = g.rotations[4 * i + 2];
     out[o + 11] = g.rotations[4 * i + 3];
+    let sum = 0;
+    for (let k = 0; k < 12; k++) sum += out[o + k];
+    for (let k = K * i; k < K * (i + 1); k++) sum += g.harmonics[k];
+    if (!Number.isFinite(sum)) out[o + 3] = 0;
   }
   return out;
 }
@@ -300,13 +243,13 @@ class WebGpuRasterizer implements GaussianRasterizer {
 
   render(gaussians: Gaussians, camera: RenderCamera, options: RasterizeOptions = {}): Promise<RasterImage> {
     if (this.disposed) return Promise.reject(new Da3Error('BAD_VALUE', 'WebGPU rasterizer: render() after dispose()'));
-    let job: Job;
+    let frame: RasterFrame;
     try {
-      job = validate(gaussians, camera, options);
+      frame = prepareRasterFrame('WebGpuRasterizer.render', gaussians, camera, options);
     } catch (e) {
       return Promise.reject(e);
     }
-    const run = this.queue.then(() => this.renderNow(job, options));
+    const run = this.queue.then(() => this.renderNow(gaussians, frame, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -376,14 +319,13 @@ class WebGpuRasterizer implements GaussianRasterizer {
     return this.bufs[name].buffer!;
   }
 
-  private async renderNow(job: Job, options: RasterizeOptions): Promise<RasterImage> {
-    const what = 'WebGPU rasterizer render';
+  private async renderNow(gaussians: Gaussians, frame: RasterFrame, options: RasterizeOptions): Promise<RasterImage> {
+    const what = 'Gaussian rendering';
     throwIfAborted(options.signal, what);
     const pipes = await this.compile();
     const device = this.device;
-    const { camera } = job;
-    const { width, height } = camera;
-    const G = job.gaussians.count;
+    const { width, height } = frame;
+    const G = frame.count;
     const tilesX = Math.ceil(width / TILE_SIZE);
     const tilesY = Math.ceil(height / TILE_SIZE);
     const tiles = tilesX * tilesY;
@@ -395,8 +337,8 @@ class WebGpuRasterizer implements GaussianRasterizer {
     let failure: unknown;
     try {
       // Every buffer a phase uses is sized before its commands are encoded (growing one destroys it).
-      const scene = this.upload(job.gaussians);
-      this.writeFrame(job, tilesX, tilesY);
+      const scene = this.upload(gaussians);
+      this.writeFrame(frame, tilesX, tilesY);
       for (const n of ['keysA', 'valsA', 'keysB', 'valsB', 'counts', 'offsets']) this.bufs[n].ensure(4 * N);
       this.bufs.splats.ensure(48 * N);
       this.bufs.rects.ensure(16 * N);
@@ -456,7 +398,7 @@ class WebGpuRasterizer implements GaussianRasterizer {
         height,
         rgb: data.subarray(0, 3 * pixels),
         alpha: data.subarray(3 * pixels, 4 * pixels),
-        ...(job.depth ? { depth: data.subarray(4 * pixels, 5 * pixels) } : {}),
+        ...(frame.withDepth ? { depth: data.subarray(4 * pixels, 5 * pixels) } : {}),
       };
     } catch (e) {
       failure = e;
@@ -471,21 +413,18 @@ class WebGpuRasterizer implements GaussianRasterizer {
   }
 
   /** The frame uniforms (see `Frame` in shaders.ts). */
-  private writeFrame(job: Job, tilesX: number, tilesY: number): void {
-    const { camera } = job;
-    const e = camera.extrinsics;
-    const k = camera.intrinsics;
+  private writeFrame(frame: RasterFrame, tilesX: number, tilesY: number): void {
     const f = new Float32Array(FRAME_BYTES / 4);
     const u = new Uint32Array(f.buffer);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) f[4 * r + c] = e[4 * r + c];
-    f.set([k[0], k[4], k[2], k[5]], 12);
-    // camera centre −Rᵀt (in float64, then rounded once)
-    for (let c = 0; c < 3; c++) f[16 + c] = -(e[c] * e[3] + e[4 + c] * e[7] + e[8 + c] * e[11]);
-    f[19] = job.near;
-    f.set([job.far, job.eps2d, camera.width, camera.height], 20);
-    f.set([job.background[0], job.background[1], job.background[2], 0], 24);
-    u.set([job.gaussians.count, job.gaussians.shCoefficients, job.degree, tilesX], 28);
-    u.set([tilesY, camera.width, camera.height, 0], 32);
+    const r = frame.rotation;
+    const t = frame.translation;
+    f.set([r[0], r[1], r[2], t[0], r[3], r[4], r[5], t[1], r[6], r[7], r[8], t[2]], 0);
+    f.set([frame.fx, frame.fy, frame.cx, frame.cy], 12);
+    f.set([...frame.cameraCentre, frame.near], 16);
+    f.set([frame.far, frame.eps2d, frame.width, frame.height], 20);
+    f.set([...frame.background, 0], 24);
+    u.set([frame.count, frame.shCoefficients, frame.shDegree, tilesX], 28);
+    u.set([tilesY, frame.width, frame.height, 0], 32);
     this.device.queue.writeBuffer(this.frame, 0, f);
   }
 

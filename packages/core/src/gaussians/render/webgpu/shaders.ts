@@ -17,7 +17,7 @@
  *    which is the order gsplat's 64-bit (tile | depth) key sort gives.
  * 6. `ranges` — each tile's [start, end) in the sorted pairs.
  * 7. `rasterize` — one thread per pixel, one 16×16 workgroup per tile: front-to-back compositing
- *    with gsplat's alpha clamp (0.99), alpha cut (1/255) and transmittance cut-off (1e-4,
+ *    with gsplat's alpha clamp (0.999 at the pinned commit), alpha cut (1/255) and transmittance cut-off (1e-4,
  *    exclusive: the Gaussian that would cross it is left out), stopping there.
  *
  * No kernel uses workgroup memory or barriers: on SwiftShader (the software adapter of CI and of
@@ -26,6 +26,11 @@
  * elements serially, which also makes the radix sort stable by construction — and compositing
  * reads the Gaussians straight from storage instead of staging them in workgroup batches.
  */
+
+import { GSPLAT_CONSTANTS as C } from '../constants.js';
+
+/** A WGSL f32 literal of a constant. */
+const f32 = (v: number): string => (Number.isInteger(v) ? `${v}.0` : `${v}`);
 
 /**
  * Pixels per tile side. gsplat's default is 16; the tile size does not change the image (tiles
@@ -88,7 +93,8 @@ fn shColor(i: u32, dir: vec3f) -> vec3f {
   let degree = frame.sizes.z;
   var c = 0.2820947917738781 * shCoeff(base, 0u);
   if (degree < 1u) { return c; }
-  let inorm = inverseSqrt(dir.x * dir.x + dir.y * dir.y + dir.z * dir.z);
+  let len = sqrt(dir.x * dir.x + dir.y * dir.y + dir.z * dir.z);
+  let inorm = select(1e12, 1.0 / len, len > 1e-12); // F.normalize's eps
   let x = dir.x * inorm;
   let y = dir.y * inorm;
   let z = dir.z * inorm;
@@ -137,7 +143,14 @@ ${FRAME}
 ${LINEAR}
 ${SH}
 const ALPHA_THRESHOLD: f32 = 1.0 / 255.0;
-const GAUSSIAN_EXTEND: f32 = 3.33;
+const GAUSSIAN_EXTEND: f32 = ${f32(C.radiusSigmas)};
+const FOV_MARGIN: f32 = ${f32(C.jacobianFovMargin)};
+const SH_OFFSET: f32 = ${f32(C.shOffset)};
+
+// finite (not NaN, not ±Inf): the exponent bits are not all ones
+fn finite4(v: vec4f) -> bool {
+  return all((bitcast<vec4u>(v) & vec4u(0x7f800000u)) != vec4u(0x7f800000u));
+}
 const TILE: f32 = ${TILE_SIZE}.0;
 
 fn cull(i: u32) {
@@ -189,10 +202,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let width = frame.clip.z; let height = frame.clip.w;
   let tanFovX = 0.5 * width / fx;
   let tanFovY = 0.5 * height / fy;
-  let limXPos = (width - cx) / fx + 0.3 * tanFovX;
-  let limXNeg = cx / fx + 0.3 * tanFovX;
-  let limYPos = (height - cy) / fy + 0.3 * tanFovY;
-  let limYNeg = cy / fy + 0.3 * tanFovY;
+  let limXPos = (width - cx) / fx + FOV_MARGIN * tanFovX;
+  let limXNeg = cx / fx + FOV_MARGIN * tanFovX;
+  let limYPos = (height - cy) / fy + FOV_MARGIN * tanFovY;
+  let limYNeg = cy / fy + FOV_MARGIN * tanFovY;
   let rz = 1.0 / mc.z;
   let rz2 = rz * rz;
   let tx = mc.z * min(limXPos, max(-limXNeg, mc.x * rz));
@@ -217,6 +230,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let radiusX = ceil(extend * sqrt(cov2d[0][0]));
   let radiusY = ceil(extend * sqrt(cov2d[1][1]));
   if (radiusX <= 0.0 && radiusY <= 0.0) { cull(i); return; }
+  if (!finite4(vec4f(mean2d, conic.xy)) || !finite4(vec4f(conic.z, radiusX, radiusY, mc.z))) { cull(i); return; }
   if (mean2d.x + radiusX <= 0.0 || mean2d.x - radiusX >= width || mean2d.y + radiusY <= 0.0 || mean2d.y - radiusY >= height) { cull(i); return; }
 
   // isect_tiles: tiles touched by the box
@@ -232,7 +246,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   keys[i] = select(0xffffffffu, bitcast<u32>(mc.z), n > 0u);
 
   // colours: SH at the view direction, + 0.5, clamped below at 0 (rendering.py)
-  let color = max(shColor(i, g0.xyz - frame.campos.xyz) + vec3f(0.5), vec3f(0.0));
+  let color = max(shColor(i, g0.xyz - frame.campos.xyz) + vec3f(SH_OFFSET), vec3f(0.0));
+  if (!finite4(vec4f(color, 0.0))) { cull(i); return; }
   splats[3u * i] = vec4f(mean2d, opacity, mc.z);
   splats[3u * i + 1u] = vec4f(conic, 0.0);
   splats[3u * i + 2u] = vec4f(color, mc.z);
@@ -409,8 +424,9 @@ ${FRAME}
 @group(0) @binding(4) var<storage, read_write> image: array<f32>;
 
 const ALPHA_THRESHOLD: f32 = 1.0 / 255.0;
-const MAX_ALPHA: f32 = 0.99;
-const TRANSMITTANCE_THRESHOLD: f32 = 1e-4;
+const MAX_ALPHA: f32 = ${f32(C.maxAlpha)};
+const TRANSMITTANCE_THRESHOLD: f32 = ${f32(C.transmittanceMin)};
+const DEPTH_ALPHA_FLOOR: f32 = ${f32(C.depthAlphaFloor)};
 
 // Each thread composites one column of a tile (${TILE_SIZE} pixels) as the lanes of two vec4 sets
 // (rows 0–3 and 4–7), so one loop iteration (one Gaussian fetched) serves 8 pixels. Per lane the
@@ -458,7 +474,7 @@ fn store(s: Px, px: u32, py: vec4u, width: u32, height: u32) {
     image[3u * i + 2u] = s.b[p] + s.T[p] * bg.z;
     let a = 1.0 - s.T[p];
     image[3u * n + i] = a;
-    image[4u * n + i] = s.d[p] / max(a, 1e-10);
+    image[4u * n + i] = s.d[p] / max(a, DEPTH_ALPHA_FLOOR);
   }
 }
 
