@@ -324,6 +324,28 @@ class WebGpuRasterizer implements GaussianRasterizer {
     throwIfAborted(options.signal, what);
     const pipes = await this.compile();
     const device = this.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let image: RasterImage | undefined;
+    let failure: unknown;
+    try {
+      image = await this.run(gaussians, frame, options, pipes);
+    } catch (e) {
+      failure = e;
+    }
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    // A WebGPU error explains a failed mapAsync better than the mapAsync error itself.
+    if (oom) throw new Da3Error('OUT_OF_MEMORY', `${what}: the GPU ran out of memory: ${oom.message}`, { cause: failure });
+    if (validation) throw new Da3Error('UNSUPPORTED', `${what}: WebGPU error: ${validation.message}`, { cause: failure });
+    if (failure !== undefined || !image) throw failure;
+    return image;
+  }
+
+  /** The two GPU phases of one render (inside `renderNow`'s error scopes). */
+  private async run(gaussians: Gaussians, frame: RasterFrame, options: RasterizeOptions, pipes: Pipelines): Promise<RasterImage> {
+    const what = 'Gaussian rendering';
+    const device = this.device;
     const { width, height } = frame;
     const G = frame.count;
     const tilesX = Math.ceil(width / TILE_SIZE);
@@ -331,85 +353,70 @@ class WebGpuRasterizer implements GaussianRasterizer {
     const tiles = tilesX * tilesY;
     const pixels = width * height;
     const N = Math.max(1, G);
+    // Every buffer a phase uses is sized before its commands are encoded (growing one destroys it).
+    const scene = this.upload(gaussians);
+    this.writeFrame(frame, tilesX, tilesY);
+    for (const n of ['keysA', 'valsA', 'keysB', 'valsB', 'counts', 'offsets']) this.bufs[n].ensure(4 * N);
+    this.bufs.splats.ensure(48 * N);
+    this.bufs.rects.ensure(16 * N);
+    this.bufs.hist.ensure(4 * 16 * sortChunks(N).count);
+    this.prepareScans(G, 16 * sortChunks(G).count);
 
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let failure: unknown;
-    try {
-      // Every buffer a phase uses is sized before its commands are encoded (growing one destroys it).
-      const scene = this.upload(gaussians);
-      this.writeFrame(frame, tilesX, tilesY);
-      for (const n of ['keysA', 'valsA', 'keysB', 'valsB', 'counts', 'offsets']) this.bufs[n].ensure(4 * N);
-      this.bufs.splats.ensure(48 * N);
-      this.bufs.rects.ensure(16 * N);
-      this.bufs.hist.ensure(4 * 16 * sortChunks(N).count);
-      this.prepareScans(G, 16 * sortChunks(G).count);
+    // Phase 1: project, sort by depth, scan the tile counts; read the number of intersections.
+    this.params.reset();
+    const enc1 = device.createCommandEncoder();
+    this.dispatchThreads(enc1, pipes.project, [this.frame, scene.gauss, scene.sh, this.buf('splats'), this.buf('rects'), this.buf('counts'), this.buf('keysA'), this.buf('valsA')], N);
+    const [, orderName] = this.radixSort(enc1, pipes, G, 32, ['keysA', 'valsA'], ['keysB', 'valsB']);
+    const order = this.buf(orderName);
+    const offsets = this.buf('offsets');
+    this.dispatchThreads(enc1, pipes.gather, [this.slot(G), this.buf('counts'), order, offsets], G);
+    const total = this.scan(enc1, pipes, offsets, G);
+    enc1.copyBufferToBuffer(total, 0, this.staging, 0, 4);
+    this.params.upload();
+    device.queue.submit([enc1.finish()]);
+    await this.staging.mapAsync(MAP_MODE_READ, 0, 4);
+    const isects = G === 0 ? 0 : new Uint32Array(this.staging.getMappedRange(0, 4))[0];
+    this.staging.unmap();
+    throwIfAborted(options.signal, what);
 
-      // Phase 1: project, sort by depth, scan the tile counts; read the number of intersections.
-      this.params.reset();
-      const enc1 = device.createCommandEncoder();
-      this.dispatchThreads(enc1, pipes.project, [this.frame, scene.gauss, scene.sh, this.buf('splats'), this.buf('rects'), this.buf('counts'), this.buf('keysA'), this.buf('valsA')], N);
-      const [, orderName] = this.radixSort(enc1, pipes, G, 32, ['keysA', 'valsA'], ['keysB', 'valsB']);
-      const order = this.buf(orderName);
-      const offsets = this.buf('offsets');
-      this.dispatchThreads(enc1, pipes.gather, [this.slot(G), this.buf('counts'), order, offsets], G);
-      const total = this.scan(enc1, pipes, offsets, G);
-      enc1.copyBufferToBuffer(total, 0, this.staging, 0, 4);
-      this.params.upload();
-      device.queue.submit([enc1.finish()]);
-      await this.staging.mapAsync(MAP_MODE_READ, 0, 4);
-      const isects = G === 0 ? 0 : new Uint32Array(this.staging.getMappedRange(0, 4))[0];
-      this.staging.unmap();
-      throwIfAborted(options.signal, what);
-
-      // Phase 2: (tile, Gaussian) pairs, stable sort by tile, tile ranges, compositing.
-      const M = Math.max(1, isects);
-      for (const n of ['tileKeysA', 'idsA', 'tileKeysB', 'idsB']) this.bufs[n].ensure(4 * M);
-      this.bufs.hist.ensure(4 * 16 * sortChunks(M).count);
-      this.prepareScans(16 * sortChunks(M).count);
-      const ranges = this.bufs.ranges.ensure(8 * tiles);
-      const imageBytes = 4 * pixels * 5;
-      const image = this.bufs.image.ensure(imageBytes);
-      const readback = this.readback.ensure(imageBytes);
-      this.params.reset();
-      const enc2 = device.createCommandEncoder();
-      enc2.clearBuffer(ranges, 0, 8 * tiles);
-      let ids = this.buf('idsA');
-      if (isects > 0) {
-        this.dispatchThreads(enc2, pipes.emit, [this.slot(G, 0, 0, tilesX), order, this.buf('counts'), offsets, this.buf('rects'), this.buf('tileKeysA'), this.buf('idsA')], G);
-        const [keysName, idsName] = this.radixSort(enc2, pipes, isects, bitsFor(tiles), ['tileKeysA', 'idsA'], ['tileKeysB', 'idsB']);
-        this.dispatchThreads(enc2, pipes.ranges, [this.slot(isects), this.buf(keysName), ranges], isects);
-        ids = this.buf(idsName);
-      }
-      const pass = enc2.beginComputePass();
-      pass.setPipeline(pipes.rasterize);
-      pass.setBindGroup(0, this.bindGroup(pipes.rasterize, [this.frame, this.buf('splats'), ranges, ids, image]));
-      pass.dispatchWorkgroups(Math.ceil(tilesX / TILES_PER_GROUP), tilesY);
-      pass.end();
-      enc2.copyBufferToBuffer(image, 0, readback, 0, imageBytes);
-      this.params.upload();
-      device.queue.submit([enc2.finish()]);
-      await readback.mapAsync(MAP_MODE_READ, 0, imageBytes);
-      const data = new Float32Array(readback.getMappedRange(0, imageBytes).slice(0));
-      readback.unmap();
-      throwIfAborted(options.signal, what);
-      return {
-        width,
-        height,
-        rgb: data.subarray(0, 3 * pixels),
-        alpha: data.subarray(3 * pixels, 4 * pixels),
-        ...(frame.withDepth ? { depth: data.subarray(4 * pixels, 5 * pixels) } : {}),
-      };
-    } catch (e) {
-      failure = e;
-      throw e;
-    } finally {
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      // A WebGPU error explains a failed mapAsync better than the mapAsync error itself.
-      if (oom) throw new Da3Error('OUT_OF_MEMORY', `${what}: the GPU ran out of memory: ${oom.message}`, { cause: failure });
-      if (validation) throw new Da3Error('UNSUPPORTED', `${what}: WebGPU error: ${validation.message}`, { cause: failure });
+    // Phase 2: (tile, Gaussian) pairs, stable sort by tile, tile ranges, compositing.
+    const M = Math.max(1, isects);
+    for (const n of ['tileKeysA', 'idsA', 'tileKeysB', 'idsB']) this.bufs[n].ensure(4 * M);
+    this.bufs.hist.ensure(4 * 16 * sortChunks(M).count);
+    this.prepareScans(16 * sortChunks(M).count);
+    const ranges = this.bufs.ranges.ensure(8 * tiles);
+    const imageBytes = 4 * pixels * 5;
+    const image = this.bufs.image.ensure(imageBytes);
+    const readback = this.readback.ensure(imageBytes);
+    this.params.reset();
+    const enc2 = device.createCommandEncoder();
+    enc2.clearBuffer(ranges, 0, 8 * tiles);
+    let ids = this.buf('idsA');
+    if (isects > 0) {
+      this.dispatchThreads(enc2, pipes.emit, [this.slot(G, 0, 0, tilesX), order, this.buf('counts'), offsets, this.buf('rects'), this.buf('tileKeysA'), this.buf('idsA')], G);
+      const [keysName, idsName] = this.radixSort(enc2, pipes, isects, bitsFor(tiles), ['tileKeysA', 'idsA'], ['tileKeysB', 'idsB']);
+      this.dispatchThreads(enc2, pipes.ranges, [this.slot(isects), this.buf(keysName), ranges], isects);
+      ids = this.buf(idsName);
     }
+    const pass = enc2.beginComputePass();
+    pass.setPipeline(pipes.rasterize);
+    pass.setBindGroup(0, this.bindGroup(pipes.rasterize, [this.frame, this.buf('splats'), ranges, ids, image]));
+    pass.dispatchWorkgroups(Math.ceil(tilesX / TILES_PER_GROUP), tilesY);
+    pass.end();
+    enc2.copyBufferToBuffer(image, 0, readback, 0, imageBytes);
+    this.params.upload();
+    device.queue.submit([enc2.finish()]);
+    await readback.mapAsync(MAP_MODE_READ, 0, imageBytes);
+    const data = new Float32Array(readback.getMappedRange(0, imageBytes).slice(0));
+    readback.unmap();
+    throwIfAborted(options.signal, what);
+    return {
+      width,
+      height,
+      rgb: data.subarray(0, 3 * pixels),
+      alpha: data.subarray(3 * pixels, 4 * pixels),
+      ...(frame.withDepth ? { depth: data.subarray(4 * pixels, 5 * pixels) } : {}),
+    };
   }
 
   /** The frame uniforms (see `Frame` in shaders.ts). */
