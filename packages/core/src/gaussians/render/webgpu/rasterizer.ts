@@ -145,7 +145,7 @@ class Params {
  * Packs means, opacities, scales and rotations as 3 vec4 per Gaussian. A Gaussian with a
  * non-finite parameter gets opacity 0, so it is culled (its projection would not be finite).
  */
-function packGaussians(g: Gaussians): Float32Array {
+function packGaussians(g: Gaussians): Float32Array<ArrayBuffer> {
   const out = new Float32Array(Math.max(1, g.count) * 12);
   const K = 3 * g.shCoefficients;
   for (let i = 0; i < g.count; i++) {
@@ -300,7 +300,8 @@ class WebGpuRasterizer implements GaussianRasterizer {
     const gauss = createBuffer(this.device, packed.byteLength, STORAGE | COPY_DST, 'gaussians');
     this.device.queue.writeBuffer(gauss, 0, packed);
     const sh = createBuffer(this.device, Math.max(16, Math.ceil((g.harmonics.length * 4) / 16) * 16), STORAGE | COPY_DST, 'harmonics');
-    if (g.harmonics.length > 0) this.device.queue.writeBuffer(sh, 0, g.harmonics, 0, g.harmonics.length);
+    // (writeBuffer takes shared-memory views too; lib.dom's typing of it does not say so)
+    if (g.harmonics.length > 0) this.device.queue.writeBuffer(sh, 0, g.harmonics as Float32Array<ArrayBuffer>, 0, g.harmonics.length);
     this.scene = { source: g, gauss, sh };
     return this.scene;
   }
