@@ -81,6 +81,7 @@ try {
   // Gaussian rasterizer (gs_video): 169,344 Gaussians (one DA3 view at 504×336), 504×336 RGB+ED,
   // worker-thread CPU rasterizer on 2 threads, and core's single-threaded one. Target ≥ 5 fps.
   for (const threads of quick ? [2] : [2, 0]) results.push(task('rasterize', [threads, quick ? 8 : 20]));
+  if (!quick) results.push(task('rasterize', [2, 10, 'heavy']));
   // WebGPU rasterizer on the software adapter (SwiftShader: no GPU here), in Chromium and in Node
   // on Dawn: the tiny-giant fixture (7056 Gaussians) at 42×56 and 252×336, and the same 169k scene.
   for (const runtime of ['chromium', 'dawn']) {

@@ -5,12 +5,13 @@
 // z ≈ 4 with relief, a sphere at z ≈ 2, a floor) at mean = depth·K⁻¹[u+½, v+½, 1]; scales of
 // 0.4–1.6 source pixels (world = σ_px·z/f) in the image plane and 0.3× that along the view ray,
 // rotated about the ray; opacities 0.3–0.98; SH degree 2 (DC = a procedural texture, higher bands
-// ±0.05). Deterministic (LCG seed).
+// ±0.05). Deterministic (LCG seed). `splatScale` multiplies the sizes, `minOpacity` raises the
+// opacity floor (a heavier scene: more overlap, more pixels reaching the transmittance cut-off).
 
 /** Source camera: 504×336, f = 400 px, principal point at the centre. */
 export const SOURCE = { width: 504, height: 336, fx: 400, fy: 400, cx: 252, cy: 168 };
 
-export function makeScene({ width = SOURCE.width, height = SOURCE.height, seed = 12345 } = {}) {
+export function makeScene({ width = SOURCE.width, height = SOURCE.height, seed = 12345, splatScale = 1, minOpacity = 0.3 } = {}) {
   const { fx, fy } = SOURCE;
   const cx = width / 2;
   const cy = height / 2;
@@ -47,15 +48,15 @@ export function makeScene({ width = SOURCE.width, height = SOURCE.height, seed =
       means[3 * i] = x * z;
       means[3 * i + 1] = y * z;
       means[3 * i + 2] = z;
-      const px = (0.4 + 1.2 * rand()) * z / fx;
-      const py = (0.4 + 1.2 * rand()) * z / fy;
+      const px = (splatScale * (0.4 + 1.2 * rand()) * z) / fx;
+      const py = (splatScale * (0.4 + 1.2 * rand()) * z) / fy;
       scales[3 * i] = px;
       scales[3 * i + 1] = py;
       scales[3 * i + 2] = 0.3 * Math.min(px, py);
       const th = Math.PI * rand();
       rotations[4 * i + 2] = Math.sin(th / 2); // about the camera z axis (xyzw)
       rotations[4 * i + 3] = Math.cos(th / 2);
-      opacities[i] = 0.3 + 0.68 * rand();
+      opacities[i] = minOpacity + (0.98 - minOpacity) * rand();
       const tex = [0.5 + 0.4 * Math.sin(17 * x + 3 * z), 0.5 + 0.4 * Math.cos(11 * y - 2 * z), 0.5 + 0.4 * Math.sin(7 * (x + y))];
       for (let ch = 0; ch < 3; ch++) {
         const h = (3 * i + ch) * K;

@@ -207,7 +207,8 @@ export function rasterizeTileRow(
     scratch.ids = new Int32Array(size);
     scratch.keys = new Uint32Array(size);
   }
-  const { ids, keys: rowKeys } = scratch;
+  const ids = scratch.ids;
+  const rowKeys = scratch.keys;
   let k = 0;
   for (const b of slices) {
     const items = b.items;
@@ -224,11 +225,11 @@ export function rasterizeTileRow(
 /**
  * Composites tile row `ty` (image rows `16·ty .. 16·ty + 15`) front to back from the splats
  * `ids[0 .. m)` of `splats` (those overlapping the row, in depth order) and writes its pixels of
- * `out`: gsplat's
- * `rasterize_to_pixels` per pixel — sigma = ½(a dx² + c dy²) + b dx dy with dx = mean − (x + ½);
- * alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel
- * stops (exclusive) once T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then
- * rgb + T·background, alpha = 1 − T, depth / max(alpha, 1e-10).
+ * `out`. Per pixel this is gsplat's `rasterize_to_pixels`: sigma = ½(a dx² + c dy²) + b dx dy
+ * with dx = mean − (x + ½); alpha = min(0.999, opacity·exp(−sigma)) (exp from a table, relative
+ * error ≤ 5e-7); skipped when sigma < 0 or alpha < 1/255; the pixel stops (exclusive) once
+ * T·(1 − alpha) ≤ 1e-4; colour += alpha·T·rgb, depth += alpha·T·z; then rgb + T·background,
+ * alpha = 1 − T, depth / max(alpha, 1e-10).
  *
  * Each splat visits only the pixels of its tiles inside its box where sigma ≤ ln(255·opacity)
  * (the ellipse outside which alpha < 1/255, so skipping the rest changes nothing), and splats
@@ -246,7 +247,13 @@ export function compositeTileRow(splats: Float32Array, ids: Int32Array, m: numbe
     scratch.acc = new Float64Array(TILE * W * 4);
   }
   if (scratch.tileLeft.length < tilesX) scratch.tileLeft = new Int32Array(tilesX);
-  const { trans, acc, tileLeft } = scratch;
+  const trans = scratch.trans;
+  const acc = scratch.acc;
+  const tileLeft = scratch.tileLeft;
+  // every frame field is read here, not after the loop (a map check there deopts each call)
+  const bgR = frame.background[0];
+  const bgG = frame.background[1];
+  const bgB = frame.background[2];
   trans.fill(1, 0, npix);
   acc.fill(0, 0, 4 * npix);
   for (let tx = 0; tx < tilesX; tx++) tileLeft[tx] = rowsHere * (Math.min(W, (tx + 1) * TILE) - tx * TILE);
@@ -346,10 +353,16 @@ export function compositeTileRow(splats: Float32Array, ids: Int32Array, m: numbe
     }
   }
 
-  const [bgR, bgG, bgB] = frame.background;
+  finishTileRow(trans, acc, npix, y0 * W, bgR, bgG, bgB, out);
+}
+
+/** Writes a composited row's pixels: rgb + T·background, alpha = 1 − T, depth / max(alpha, 1e-10). */
+function finishTileRow(trans: Float64Array, acc: Float64Array, npix: number, first: number, bgR: number, bgG: number, bgB: number, out: RasterPlanes): void {
   const floor = GSPLAT_CONSTANTS.depthAlphaFloor;
-  const { rgb, alpha, depth } = out;
-  for (let i = 0, p = y0 * W; i < npix; i++, p++) {
+  const rgb = out.rgb;
+  const alpha = out.alpha;
+  const depth = out.depth;
+  for (let i = 0, p = first; i < npix; i++, p++) {
     const t = Math.abs(trans[i]);
     const a = 4 * i;
     rgb[3 * p] = acc[a] + t * bgR;
