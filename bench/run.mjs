@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
 // onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes;
-// Gaussian rendering (gs_video) of a 169k-Gaussian scene at 504×336 on the CPU (2 worker threads).
+// Gaussian rendering (gs_video) of a 169k-Gaussian scene at 504×336 on the CPU (2 worker threads),
+// and with the WebGPU rasterizer on the software adapter (Chromium, and Node on Dawn).
 // Each step runs in its own process (peak RSS is per step).
 // Then the same checkpoint and the tiny fixture model through @da3js/web in headless Chromium
 // (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
@@ -86,6 +87,17 @@ try {
   // worker-thread CPU rasterizer on 2 threads, and core's single-threaded one. Target ≥ 5 fps.
   for (const threads of quick ? [2] : [2, 0]) results.push(task('rasterize', [threads, quick ? 8 : 20]));
   if (!quick) results.push(task('rasterize', [2, 10, 'heavy']));
+  // WebGPU rasterizer on the software adapter (SwiftShader: no GPU here), in Chromium and in Node
+  // on Dawn: the tiny-giant fixture (7056 Gaussians) at 42×56 and 252×336, and the same 169k scene.
+  for (const runtime of ['chromium', 'dawn']) {
+    try {
+      results.push(task('rasterize-webgpu', [runtime, quick ? 3 : 8], 20 * 60_000));
+    } catch (e) {
+      failed = true;
+      console.error(`bench: WebGPU rasterizer on ${runtime} failed: ${e.message.split('\n')[0]}`);
+      results.push({ task: 'rasterize', runtime: `${runtime}-webgpu`, error: e.message.split('\n')[0] });
+    }
+  }
   // gs_video: one whole export (extend, 122 frames of 1016×336) with node's defaults
   // (worker-thread CPU rasterizer + ffmpeg libx264 crf 18).
   if (!quick) results.push(task('gs-video', ['extend', 'high']));

@@ -27,8 +27,15 @@ export interface Da3AppHook {
   readonly providers: readonly string[];
   /** The measure tool: the last completed distance (world units; metres when the prediction is metric). */
   readonly measure: { readonly lastDistance: number | null };
-  /** The 3D viewer: points drawn, and the page position (CSS px) of a world point (OpenCV axes). */
-  readonly viewer: { readonly pointsShown: number; project(x: number, y: number, z: number): ScreenPoint };
+  /**
+   * The 3D viewer: points drawn, the page position (CSS px) of a world point (OpenCV axes), and
+   * splat mode (the "Splats" checkbox: shown, frames drawn, last frame's render time in ms).
+   */
+  readonly viewer: {
+    readonly pointsShown: number;
+    project(x: number, y: number, z: number): ScreenPoint;
+    readonly splats: { readonly enabled: boolean; readonly frames: number; readonly lastFrameMs: number };
+  };
   /** Wall-clock milliseconds of the last run's steps. */
   readonly timings: { readonly load?: number; readonly decode?: number; readonly inference?: number };
   /** Runs the pipeline on the current input (what the Reconstruct button does). */

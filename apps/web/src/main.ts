@@ -20,6 +20,7 @@ import { parseUrlParams } from './params.js';
 import { providers, setBusy, setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
 import { MeasureTool } from './viewer/measure-tool.js';
 import { SceneController, readViewerSettings } from './viewer/scene-controller.js';
+import { SplatView } from './viewer/splats.js';
 import { Viewer } from './viewer/viewer.js';
 
 const params = parseUrlParams(location.search);
@@ -42,6 +43,7 @@ const inputs = createInputs((s) => {
 const viewer = new Viewer(byId('viewer'));
 const scene = new SceneController(viewer);
 const measure = new MeasureTool(viewer, byId<HTMLButtonElement>('measure-toggle'), byId('measure-result'));
+const splats = new SplatView(viewer, byId<HTMLInputElement>('show-splats'));
 const depthView = new DepthView();
 const gsVideoControls = createGsVideoControls();
 const downloads = new Downloads(
@@ -72,6 +74,7 @@ function show(p: Prediction | PredictionLike, inWorker = false): Prediction {
   timed('cloud', () => scene.setPrediction(shown));
   timed('depth', () => depthView.setPrediction(shown));
   downloads.setPrediction(shown);
+  splats.setGaussians(shown.gaussians);
   byId('viewer-empty').hidden = true;
   return shown;
 }
@@ -179,6 +182,17 @@ window.da3App = {
       return scene.pointsShown;
     },
     project: (x, y, z) => viewer.project(x, y, z),
+    splats: {
+      get enabled() {
+        return splats.enabled;
+      },
+      get frames() {
+        return splats.frames;
+      },
+      get lastFrameMs() {
+        return splats.lastFrameMs;
+      },
+    },
   },
   timings,
   run,

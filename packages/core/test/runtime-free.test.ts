@@ -6,7 +6,8 @@ import { REPO_ROOT } from './helpers/fixtures.js';
 /** @da3js/core must run in browsers, workers and Node alike: no runtime modules in its sources. */
 const FORBIDDEN =
   /(?:from|import|require\()\s*['"](node:[\w/]+|fs|fs\/promises|path|os|url|crypto|child_process|worker_threads|stream|buffer|util|onnxruntime-(?:node|web|common)|sharp)['"]/;
-const FORBIDDEN_GLOBALS = /\b(?:process\.|Buffer\.|__dirname|__filename|document\.|window\.|navigator\.)/;
+// WebGPU's flag objects too: core's WebGPU rasterizer uses only the device it is given.
+const FORBIDDEN_GLOBALS = /\b(?:process\.|Buffer\.|__dirname|__filename|document\.|window\.|navigator\.|GPUBufferUsage\.|GPUMapMode\.|GPUShaderStage\.|GPUTextureUsage\.)/;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

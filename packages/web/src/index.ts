@@ -46,3 +46,4 @@ export { blobByteSource, blobSink, httpRangeByteSource, withReadProgress, withSi
 export { defaultTimingStore, memoryTimingStore, networkUnits, type TimingStore } from './timings.js';
 export { abortable } from './abort.js';
 export { pipeline, type DepthEstimationPipeline } from './pipeline.js';
+export { createWebGpuRasterizer, type WebGpuRasterizerOptions } from './gaussians.js';

@@ -5,3 +5,4 @@ export * from './project.js';
 export * from './composite.js';
 export * from './cpu.js';
 export * from './parallel.js';
+export * from './webgpu/index.js';

@@ -1,0 +1,1 @@
+export { createWebGpuRasterizer, type WebGpuDeviceLike, type WebGpuRasterizerOptions } from './rasterizer.js';
