@@ -94,7 +94,7 @@ console.log(JSON.stringify([typeof DepthAnything3.fromPretrained, typeof parseJo
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       const r = run(process.execPath, [file]);
       expect(r.code, r.out).toBe(0);
-      expect(JSON.parse(r.stdout.trim())).toEqual(['function', 'function', 12, 'function', true]);
+      expect(JSON.parse(r.stdout.trim())).toEqual(['function', 'function', 13, 'function', true]);
     }
   });
 
