@@ -28,3 +28,7 @@ export * from './model/weights-map/index.js';
 export * from './model/convert.js';
 export * from './pipeline/index.js';
 export * from './gaussians/index.js';
+export * from './stream/plan.js';
+export * from './stream/point-cloud.js';
+export * from './stream/pose-files.js';
+export * from './stream/stream-inference.js';
