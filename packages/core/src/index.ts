@@ -28,6 +28,12 @@ export * from './model/weights-map/index.js';
 export * from './model/convert.js';
 export * from './pipeline/index.js';
 export * from './gaussians/index.js';
+export * from './stream/align/index.js';
+// `Sim3` and `applySim3ToExtrinsics` are names of both align/ (evo-style `{ R, t, scale }`, batches
+// of extrinsics) and stream/align/ (`{ scale, rotation, translation }`, one 3×4): at this level
+// they stay align/'s; stream/align/'s are re-exported under the names below.
+export { type Sim3, applySim3ToExtrinsics } from './align/index.js';
+export { type Sim3 as StreamSim3, applySim3ToExtrinsics as applyStreamSim3ToExtrinsics } from './stream/align/index.js';
 export * from './stream/plan.js';
 export * from './stream/point-cloud.js';
 export * from './stream/pose-files.js';
