@@ -69,14 +69,6 @@ function unprojectView(maps: ChunkMaps, view: number, sim3: Sim3 | null, out: Fl
   }
 }
 
-/** `conf − 1` of views `[from, to)` (the reference subtracts 1 right after inference: its confidences start at 0). */
-export function confMinusOne(maps: ChunkMaps, from: number, to: number): Float32Array {
-  const n = maps.height * maps.width;
-  const out = new Float32Array((to - from) * n);
-  for (let i = 0; i < out.length; i++) out[i] = maps.conf[from * n + i] - 1;
-  return out;
-}
-
 /** A chunk's share of the global point cloud. */
 export interface StreamPointCloud {
   /** Points kept. */

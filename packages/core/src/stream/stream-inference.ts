@@ -5,7 +5,7 @@ import type { Prediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
 import { type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3 } from './align/index.js';
 import { type ChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
-import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps, confMinusOne } from './point-cloud.js';
+import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
 
 /** The identity Sim(3) (the first chunk's frame is the world frame). */
 export const IDENTITY_SIM3: Sim3 = Object.freeze({ scale: 1, rotation: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), translation: new Float64Array(3) });
@@ -49,10 +49,24 @@ export interface StreamChunk extends ChunkRange {
   readonly toWorld: Sim3;
   /** Chunk frame → the previous chunk's frame, fitted on their overlap; `null` for the first chunk. */
   readonly relative: Sim3 | null;
+  /** How the overlap fit went (`null` for the first chunk and resumed ones). */
+  readonly alignment: StreamAlignmentInfo | null;
   /** Found finished in `options.store`: not run again, its frames not handed out again. */
   readonly resumed: boolean;
   /** Its share of the global point cloud (`null` when resumed or `pointCloud: false`). */
   readonly points: StreamPointCloud | null;
+}
+
+/** Diagnostics of a chunk's overlap alignment (`alignChunkOverlap`'s). */
+export interface StreamAlignmentInfo {
+  /** Pixels confident in both chunks, used in the fit. */
+  readonly matchedPoints: number;
+  /** The confidence threshold (conf − 1). */
+  readonly confThreshold: number;
+  /** Mean ‖prev − S(cur)‖ over those pixels, in the previous chunk's units. */
+  readonly meanError: number;
+  /** IRLS iterations run. */
+  readonly iterations: number;
 }
 
 /** What {@link streamInference} yields: each chunk once it is aligned, then the frames it hands out, in frame order. */
@@ -130,7 +144,10 @@ export interface StreamOptions {
   readonly chunkSize?: number;
   /** Frames two consecutive chunks share, aligned on (default 60; `1 ≤ overlap < chunkSize`). */
   readonly overlap?: number;
-  /** The overlap alignment (method, IRLS settings; the reference's defaults). */
+  /**
+   * The overlap alignment (`method` sim3 | se3 | scale+se3, IRLS settings; the reference's
+   * defaults). Confidences are passed as the network gives them (`confShift` 1 subtracts the 1).
+   */
   readonly align?: StreamAlignOptions;
   /** Build each chunk's share of the point cloud (default true). */
   readonly pointCloud?: boolean;
@@ -342,7 +359,7 @@ export async function* streamInference<Frame = ImageU8>(
       size = { width: found.width, height: found.height };
       prev = { range, toWorld: found.toWorld, relative: found.relative, width: found.width, height: found.height, tail: null, emittedEnd: found.emittedEnd, last: found.last, extrinsics: found.extrinsics, intrinsics: found.intrinsics };
       progress('resumed', range);
-      yield { type: 'chunk', chunk: { ...range, width: found.width, height: found.height, toWorld: found.toWorld, relative: found.relative, resumed: true, points: null } };
+      yield { type: 'chunk', chunk: { ...range, width: found.width, height: found.height, toWorld: found.toWorld, relative: found.relative, alignment: null, resumed: true, points: null } };
       return;
     }
     checkAbort();
@@ -360,6 +377,7 @@ export async function* streamInference<Frame = ImageU8>(
     size = { width: prediction.width, height: prediction.height };
     const maps: ChunkMaps = { views, height: prediction.height, width: prediction.width, depth: prediction.depth, conf: prediction.conf, extrinsics: prediction.extrinsics, intrinsics: prediction.intrinsics, images: prediction.processedImages };
     let relative: Sim3 | null = null;
+    let alignment: StreamAlignmentInfo | null = null;
     let toWorld = IDENTITY_SIM3;
     const before = prev as Previous | null;
     if (before) {
@@ -367,18 +385,20 @@ export async function* streamInference<Frame = ImageU8>(
       if (tail.views !== overlap || tail.width !== maps.width || tail.height !== maps.height) {
         throw new Da3Error('BAD_SHAPE', `streamInference: the saved tail of chunk ${before.range.index} is ${tail.views}×${tail.width}×${tail.height}, expected ${overlap}×${maps.width}×${maps.height}`);
       }
-      relative = alignChunkOverlap(
-        { points: chunkPointMaps(tail, 0, overlap), conf: confMinusOne(tail, 0, overlap) },
-        { points: chunkPointMaps(maps, 0, overlap), conf: confMinusOne(maps, 0, overlap) },
+      const fit = alignChunkOverlap(
+        { points: chunkPointMaps(tail, 0, overlap), conf: tail.conf, depth: tail.depth },
+        { points: chunkPointMaps(maps, 0, overlap), conf: maps.conf.subarray(0, overlap * maps.height * maps.width), depth: maps.depth.subarray(0, overlap * maps.height * maps.width) },
         options.align,
       );
+      relative = { scale: fit.scale, rotation: fit.rotation, translation: fit.translation };
+      alignment = { matchedPoints: fit.matchedPoints, confThreshold: fit.confThreshold, meanError: fit.meanError, iterations: fit.iterations };
       toWorld = composeSim3(before.toWorld, relative);
     }
     const points =
       options.pointCloud === false
         ? null
         : chunkPointCloud(maps, range.index === 0 ? null : toWorld, { sampleRatio, confThresholdCoef: coef, seed: (seed ^ Math.imul(range.index + 1, 0x9e3779b1)) >>> 0 });
-    yield { type: 'chunk', chunk: { ...range, width: maps.width, height: maps.height, toWorld, relative, resumed: false, points } };
+    yield { type: 'chunk', chunk: { ...range, width: maps.width, height: maps.height, toWorld, relative, alignment, resumed: false, points } };
     const ownedEnd = last ? range.end : range.end - overlap;
     const current: Previous = { range, toWorld, relative, width: maps.width, height: maps.height, tail: null, emittedEnd: range.start, last, extrinsics: new Float32Array(0), intrinsics: new Float32Array(0) };
     const emitted: StreamFrame[] = [];

@@ -10,9 +10,13 @@ import {
   type StreamEvent,
   type StreamFrame,
   type StreamOptions,
+  type StreamSim3,
   type StreamStore,
+  applyStreamSim3ToExtrinsics as applySim3ToExtrinsics,
   chunkPointCloud,
+  composeSim3,
   createPrediction,
+  invertSim3,
   numpyFloat32,
   ownedFrames,
   planChunks,
@@ -24,9 +28,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs script without types
 import { cameraPath, renderView } from '../../../../scripts/render-example-scene.mjs';
 import { fixtureModel } from '../../../../test-utils/ort-model.js';
-import { applySim3ToExtrinsics, composeSim3, invertSim3 } from '../../src/stream/align/index.js';
-
-type Sim3 = StreamChunk['toWorld'];
+type Sim3 = StreamSim3;
 
 interface Rendered extends ImageU8 {
   readonly depth: Float32Array;
