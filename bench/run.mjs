@@ -2,10 +2,13 @@
 // `npm run bench`: DA3-SMALL (official shapes, seeded random weights) converted and run with
 // onnxruntime-node on the CPU, 504×336, N = 1, 8 and 16; 1,000,000-point PLY and GLB writes.
 // Each step runs in its own process (peak RSS is per step).
+// DA3-Streaming (streamToDirectory) over 100 and 600 synthetic frames, chunk 24 / overlap 12 at
+// 504×336: times and peak RSS, which must not grow with the number of frames (within 10 %).
 // Then the same checkpoint and the tiny fixture model through @da3js/web in headless Chromium
 // (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
 // runtime 'chromium-wasm' (skipped, saying why, when there is no Chromium). --quick: fewer
-// scenarios and runs (browser: 2 threads only).
+// scenarios and runs (browser: 2 threads only; streaming: 36 vs 72 frames). --only stream: just
+// the streaming step (results in bench/results/<date>-<host>-stream.json, latest.json untouched).
 // Results: bench/results/<date>-<host>.json and bench/results/latest.json.
 // Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
 import { execFileSync } from 'node:child_process';
@@ -18,6 +21,8 @@ import { VARIANTS } from '@da3js/core';
 const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'da3js-bench-'));
 const quick = process.argv.includes('--quick');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const want = (step) => !only || only === step;
 
 function task(name, args, timeout = 0) {
   const out = execFileSync(process.execPath, [join(here, 'tasks', `${name}.mjs`), ...args.map(String)], {
@@ -47,10 +52,28 @@ try {
     ['fp16', 'fused', [[1, 336, 504, 5]]],
   ];
   for (const [precision, attention, scenarios] of graphs) {
-    if (scenarios.length === 0) continue;
+    if (scenarios.length === 0 || !want('infer')) continue;
     const onnx = join(work, `da3-small-${precision}-${attention}.onnx`);
     results.push(task('convert', ['DA3-SMALL', ckpt, onnx, precision, attention]));
     for (const [n, h, w, runs] of scenarios) results.push({ runtime: 'node-cpu', precision, attention, ...task('infer', [onnx, n, h, w, runs, 2]) });
+  }
+  if (want('stream')) {
+    // The first call converts the graph into the shared cache (and warms it); the measured runs reuse it.
+    const cache = join(work, 'stream-cache');
+    const [chunk, overlap] = [24, 12];
+    const warm = task('stream', [repo, cache, chunk, chunk, overlap, 504, 336, 2], 30 * 60_000);
+    results.push({ ...warm, warmup: true });
+    const runs = (quick ? [36, 72] : [100, 600]).map((n) => task('stream', [repo, cache, n, chunk, overlap, 504, 336, 2], 60 * 60_000));
+    results.push(...runs);
+    const [small, large] = runs;
+    results.push({
+      task: 'stream-memory',
+      frames: [small.frames, large.frames],
+      peakRssMiB: [small.peakRssMiB, large.peakRssMiB],
+      ratio: Number((large.peakRssMiB / small.peakRssMiB).toFixed(3)),
+      withinTenPercent: Math.abs(large.peakRssMiB / small.peakRssMiB - 1) <= 0.1,
+    });
+    if (!results.at(-1).withinTenPercent) failed = true;
   }
   // In-browser: [name, hub-layout folder, width, height, process_res, runs].
   const tiny = join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', 'fixtures'), 'tiny');
@@ -58,7 +81,7 @@ try {
     ['DA3-TINY (fixture)', tiny, 84, 56, 84, quick ? 5 : 10],
     ['DA3-SMALL', repo, 504, 336, 504, quick ? 3 : 5],
   ];
-  browser: for (const [name, dir, w, h, res, runs] of pages) {
+  browser: for (const [name, dir, w, h, res, runs] of want('browser') ? pages : []) {
     if (!existsSync(join(dir, 'model.safetensors'))) {
       results.push({ task: 'infer', runtime: 'chromium-wasm', model: name, skipped: `no model at ${dir}` });
       continue;
@@ -75,7 +98,7 @@ try {
       }
     }
   }
-  for (const format of ['ply', 'glb']) results.push(task('write-export', [format, 1_000_000, quick ? 2 : 5]));
+  if (want('export')) for (const format of ['ply', 'glb']) results.push(task('write-export', [format, 1_000_000, quick ? 2 : 5]));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -87,8 +110,8 @@ const doc = {
   results,
 };
 mkdirSync(join(here, 'results'), { recursive: true });
-const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}.json`);
+const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}${only ? `-${only}` : ''}.json`);
 writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
-writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+if (!only) writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 console.log(`bench: wrote ${file}`);
 if (failed) process.exitCode = 1;

@@ -31,6 +31,7 @@ export { resolveModelSource, type ModelSourceOptions } from './model/from-pretra
 export { pipeline, type DepthEstimationPipeline } from './model/pipeline.js';
 export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
 export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
+export { type NodeStreamOptions, type StreamToDirectoryOptions, type StreamToDirectoryResult, streamFrames, streamToDirectory } from './stream/stream.js';
 export * from './hub/index.js';
 export * from './input/index.js';
 export { runCli, type CliIo } from './cli/main.js';
