@@ -23,6 +23,9 @@ const work = mkdtempSync(join(tmpdir(), 'da3js-bench-'));
 const quick = process.argv.includes('--quick');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const want = (step) => !only || only === step;
+// --stream-model tiny: the streaming step with the tiny fixture model (same frames, chunking and
+// outputs; minutes instead of an hour on a 2-core machine) instead of DA3-SMALL.
+const streamModel = process.argv.includes('--stream-model') ? process.argv[process.argv.indexOf('--stream-model') + 1] : 'small';
 
 function task(name, args, timeout = 0) {
   const out = execFileSync(process.execPath, [join(here, 'tasks', `${name}.mjs`), ...args.map(String)], {
@@ -61,13 +64,16 @@ try {
     // The first call converts the graph into the shared cache (and warms it); the measured runs reuse it.
     const cache = join(work, 'stream-cache');
     const [chunk, overlap] = [24, 12];
-    const warm = task('stream', [repo, cache, chunk, chunk, overlap, 504, 336, 2], 30 * 60_000);
-    results.push({ ...warm, warmup: true });
-    const runs = (quick ? [36, 72] : [100, 600]).map((n) => task('stream', [repo, cache, n, chunk, overlap, 504, 336, 2], 60 * 60_000));
+    const dir = streamModel === 'tiny' ? join(process.env.DA3_FIXTURES ? resolve(process.env.DA3_FIXTURES) : join(here, '..', 'fixtures'), 'tiny') : repo;
+    const model = streamModel === 'tiny' ? 'DA3-TINY (fixture)' : 'DA3-SMALL';
+    const warm = task('stream', [dir, cache, chunk, chunk, overlap, 504, 336, 2], 60 * 60_000);
+    results.push({ ...warm, model, warmup: true });
+    const runs = (quick ? [36, 72] : [100, 600]).map((n) => ({ ...task('stream', [dir, cache, n, chunk, overlap, 504, 336, 2], 4 * 60 * 60_000), model }));
     results.push(...runs);
     const [small, large] = runs;
     results.push({
       task: 'stream-memory',
+      model,
       frames: [small.frames, large.frames],
       peakRssMiB: [small.peakRssMiB, large.peakRssMiB],
       ratio: Number((large.peakRssMiB / small.peakRssMiB).toFixed(3)),
