@@ -90,3 +90,39 @@ describe('stream/align basics', () => {
     bad(() => alignChunkOverlap({ points: pts, conf }, { points: pts, conf }, { method: 'scale+se3' }), 'BAD_VALUE');
   });
 });
+
+describe('computeScaleWeighted: the weighted selection equals numpy argsort + cumsum + searchsorted', () => {
+  it('on many ties and random weights', async () => {
+    const { computeScaleWeighted } = await import('@da3js/core');
+    const rng = createPrng(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 150 + Math.floor(rng.next() * 3000);
+      const d1 = new Float64Array(n), d2 = new Float64Array(n), c1 = new Float64Array(n), c2 = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        d2[i] = 1 + Math.floor(rng.next() * 4); // few distinct values → many tied ratios
+        d1[i] = d2[i] * (0.5 + Math.floor(rng.next() * 8) / 8);
+        c1[i] = rng.next() * 3;
+        c2[i] = rng.next() * 3;
+      }
+      // The reference's steps, literally (stable sort: numpy's order among ties does not change the value).
+      const thr = Math.max(median(c1) * 0.1, median(c2) * 0.1, 1e-6);
+      const idx = [...Array(n).keys()].filter((i) => c1[i] > thr && c2[i] > thr && d1[i] > 1e-3 && d2[i] > 1e-3 && d1[i] < 100 && d2[i] < 100);
+      const w = idx.map((i) => (c1[i] * c2[i]) ** 2);
+      const sum = w.reduce((a, b) => a + b, 0) + 1e-8;
+      const pairs = idx.map((i, k) => [d1[i] / (d2[i] + 1e-8), w[k] / sum]).sort((a, b) => a[0] - b[0]);
+      let c = 0;
+      const cum = pairs.map((p) => (c += p[1]));
+      const pick = (q: number) => cum.findIndex((v) => v >= q);
+      const mi = pick(0.5), qi = pick(0.9);
+      const median50 = mi >= 0 ? pairs[mi][0] : 1;
+      const expected = qi >= 0 ? pairs[qi][0] : median50;
+      expect(computeScaleWeighted(d1, d2, c1, c2).scale).toBe(expected > 0.1 && expected < 10 ? expected : 1);
+    }
+  });
+});
+
+function median(a: ArrayLike<number>): number {
+  const s = Float64Array.from(a).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -47,3 +47,24 @@ export {
   weightedAlignPointMaps,
 } from './pointMaps.js';
 export { type LegacyRandomState, legacyRandomState } from './legacyRandom.js';
+export { sim3Exp, sim3Log } from './lie.js';
+export {
+  type LoopConstraint,
+  type PoseGraphOptions,
+  type PoseGraphResult,
+  absoluteToSequentialTransforms,
+  optimizeSim3PoseGraph,
+  sequentialToAbsolutePoses,
+} from './poseGraph.js';
+export {
+  type ChunkRange,
+  type LoopChunkPair,
+  type LoopClosure,
+  type LoopDetectionOptions,
+  findChunkIndex,
+  findLoopClosures,
+  getFrameRange,
+  poolFrameDescriptors,
+  processLoopList,
+  removeDuplicates,
+} from './loops.js';

@@ -117,8 +117,9 @@ export function alignChunkOverlap(prev: OverlapMaps, cur: OverlapMaps, options: 
 
   const c1 = shifted(prev.conf, shift);
   const c2 = shifted(cur.conf, shift);
+  const medians: [number, number] = [median(c1), median(c2)];
   let confThreshold = options.confThreshold;
-  if (confThreshold === undefined) confThreshold = Math.min(median(c1), median(c2)) * ratio;
+  if (confThreshold === undefined) confThreshold = Math.min(medians[0], medians[1]) * ratio;
   else if (Number.isNaN(confThreshold)) throw new Da3Error('BAD_VALUE', `${where}: confThreshold is NaN`);
 
   let scaleEstimate: ChunkScale | undefined;
@@ -129,7 +130,7 @@ export function alignChunkOverlap(prev: OverlapMaps, cur: OverlapMaps, options: 
       cur.depth as Float32Array,
       c2,
       options.scaleComputeMethod ?? 'auto',
-      options.scale,
+      { confMedians: medians, ...options.scale },
     );
   }
   const r = weightedAlignCore(prev.points, c1, cur.points, c2, confThreshold, irls, scaleEstimate?.scale, where, {
@@ -246,9 +247,18 @@ function finite(where: string, name: string, a: ArrayLike<number>): void {
 
 function shifted(conf: Float32Array, shift: number): Float32Array | Float64Array {
   if (shift === 0) return conf;
-  const out = new Float64Array(conf.length);
-  for (let i = 0; i < conf.length; i++) out[i] = conf[i] - shift;
-  return out;
+  // c − 1 of a float32 c ≥ 1 is exact in float32 (the reference shifts its float32 array in place).
+  let exact = Number.isInteger(shift) && Math.abs(shift) <= 1;
+  const out = new Float32Array(conf.length);
+  for (let i = 0; i < conf.length && exact; i++) {
+    const v = conf[i] - shift;
+    out[i] = v;
+    if (out[i] !== v) exact = false;
+  }
+  if (exact) return out;
+  const out64 = new Float64Array(conf.length);
+  for (let i = 0; i < conf.length; i++) out64[i] = conf[i] - shift;
+  return out64;
 }
 
 interface DepthFilter {

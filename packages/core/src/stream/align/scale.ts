@@ -38,6 +38,8 @@ export interface ScaleOptions {
   weightPower?: number;
   /** Weighted: the weighted quantile of the ratios returned (default 0.9). */
   robustQuantile?: number;
+  /** Both: `[median(conf1), median(conf2)]` when already known (saves two selections on large inputs). */
+  confMedians?: readonly [number, number];
 }
 
 /** A scale and its quality score. */
@@ -68,7 +70,7 @@ export function computeScaleRansac(
 ): ScaleEstimate {
   const where = 'computeScaleRansac';
   checkScaleInputs(where, depth1, depth2, conf1, conf2);
-  const valid = validPixels(depth1, depth2, conf1, conf2, options.confThresholdRatio ?? 0.1);
+  const valid = validPixels(depth1, depth2, conf1, conf2, options.confThresholdRatio ?? 0.1, options.confMedians);
   if (valid.length < 100) return { scale: 1, quality: 0 };
   const maxSamples = options.maxSamples ?? 10000;
   let sel: ArrayLike<number> = valid;
@@ -109,7 +111,7 @@ export function computeScaleWeighted(
 ): ScaleEstimate {
   const where = 'computeScaleWeighted';
   checkScaleInputs(where, depth1, depth2, conf1, conf2);
-  const valid = validPixels(depth1, depth2, conf1, conf2, options.confThresholdRatio ?? 0.1);
+  const valid = validPixels(depth1, depth2, conf1, conf2, options.confThresholdRatio ?? 0.1, options.confMedians);
   if (valid.length < 100) return { scale: 1, quality: 0 };
   const power = options.weightPower ?? 2;
   const q = options.robustQuantile ?? 0.9;
@@ -125,17 +127,13 @@ export function computeScaleWeighted(
   }
   const norm = sum + 1e-8;
   for (let k = 0; k < n; k++) w[k] /= norm;
-  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => ratios[a] - ratios[b] || a - b);
-  const cum = new Float64Array(n);
-  let c = 0;
-  for (let k = 0; k < n; k++) {
-    c += w[order[k]];
-    cum[k] = c;
-  }
-  const medianIdx = searchsortedLeft(cum, 0.5);
-  const scaleMedian = medianIdx < n ? ratios[order[medianIdx]] : 1.0;
-  const qIdx = searchsortedLeft(cum, q);
-  const scaleQuantile = qIdx < n ? ratios[order[qIdx]] : scaleMedian;
+  // numpy: argsort the ratios, cumsum the weights in that order, searchsorted(cum, q). The value
+  // found is the smallest ratio whose cumulative weight (ties included) reaches q — a weighted
+  // selection, O(n), without sorting all pixels.
+  const vals = Float64Array.from(ratios);
+  const wts = Float64Array.from(w);
+  const scaleMedian = weightedSelect(vals, wts, 0.5) ?? 1.0;
+  const scaleQuantile = weightedSelect(vals, wts, q) ?? scaleMedian;
 
   let entropy = 0;
   for (let k = 0; k < n; k++) entropy -= w[k] * Math.log(w[k] + 1e-8);
@@ -198,7 +196,7 @@ function checkScaleInputs(where: string, d1: ArrayLike<number>, d2: ArrayLike<nu
 
 /** numpy `np.median` (mean of the two middle values for an even count), float64. @internal */
 export function medianOf(values: ArrayLike<number>): number {
-  const a = Float64Array.from(values);
+  const a = values instanceof Float32Array ? Float32Array.from(values) : Float64Array.from(values);
   const m = a.length >> 1;
   const hi = selectKth(a, m);
   if (a.length % 2 === 1) return hi;
@@ -207,8 +205,16 @@ export function medianOf(values: ArrayLike<number>): number {
   return (lo + hi) / 2;
 }
 
-function validPixels(d1: ArrayLike<number>, d2: ArrayLike<number>, c1: ArrayLike<number>, c2: ArrayLike<number>, ratio: number): Uint32Array {
-  const thr = Math.max(medianOf(c1) * ratio, medianOf(c2) * ratio, 1e-6);
+function validPixels(
+  d1: ArrayLike<number>,
+  d2: ArrayLike<number>,
+  c1: ArrayLike<number>,
+  c2: ArrayLike<number>,
+  ratio: number,
+  medians: readonly [number, number] | undefined,
+): Uint32Array {
+  const [m1, m2] = medians ?? [medianOf(c1), medianOf(c2)];
+  const thr = Math.max(m1 * ratio, m2 * ratio, 1e-6);
   const ok = (i: number) => c1[i] > thr && c2[i] > thr && d1[i] > 1e-3 && d2[i] > 1e-3 && d1[i] < 100 && d2[i] < 100;
   let count = 0;
   for (let i = 0; i < d1.length; i++) if (ok(i)) count++;
@@ -218,15 +224,70 @@ function validPixels(d1: ArrayLike<number>, d2: ArrayLike<number>, c1: ArrayLike
   return out;
 }
 
-/** numpy `searchsorted(a, v, side='left')`: the first index with a[i] ≥ v. */
-function searchsortedLeft(a: Float64Array, v: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
+/**
+ * `sorted_values[searchsorted(cumsum(weights in value order), q)]`, or undefined when the total
+ * weight is below q (numpy's index n): the smallest value whose cumulative weight, ties included,
+ * reaches q. Quickselect with three-way partitioning; permutes `vals` and `wts` together.
+ */
+function weightedSelect(vals: Float64Array, wts: Float64Array, q: number): number | undefined {
+  let total = 0;
+  for (let i = 0; i < wts.length; i++) total += wts[i];
+  if (!(total >= q)) return undefined;
+  let lo = 0, hi = vals.length;
+  let need = q;
+  while (hi - lo > 16) {
     const mid = (lo + hi) >> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
+    const a = vals[lo], b = vals[mid], c = vals[hi - 1];
+    const pivot = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c)); // median of three
+    // Dutch national flag: [lo, lt) < pivot, [lt, i) == pivot, (gt, hi) > pivot.
+    let lt = lo, i = lo, gt = hi - 1;
+    let massLess = 0, massEq = 0;
+    while (i <= gt) {
+      const v = vals[i];
+      if (v < pivot) {
+        massLess += wts[i];
+        swap(vals, wts, lt++, i++);
+      } else if (v > pivot) {
+        swap(vals, wts, i, gt--);
+      } else {
+        massEq += wts[i];
+        i++;
+      }
+    }
+    if (massLess >= need) hi = lt;
+    else if (massLess + massEq >= need) return pivot;
+    else {
+      need -= massLess + massEq;
+      lo = gt + 1;
+    }
   }
-  return lo;
+  // Small remainder: insertion sort, then the cumulative walk.
+  for (let i = lo + 1; i < hi; i++) {
+    const v = vals[i], wv = wts[i];
+    let j = i - 1;
+    while (j >= lo && vals[j] > v) {
+      vals[j + 1] = vals[j];
+      wts[j + 1] = wts[j];
+      j--;
+    }
+    vals[j + 1] = v;
+    wts[j + 1] = wv;
+  }
+  let c = 0;
+  for (let i = lo; i < hi; i++) {
+    c += wts[i];
+    if (c >= need) return vals[i];
+  }
+  return hi > lo ? vals[hi - 1] : undefined;
+}
+
+function swap(v: Float64Array, w: Float64Array, i: number, j: number): void {
+  const tv = v[i];
+  v[i] = v[j];
+  v[j] = tv;
+  const tw = w[i];
+  w[i] = w[j];
+  w[j] = tw;
 }
 
 interface RansacSettings {
