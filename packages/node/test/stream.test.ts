@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +153,26 @@ describe('da3 stream', () => {
     const bad = da3('stream', frames, '--chunk-size', '4', '--overlap', '4');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--overlap \(4\) must be less than --chunk-size \(4\)/);
+  });
+
+  it('Ctrl-C keeps the finished chunks (exit 130, says how to continue); the same command continues after them', async () => {
+    const out = join(work, 'cli-sigint');
+    const args = [BIN, 'stream', frames, '--model-dir', join(FIXTURES, 'tiny'), '--chunk-size', '2', '--overlap', '1', '--process-res', '84', '--export-dir', out];
+    const child = spawn(process.execPath, args, { env: { ...process.env, DA3_CACHE: cache, HF_HUB_OFFLINE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/chunk 2\/10 done/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise((ok) => child.on('exit', ok));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/da3: stopped\nda3: \d+ finished chunk\(s\) \(\d+ frames\) are kept in .*cli-sigint; run the same command again to continue/);
+    const kept = Number(/da3: (\d+) finished chunk/.exec(stderr)![1]);
+    expect(kept).toBeGreaterThanOrEqual(2);
+    const again = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', env: { ...process.env, DA3_CACHE: cache, HF_HUB_OFFLINE: '1' } });
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ frames: N, chunks: 10, resumedChunks: kept });
+    expect(lines(join(out, 'camera_poses.txt'))).toHaveLength(N);
   });
 
   it('a video that ends early: the frames that came are finished and written, then a typed error', async (ctx) => {
