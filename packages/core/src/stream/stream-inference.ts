@@ -432,7 +432,7 @@ export async function* streamInference<Frame = ImageU8>(
     p.emittedEnd = p.range.end;
     p.last = true;
     await store?.save(record(p), null);
-    progress('finished', p.range);
+    // No second `finished` event for the chunk: `done` follows.
   }
 
   let chunkIndex = 0;
