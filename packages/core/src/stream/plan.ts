@@ -16,7 +16,7 @@ export const STREAM_DEFAULTS = Object.freeze({
 });
 
 /** Frames `[start, end)` of chunk `index` (global frame indices). */
-export interface ChunkRange {
+export interface StreamChunkRange {
   readonly index: number;
   readonly start: number;
   readonly end: number;
@@ -40,7 +40,7 @@ export function checkChunking(chunkSize: number, overlap: number, fn = 'streamIn
  * `step = chunkSize − overlap` frames, the last one cut at the end. `streamInference` does not
  * need the count in advance; it reaches the same plan as frames arrive.
  */
-export function planChunks(frames: number, chunkSize: number, overlap: number): ChunkRange[] {
+export function planChunks(frames: number, chunkSize: number, overlap: number): StreamChunkRange[] {
   checkChunking(chunkSize, overlap, 'planChunks');
   if (!Number.isSafeInteger(frames) || frames < 1) throw new Da3Error('BAD_VALUE', `planChunks: frames must be a positive integer, got ${String(frames)}`);
   if (frames <= chunkSize) return [{ index: 0, start: 0, end: frames }];
@@ -54,6 +54,6 @@ export function planChunks(frames: number, chunkSize: number, overlap: number): 
  * assign them: every chunk from its first frame up to where the next chunk's overlap begins; the
  * last chunk to its end. Each frame is thus taken from the latest chunk that starts at or before it.
  */
-export function ownedFrames(range: ChunkRange, last: boolean, overlap: number): { readonly start: number; readonly end: number } {
+export function ownedFrames(range: StreamChunkRange, last: boolean, overlap: number): { readonly start: number; readonly end: number } {
   return { start: range.start, end: last ? range.end : range.end - overlap };
 }

@@ -4,7 +4,7 @@ import { type InferenceOptions, runInference } from '../pipeline/pipeline.js';
 import type { Prediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
 import { type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3 } from './align/index.js';
-import { type ChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
+import { type StreamChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
 import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
 
 /** The identity Sim(3) (the first chunk's frame is the world frame). */
@@ -15,7 +15,7 @@ export const IDENTITY_SIM3: Sim3 = Object.freeze({ scale: 1, rotation: Float64Ar
  * `conf`, `extrinsics` and `intrinsics` are needed). The runtimes pass one that decodes their
  * inputs and picks the reference-view strategy.
  */
-export type StreamChunkInference<Frame> = (frames: readonly Frame[], context: { readonly chunk: ChunkRange; readonly signal?: AbortSignalLike }) => Promise<Prediction>;
+export type StreamChunkInference<Frame> = (frames: readonly Frame[], context: { readonly chunk: StreamChunkRange; readonly signal?: AbortSignalLike }) => Promise<Prediction>;
 
 /** A finished frame, in the world frame of the first chunk. */
 export interface StreamFrame {
@@ -42,7 +42,7 @@ export interface StreamFrame {
 }
 
 /** A chunk that was run (or found finished in the store) and aligned. */
-export interface StreamChunk extends ChunkRange {
+export interface StreamChunk extends StreamChunkRange {
   readonly width: number;
   readonly height: number;
   /** Chunk frame → world (the accumulated transforms; identity for the first chunk). */
@@ -89,7 +89,7 @@ export interface StreamChunkTail extends ChunkMaps {
 }
 
 /** What a store keeps of a finished chunk (small: no maps). */
-export interface StreamChunkRecord extends ChunkRange {
+export interface StreamChunkRecord extends StreamChunkRange {
   readonly width: number;
   readonly height: number;
   readonly toWorld: Sim3;
@@ -222,7 +222,7 @@ function mapsOf(p: ChunkMaps, from: number, to: number): ChunkMaps {
 }
 
 interface Previous {
-  readonly range: ChunkRange;
+  readonly range: StreamChunkRange;
   readonly toWorld: Sim3;
   readonly relative: Sim3 | null;
   width: number;
@@ -296,7 +296,7 @@ export async function* streamInference<Frame = ImageU8>(
   let buffer: Frame[] = [];
   let bufferStart = 0;
 
-  const progress = (stage: StreamProgress['stage'], range: ChunkRange) =>
+  const progress = (stage: StreamProgress['stage'], range: StreamChunkRange) =>
     options.onProgress?.({ status: 'stream', stage, chunk: range.index, start: range.start, end: range.end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), elapsedMs: Date.now() - started });
   const fail = (error: unknown, finalized = false): StreamError => {
     if (error instanceof StreamError) return error;
@@ -347,7 +347,7 @@ export async function* streamInference<Frame = ImageU8>(
   };
 
   /** Runs (or resumes) one chunk and yields its events; `last` when the source has ended. */
-  async function* runChunk(range: ChunkRange, chunkFrames: readonly Frame[], last: boolean): AsyncGenerator<StreamEvent, void, undefined> {
+  async function* runChunk(range: StreamChunkRange, chunkFrames: readonly Frame[], last: boolean): AsyncGenerator<StreamEvent, void, undefined> {
     const found = store ? await store.finished(range.index) : undefined;
     if (found) {
       if (found.start !== range.start || found.end !== range.end) {
