@@ -156,48 +156,53 @@ export async function streamToDirectory(
   const gen = streamWithStore(model, frames, streamOptions, store);
   let summary: StreamSummary | undefined;
   let shortInput: StreamError | undefined;
-  for (;;) {
-    let next: IteratorResult<StreamEvent, StreamSummary>;
-    try {
-      next = await gen.next();
-    } catch (error) {
-      // A source that ended early: every frame that came was finished; write the files, then say so.
-      if (error instanceof StreamError && error.finalized) {
-        shortInput = error;
+  try {
+    for (;;) {
+      let next: IteratorResult<StreamEvent, StreamSummary>;
+      try {
+        next = await gen.next();
+      } catch (error) {
+        // A source that ended early: every frame that came was finished; write the files, then say so.
+        if (error instanceof StreamError && error.finalized) {
+          shortInput = error;
+          break;
+        }
+        throw error;
+      }
+      if (next.done) {
+        summary = next.value;
         break;
       }
-      throw error;
-    }
-    if (next.done) {
-      summary = next.value;
-      break;
-    }
-    const e = next.value;
-    if (e.type === 'chunk') {
-      const c = e.chunk;
-      if (c.points) {
-        const head = new TextEncoder().encode(pointCloudPlyHeader(c.points.count));
-        const body = pointCloudPlyBody(c.points.positions, c.points.colors);
-        const bytes = new Uint8Array(head.length + body.length);
-        bytes.set(head);
-        bytes.set(body, head.length);
-        await writeFileAtomic(join(pcd, `${c.index}_pcd.ply`), bytes);
+      const e = next.value;
+      if (e.type === 'chunk') {
+        const c = e.chunk;
+        if (c.points) {
+          const head = new TextEncoder().encode(pointCloudPlyHeader(c.points.count));
+          const body = pointCloudPlyBody(c.points.positions, c.points.colors);
+          const bytes = new Uint8Array(head.length + body.length);
+          bytes.set(head);
+          bytes.set(body, head.length);
+          await writeFileAtomic(join(pcd, `${c.index}_pcd.ply`), bytes);
+        }
+        onChunk?.(c);
+      } else if (saveDepthConf) {
+        const f = e.frame;
+        const conf = new Float32Array(f.conf!.length);
+        for (let i = 0; i < conf.length; i++) conf[i] = f.conf![i] - 1;
+        await writeNpz(
+          [
+            ['image', { dtype: 'uint8', shape: [f.height, f.width, 3], data: f.image! }],
+            ['depth', { dtype: 'float32', shape: [f.height, f.width], data: f.depth! }],
+            ['conf', { dtype: 'float32', shape: [f.height, f.width], data: conf }],
+            ['intrinsics', { dtype: 'float32', shape: [3, 3], data: f.intrinsics }],
+          ],
+          fileSink(join(results, `frame_${f.index}.npz`)),
+        );
       }
-      onChunk?.(c);
-    } else if (saveDepthConf) {
-      const f = e.frame;
-      const conf = new Float32Array(f.conf!.length);
-      for (let i = 0; i < conf.length; i++) conf[i] = f.conf![i] - 1;
-      await writeNpz(
-        [
-          ['image', { dtype: 'uint8', shape: [f.height, f.width, 3], data: f.image! }],
-          ['depth', { dtype: 'float32', shape: [f.height, f.width], data: f.depth! }],
-          ['conf', { dtype: 'float32', shape: [f.height, f.width], data: conf }],
-          ['intrinsics', { dtype: 'float32', shape: [3, 3], data: f.intrinsics }],
-        ],
-        fileSink(join(results, `frame_${f.index}.npz`)),
-      );
     }
+  } finally {
+    // A failed write stops here: close the stream so its source (ffmpeg) ends too.
+    if (!summary && !shortInput) await gen.return(undefined as never).catch(() => {});
   }
   const files = await writeCameraFiles(dir, store);
   if (rest.pointCloud !== false) files.push(await mergePointClouds(pcd, store.chunks().length));
