@@ -8,7 +8,7 @@
 // (onnxruntime-web WASM, 1 and 2 threads; conversion in the page): entries with
 // runtime 'chromium-wasm' (skipped, saying why, when there is no Chromium). --quick: fewer
 // scenarios and runs (browser: 2 threads only; streaming: 36 vs 72 frames). --only stream: just
-// the streaming step (results in bench/results/<date>-<host>-stream.json, latest.json untouched).
+// the streaming step (results in bench/results/<date>-<host>-stream[-tiny].json, latest.json untouched).
 // Results: bench/results/<date>-<host>.json and bench/results/latest.json.
 // Compare with ../shared/reference/perf-baseline.md (PyTorch reference, same machine kind).
 import { execFileSync } from 'node:child_process';
@@ -116,7 +116,8 @@ const doc = {
   results,
 };
 mkdirSync(join(here, 'results'), { recursive: true });
-const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}${only ? `-${only}` : ''}.json`);
+const suffix = `${only ? `-${only}` : ''}${streamModel === 'tiny' && want('stream') ? '-tiny' : ''}`;
+const file = join(here, 'results', `${doc.date.slice(0, 10)}-${hostname()}${suffix}.json`);
 writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
 if (!only) writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 console.log(`bench: wrote ${file}`);
