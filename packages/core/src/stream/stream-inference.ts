@@ -3,12 +3,9 @@ import type { Da3Model } from '../pipeline/model.js';
 import { type InferenceOptions, runInference } from '../pipeline/pipeline.js';
 import type { Prediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
-import { type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3 } from './align/index.js';
+import { type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3, identitySim3 } from './align/index.js';
 import { type StreamChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
 import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
-
-/** The identity Sim(3) (the first chunk's frame is the world frame). */
-export const IDENTITY_SIM3: Sim3 = Object.freeze({ scale: 1, rotation: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), translation: new Float64Array(3) });
 
 /**
  * Runs the network on one chunk's frames and returns its {@link Prediction} (an any-view model:
@@ -378,7 +375,8 @@ export async function* streamInference<Frame = ImageU8>(
     const maps: ChunkMaps = { views, height: prediction.height, width: prediction.width, depth: prediction.depth, conf: prediction.conf, extrinsics: prediction.extrinsics, intrinsics: prediction.intrinsics, images: prediction.processedImages };
     let relative: Sim3 | null = null;
     let alignment: StreamAlignmentInfo | null = null;
-    let toWorld = IDENTITY_SIM3;
+    // The first chunk's frame is the world frame.
+    let toWorld = identitySim3();
     const before = prev as Previous | null;
     if (before) {
       const tail = before.tail ?? (before.tail = await store!.tail(before.range.index));
