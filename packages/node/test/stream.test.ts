@@ -150,6 +150,10 @@ describe('da3 stream', () => {
     const again = da3('stream', frames, '--model-dir', join(FIXTURES, 'tiny'), '--chunk-size', '4', '--overlap', '2', '--process-res', '84', '--export-dir', out);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/finished earlier, kept/);
+    // Other settings on the same folder are refused, naming what changed.
+    const other = da3('stream', frames, '--model-dir', join(FIXTURES, 'tiny'), '--chunk-size', '5', '--overlap', '2', '--process-res', '84', '--export-dir', out);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/chunkSize 4 → 5.*--restart/);
     const bad = da3('stream', frames, '--chunk-size', '4', '--overlap', '4');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--overlap \(4\) must be less than --chunk-size \(4\)/);

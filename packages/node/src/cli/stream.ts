@@ -30,7 +30,10 @@ async function streamInput(args: CliArgs, signal?: AbortSignal): Promise<StreamI
   if (kind === 'images') {
     const paths = await listImages(input, { extensions: args.imageExtensions });
     if (paths.length === 0) throw new Da3Error('EMPTY_INPUT', `no images found in ${input} (extensions: ${args.imageExtensions.join(', ')})`);
-    return { kind, frames: paths, expectedFrames: paths.length, inputKey: await inputKeyOf(paths) };
+    // Names only: a frame fixed after a failed decode keeps the state resumable.
+    const { createHash } = await import('node:crypto');
+    const inputKey = createHash('sha256').update(paths.map((p) => resolve(p)).join('\n')).digest('hex').slice(0, 32);
+    return { kind, frames: paths, expectedFrames: paths.length, inputKey };
   }
   throw new Da3Error('BAD_VALUE', `stream takes a video or a folder of images; ${input} is ${kind === 'image' ? 'one image (use da3 image)' : 'a COLMAP folder (use da3 colmap)'}`);
 }

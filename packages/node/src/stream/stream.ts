@@ -285,7 +285,7 @@ async function mergePointClouds(pcd: string, chunks: number): Promise<string> {
   return out;
 }
 
-/** An input key for a file or folder: resolved path, size and modification time (folders: every listed file's). */
+/** An input key for files: each one's resolved path, size and modification time. */
 export async function inputKeyOf(paths: readonly string[]): Promise<string> {
   const parts: string[] = [];
   for (const p of paths) {
