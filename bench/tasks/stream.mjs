@@ -47,6 +47,8 @@ try {
       chunkMs.push(Math.round(now - last));
       last = now;
       if (chunkMs.length === 1) rssAfterFirst = peakRssMiB();
+      // Progress on stderr (shown by run.mjs): the peak so far after each chunk.
+      process.stderr.write(`stream ${N} frames: chunk ${e.chunk} done (${e.framesDone} frames), ${chunkMs.at(-1)} ms, peak RSS ${peakRssMiB()} MiB\n`);
     },
   });
   const ms = performance.now() - t0;
