@@ -35,3 +35,7 @@ export * from './stream/align/index.js';
 // they stay align/'s; stream/align/'s are re-exported under the names below.
 export { type Sim3, applySim3ToExtrinsics } from './align/index.js';
 export { type Sim3 as StreamSim3, applySim3ToExtrinsics as applyStreamSim3ToExtrinsics } from './stream/align/index.js';
+export * from './stream/plan.js';
+export * from './stream/point-cloud.js';
+export * from './stream/pose-files.js';
+export * from './stream/stream-inference.js';

@@ -15,31 +15,33 @@
  * const same = await depth(['a.jpg', 'b.jpg']);
  * ```
  */
+
+export { findAppDir, resolveServedModel } from './app/model.js';
+export { type AppServerOptions, createAppServer, type ServedModel, type ServedModelFile } from './app/server.js';
+export { type CliIo, runCli } from './cli/main.js';
+export { type ExportToDirectoryOptions, exportToDirectory } from './export/export-dir.js';
+export { type FfmpegVideoEncoderOptions, ffmpegVideoEncoder } from './export/ffmpeg-video.js';
+export { createGallery, GALLERY_CSP, type GalleryOptions } from './gallery/server.js';
+export { createNodeCpuRasterizer, type NodeCpuRasterizerOptions } from './gaussians/cpu-rasterizer.js';
+export * from './hub/index.js';
+export * from './input/index.js';
 export {
-  DepthAnything3,
-  NODE_DTYPES,
   assertNodeOptions,
-  defaultCacheDir,
-  modelKindOf,
-  type NodeDtype,
   type Da3ProgressEvent,
+  DepthAnything3,
+  defaultCacheDir,
   type FromPretrainedOptions,
   type ImageDecoder,
   type ModelFiles,
+  modelKindOf,
+  NODE_DTYPES,
+  type NodeDtype,
   type NodeImageInput,
   type NodeInferenceOptions,
   type NodePrediction,
 } from './model/depth-anything-3.js';
-export { resolveModelSource, type ModelSourceOptions } from './model/from-pretrained.js';
-export { pipeline, type DepthEstimationPipeline } from './model/pipeline.js';
+export { type ModelSourceOptions, resolveModelSource } from './model/from-pretrained.js';
+export { type DepthEstimationPipeline, pipeline } from './model/pipeline.js';
 export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
-export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
-export { ffmpegVideoEncoder, type FfmpegVideoEncoderOptions } from './export/ffmpeg-video.js';
-export * from './hub/index.js';
-export * from './input/index.js';
-export { runCli, type CliIo } from './cli/main.js';
-export { GALLERY_CSP, type GalleryOptions, createGallery } from './gallery/server.js';
-export { type AppServerOptions, type ServedModel, type ServedModelFile, createAppServer } from './app/server.js';
-export { findAppDir, resolveServedModel } from './app/model.js';
 export * from './service/index.js';
-export { createNodeCpuRasterizer, type NodeCpuRasterizerOptions } from './gaussians/cpu-rasterizer.js';
+export { type NodeStreamOptions, type StreamToDirectoryOptions, type StreamToDirectoryResult, streamFrames, streamToDirectory } from './stream/stream.js';

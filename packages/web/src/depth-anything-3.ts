@@ -23,6 +23,8 @@ import {
   modelKindOf,
   readOnnxMetadata,
   runInference,
+  type StreamEvent,
+  type StreamSummary,
   throwIfAborted,
 } from '@da3js/core';
 import { abortable, asAborted, fetchAbortable, responseBytes } from './abort.js';
@@ -32,6 +34,7 @@ import { defaultModelCache } from './cache.js';
 import { exportToFiles } from './export.js';
 import { type GraphBlobs, type GraphBuild, cachedGraph, convertGraph, graphCacheKey, storeGraph } from './graph.js';
 import { decodeImage, type WebImageInput } from './input.js';
+import { type WebStreamOptions, type WebStreamSource, streamVideo } from './stream.js';
 import { type AbortableByteSource, blobByteSource, httpRangeByteSource, withReadProgress, withSignal } from './io.js';
 import { type TimingStore, defaultTimingStore, networkUnits } from './timings.js';
 
@@ -540,6 +543,21 @@ export class DepthAnything3 {
       },
     };
     return timed;
+  }
+
+  /**
+   * DA3-Streaming in bounded memory: a `<video>`, a video `File`, or an (async) iterable of
+   * inputs, in overlapping chunks (default 16/8 here, see `WEB_STREAM_DEFAULTS`) aligned into one
+   * world frame; yields each chunk, then its frames. See `streamVideo` and core's `streamInference`.
+   *
+   * ```ts
+   * for await (const e of model.streamInference(videoElement, { video: { fps: 5 } })) {
+   *   if (e.type === 'frame') show(e.frame.depth, e.frame.extrinsics);
+   * }
+   * ```
+   */
+  streamInference(frames: WebStreamSource, options: WebStreamOptions = {}): AsyncGenerator<StreamEvent, StreamSummary, undefined> {
+    return streamVideo(this, frames, options);
   }
 
   /** Releases every session. */

@@ -37,7 +37,8 @@ export {
 } from './backend.js';
 export { cacheApiModelCache, defaultModelCache, memoryModelCache, type WebModelCache } from './cache.js';
 export { convertGraph, graphCacheKey, storeGraph, type GraphBlobs, type GraphBuild } from './graph.js';
-export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
+export { decodeImage, MAX_IMAGE_PIXELS, rasterize, sampleVideo, videoFrameCount, videoFrames, videoSampleTimes, type DecodeImageOptions, type SampleVideoOptions, type WebImageInput } from './input.js';
+export { streamVideo, WEB_STREAM_DEFAULTS, type WebStreamOptions, type WebStreamSource } from './stream.js';
 export { jpegExifOrientation, withoutExifOrientation } from './exif.js';
 export { exportToFiles, mimeTypeOf } from './export.js';
 export { createWebVideoEncoder, type WebVideoEncoderOptions } from './video/encoder.js';

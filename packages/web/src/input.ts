@@ -235,16 +235,34 @@ export function videoSampleTimes(duration: number, options: SampleVideoOptions =
  *   `ABORTED` when `options.signal` fired
  */
 export async function sampleVideo(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions = {}): Promise<ImageU8[]> {
+  const frames: ImageU8[] = [];
+  for await (const frame of videoFrames(video, options)) frames.push(frame);
+  return frames;
+}
+
+/**
+ * The frames {@link sampleVideo} samples, one at a time as they are seeked (an async generator:
+ * only the frame being handed on is in memory). Feeds `DepthAnything3.streamInference` from a
+ * `<video>` or a video `File`. Stopping the iteration releases the element's source (for a
+ * `Blob`/URL this function created). Errors as {@link sampleVideo}.
+ */
+export async function* videoFrames(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions = {}): AsyncGenerator<ImageU8, void, undefined> {
   const { signal } = options;
   throwIfAborted(signal, 'sampleVideo');
   try {
-    return await sampleFrames(video, options);
+    yield* sampleFrames(video, options);
   } catch (error) {
     throw asAborted(error, signal, 'sampleVideo');
   }
 }
 
-async function sampleFrames(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions): Promise<ImageU8[]> {
+/** How many frames {@link videoFrames} will give for `video` (its metadata is loaded first). */
+export async function videoFrameCount(video: HTMLVideoElement, options: SampleVideoOptions = {}): Promise<number> {
+  if (video.readyState < 1) await abortable(once(video, 'loadedmetadata', 'sampleVideo'), options.signal, 'sampleVideo');
+  return videoSampleTimes(video.duration, options).length;
+}
+
+async function* sampleFrames(video: HTMLVideoElement | Blob | string, options: SampleVideoOptions): AsyncGenerator<ImageU8, void, undefined> {
   const fn = 'sampleVideo';
   const { signal } = options;
   let element: HTMLVideoElement;
@@ -268,7 +286,7 @@ async function sampleFrames(video: HTMLVideoElement | Blob | string, options: Sa
     if (element.readyState < 1) await abortable(once(element, 'loadedmetadata', fn), signal, fn);
     const times = videoSampleTimes(element.duration, options);
     element.pause();
-    const frames: ImageU8[] = [];
+    let index = 0;
     for (const t of times) {
       throwIfAborted(signal, fn);
       const target = Math.min(t, element.duration);
@@ -278,10 +296,10 @@ async function sampleFrames(video: HTMLVideoElement | Blob | string, options: Sa
         await abortable(seeked, signal, fn);
       }
       throwIfAborted(signal, fn);
-      frames.push(rasterize(element, fn));
-      options.onFrame?.(frames.length - 1, target);
+      const frame = rasterize(element, fn);
+      options.onFrame?.(index++, target);
+      yield frame;
     }
-    return frames;
   } finally {
     if (objectUrl) {
       element.removeAttribute('src');

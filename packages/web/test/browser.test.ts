@@ -144,6 +144,45 @@ describe('web library in Chromium', () => {
     expect(means.bad).toBe('UNKNOWN_FORMAT');
   });
 
+  it('streams a video File in chunks (DA3-Streaming in a tab): every sampled frame once, in one world frame; a broken video is a typed error', async (ctx) => {
+    if (!requireChromium(ctx)) return;
+    const page = await open(`${server.url}/`);
+    const result = await page.evaluate(
+      async ([endpoint, repo]) => {
+        const lib = (window as never as { lib: typeof import('@da3js/web') }).lib;
+        const model = await lib.DepthAnything3.fromPretrained(repo, { endpoint, device: 'wasm', threads: 2 });
+        const file = new File([await (await fetch('./clip.webm')).blob()], 'clip.webm', { type: 'video/webm' });
+        const progress: string[] = [];
+        const frames: { index: number; chunk: number; width: number; finite: boolean }[] = [];
+        const chunks: { index: number; scale: number }[] = [];
+        for await (const e of model.streamInference(file, { video: { fps: 5, videoFps: 10 }, chunkSize: 3, overlap: 1, processRes: 56, onProgress: (p) => progress.push(`${p.stage}${p.chunk}/${p.chunksTotal}`) })) {
+          if (e.type === 'chunk') chunks.push({ index: e.chunk.index, scale: e.chunk.toWorld.scale });
+          else frames.push({ index: e.frame.index, chunk: e.frame.chunk, width: e.frame.width, finite: e.frame.depth!.every(Number.isFinite) && e.frame.extrinsics.every(Number.isFinite) });
+        }
+        const bad = await (async () => {
+          try {
+            for await (const _ of model.streamInference(new Blob([new Uint8Array(64)], { type: 'video/webm' }))) {
+            }
+            return 'played';
+          } catch (e) {
+            return (e as { code: string }).code;
+          }
+        })();
+        await model.dispose();
+        return { frames, chunks, progress, bad };
+      },
+      [server.hubEndpoint, REPO],
+    );
+    // 10 frames at 10 fps sampled at 5 fps: frames 0, 2, 4, 6, 8 → 5 frames; chunks of 3 every 2 frames.
+    expect(result.frames.map((f) => f.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(result.frames.map((f) => f.chunk)).toEqual([0, 0, 1, 1, 1]);
+    expect(result.frames.every((f) => f.finite && f.width === 56)).toBe(true);
+    expect(result.chunks.map((c) => c.index)).toEqual([0, 1]);
+    expect(result.chunks[0].scale).toBe(1);
+    expect(result.progress).toEqual(['infer0/2', 'finished0/2', 'infer1/2', 'finished1/2', 'done1/2']);
+    expect(result.bad).toBe('UNKNOWN_FORMAT');
+  });
+
   it('caches the converted graph in the Cache API: after a reload nothing is converted and no tensor is fetched', async (ctx) => {
     if (!requireChromium(ctx)) return;
     const url = `${server.url}/`;

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageU8 } from '@da3js/core';
-import { DepthAnything3, type WebProgressEvent, blobByteSource, blobSink, executionProviders } from '@da3js/web';
+import type { ImageU8, StreamEvent, StreamFrame } from '@da3js/core';
+import { DepthAnything3, WEB_STREAM_DEFAULTS, type WebProgressEvent, blobByteSource, blobSink, executionProviders } from '@da3js/web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, REPO_ROOT, loadCaseOutputs, loadTensors } from '../../../test-utils/fixtures.js';
 import { type FakeHub, startFakeHub } from '../../node/test/helpers/fake-hub.js';
@@ -129,5 +129,46 @@ describe('web I/O and guards', () => {
     const bad = files.filter((f) => /from\s+['"](node:|fs|path|os|zlib|stream|buffer|crypto|child_process|onnxruntime-node|sharp)/.test(readFileSync(f, 'utf8')));
     expect(files.length).toBeGreaterThan(2);
     expect(bad).toEqual([]);
+  });
+});
+
+// Last: its long WASM runs would leave the fake hub's keep-alive sockets stale for a later fetch.
+describe('web streamInference (DA3-Streaming in a tab) on WASM', () => {
+  it('equals one-shot inference with one chunk, hands out every frame of several chunks once, and refuses overlap ≥ chunk', async () => {
+    const model = await DepthAnything3.fromPretrained('depth-anything/DA3-TINY', { endpoint: hub.endpoint, device: 'wasm', threads: 1 });
+    try {
+      const inputs = await loadTensors('tiny/multi/inputs.safetensors');
+      const frames = views(inputs.image_u8);
+      const oneShot = await model.inference(frames, { processRes: 84 });
+      const collect = async (gen: AsyncGenerator<StreamEvent, unknown>) => {
+        const out: StreamFrame[] = [];
+        const chunks: number[] = [];
+        for await (const e of gen) {
+          if (e.type === 'frame') out.push(e.frame);
+          else chunks.push(e.chunk.index);
+        }
+        return { out, chunks };
+      };
+      const one = await collect(model.streamInference(frames, { processRes: 84 }));
+      expect(WEB_STREAM_DEFAULTS).toEqual({ chunkSize: 16, overlap: 8 });
+      expect(one.chunks).toEqual([0]);
+      const n = oneShot.width * oneShot.height;
+      for (const f of one.out) {
+        expect(f.depth).toEqual(oneShot.depth.subarray(f.index * n, (f.index + 1) * n));
+        expect(f.extrinsics).toEqual(oneShot.extrinsics!.subarray(12 * f.index, 12 * f.index + 12));
+      }
+      // Six frames (the three views twice, as an async source) in chunks of 3 overlapping by 2.
+      const source = (async function* () {
+        yield* frames;
+        yield* frames;
+      })();
+      const many = await collect(model.streamInference(source, { processRes: 84, chunkSize: 3, overlap: 2 }));
+      expect(many.chunks).toEqual([0, 1, 2, 3]);
+      expect(many.out.map((f) => f.index)).toEqual([0, 1, 2, 3, 4, 5]);
+      await expect(model.streamInference(frames, { chunkSize: 4, overlap: 4 }).next()).rejects.toMatchObject({ code: 'BAD_VALUE' });
+      await expect(model.streamInference(42 as never).next()).rejects.toMatchObject({ code: 'BAD_VALUE' });
+    } finally {
+      await model.dispose();
+    }
   });
 });

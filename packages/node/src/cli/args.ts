@@ -16,7 +16,7 @@ import { parseFormats } from '@da3js/exporters';
 import { DEFAULT_MODEL, NODE_DTYPES, type NodeDtype } from '../model/depth-anything-3.js';
 
 /** `da3` commands (the reference's, plus `convert`). */
-export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'convert', 'backend', 'gallery', 'app'] as const;
+export const COMMANDS = ['auto', 'image', 'images', 'video', 'colmap', 'stream', 'convert', 'backend', 'gallery', 'app'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Parsed command line (kebab-case flags of the reference, camelCase here). */
@@ -72,6 +72,20 @@ export interface CliArgs {
   readonly appDir: string | undefined;
   /** `da3 app`: open the browser on it. */
   readonly open: boolean;
+  /** `da3 stream`: frames per chunk (the reference's `chunk_size`). */
+  readonly chunkSize: number;
+  /** `da3 stream`: frames shared by consecutive chunks (`overlap`). */
+  readonly overlap: number;
+  /** `da3 stream`: `align_method`. */
+  readonly alignMethod: 'sim3' | 'se3' | 'scale+se3';
+  /** `da3 stream`: point-cloud share (`sample_ratio`). */
+  readonly sampleRatio: number;
+  /** `da3 stream`: `conf_threshold_coef`. */
+  readonly confThresholdCoef: number;
+  /** `da3 stream`: write `results_output/frame_<i>.npz` (`save_depth_conf_result`). */
+  readonly saveDepthConf: boolean;
+  /** `da3 stream`: discard the state of an earlier run in the export folder. */
+  readonly restart: boolean;
 }
 
 /** The model the CLI uses by default. */
@@ -85,6 +99,12 @@ Commands:
   images <folder>   every image in a folder (--image-extensions)
   video <file>      frames sampled at --fps (needs ffmpeg)
   colmap <folder>   images/ + sparse/: pose-conditioned inference with the COLMAP cameras
+  stream <video|folder>  DA3-Streaming: long sequences in overlapping chunks aligned by Sim(3), in
+                    bounded memory: --chunk-size (120), --overlap (half of it), --align-method sim3|se3|
+                    scale+se3, --sample-ratio (0.015), --conf-threshold-coef (0.75), --fps (video),
+                    --no-save-depth-conf; writes camera_poses.txt, intrinsic.txt, camera_poses.ply,
+                    pcd/combined_pcd.ply, results_output/frame_<i>.npz; a stopped run continues
+                    where it stopped when run again (--restart starts over)
   convert <model>   checkpoint → ONNX (--out folder, --dtype fp32|fp16|q8)
   backend           the inference service (job protocol v1, docs/job-protocol.md) keeping the model
                     resident: --host (default 127.0.0.1), --port, --token (else $DA3_TOKEN, else a
@@ -226,6 +246,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
         out: { type: 'string' },
         'app-dir': { type: 'string' },
         open: { type: 'boolean' },
+        'chunk-size': { type: 'string' },
+        overlap: { type: 'string' },
+        'align-method': { type: 'string' },
+        'sample-ratio': { type: 'string' },
+        'conf-threshold-coef': { type: 'string' },
+        'save-depth-conf': { type: 'boolean' },
+        'no-save-depth-conf': { type: 'boolean' },
+        restart: { type: 'boolean' },
         verbose: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -241,7 +269,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
   if (command === undefined) throw new Da3Error('BAD_VALUE', 'no command given');
   if (!COMMANDS.includes(command as Command)) throw new Da3Error('BAD_VALUE', `unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
   if (extra.length) throw new Da3Error('BAD_VALUE', `unexpected argument "${extra[0]}"`);
-  if (!input && ['auto', 'image', 'images', 'video', 'colmap'].includes(command)) throw new Da3Error('BAD_VALUE', `${command} needs an input path`);
+  if (!input && ['auto', 'image', 'images', 'video', 'colmap', 'stream'].includes(command)) throw new Da3Error('BAD_VALUE', `${command} needs an input path`);
   if (input !== undefined && command === 'app') throw new Da3Error('BAD_VALUE', `${command} takes no input path, got "${input}" (the model is --model-dir)`);
   const str = (k: string) => v[k] as string | undefined;
   const dtype = str('dtype') ?? 'fp32';
@@ -249,6 +277,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
   const device = oneOf('device', str('device'), ['auto', 'cuda', 'cpu'] as const, 'auto');
   if (dtype === 'q8' && device === 'cuda') throw new Da3Error('UNSUPPORTED', '--dtype q8 runs on the CPU only (no int8 kernels in onnxruntime\'s CUDA provider); use --device cpu or auto, or --dtype fp16 on CUDA');
   const feat = str('export-feat');
+  const chunkSize = number('chunk-size', str('chunk-size'), 120, true, 2, 100_000);
+  const overlap = number('overlap', str('overlap'), Math.floor(chunkSize / 2), true, 1, 100_000);
+  if (overlap >= chunkSize) throw new Da3Error('BAD_VALUE', `--overlap (${overlap}) must be less than --chunk-size (${chunkSize})`);
   const exportFeat = feat ? feat.split(',').filter(Boolean).map((s) => number('export-feat', s.trim(), 0, true, 0, MAX_BLOCKS - 1)) : [];
   return {
     command: command as Command,
@@ -291,5 +322,12 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
     out: str('out'),
     appDir: str('app-dir'),
     open: !!v.open,
+    chunkSize,
+    overlap,
+    alignMethod: oneOf('align-method', str('align-method'), ['sim3', 'se3', 'scale+se3'] as const, 'sim3'),
+    sampleRatio: number('sample-ratio', str('sample-ratio'), 0.015, false, Number.MIN_VALUE, 1),
+    confThresholdCoef: number('conf-threshold-coef', str('conf-threshold-coef'), 0.75, false, 0, 1e6),
+    saveDepthConf: !v['no-save-depth-conf'],
+    restart: !!v.restart,
   };
 }

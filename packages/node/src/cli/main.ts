@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ConvertProgress, Da3Error, type ImageU8, type InferenceProgress, SafetensorsFile, convertCheckpoint, graphDtypeChoice, isDa3Error, loadConfig } from '@da3js/core';
+import { type ConvertProgress, convertCheckpoint, Da3Error, graphDtypeChoice, type ImageU8, type InferenceProgress, isDa3Error, loadConfig, SafetensorsFile, type StreamProgress } from '@da3js/core';
 import { fileByteSource, fileSink, ioError } from '../hub/fs.js';
-import { DepthAnything3, type Da3ProgressEvent } from '../model/depth-anything-3.js';
+import { type Da3ProgressEvent, DepthAnything3 } from '../model/depth-anything-3.js';
 import { resolveModelSource } from '../model/from-pretrained.js';
-import { type CliArgs, USAGE, parseCliArgs } from './args.js';
+import { type CliArgs, parseCliArgs, USAGE } from './args.js';
 import { errorLines } from './error-line.js';
 import { collectInputs } from './inputs.js';
 import { cliVersion } from './version.js';
@@ -77,7 +77,7 @@ class ProgressPrinter {
   }
 
   /** The progress callback for the model, the converter and input decoding. */
-  readonly onEvent = (e: Da3ProgressEvent | { status: 'decode'; done: number; total: number } | { status: 'gs_video'; stage: 'render' | 'encode'; done: number; total: number }): void => {
+  readonly onEvent = (e: Da3ProgressEvent | StreamProgress | { status: 'decode'; done: number; total: number } | { status: 'gs_video'; stage: 'render' | 'encode'; done: number; total: number }): void => {
     if (e.status === 'warning') {
       this.finish();
       this.io.stderr.write(`da3: warning: ${(e as { message: string }).message}\n`);
@@ -99,6 +99,8 @@ class ProgressPrinter {
       this.throttled(`decode ${bar(d.done / d.total)} ${d.done}/${d.total} images`, d.done === d.total);
     } else if (e.status === 'infer') {
       this.inference(e as InferenceProgress);
+    } else if (e.status === 'stream') {
+      this.stream(e as StreamProgress);
     } else if (e.status === 'ready' && 'device' in e && e.device) {
       this.stopTicker();
       this.write(`ready on ${e.device.device}${e.device.fallbackReason ? ` (CUDA not used: ${e.device.fallbackReason})` : ''}`, true);
@@ -113,6 +115,43 @@ class ProgressPrinter {
     if (!final && Date.now() - this.lastAt < 100) return;
     this.stopTicker();
     this.write(line, final);
+  }
+
+  /**
+   * `da3 stream`: one line per chunk (updated in place on a TTY): which chunk runs, frames done,
+   * a bar and an ETA when the length is known (from the chunks this run computed).
+   */
+  private streamStart: { at: number; done: number } | undefined;
+
+  private stream(e: StreamProgress): void {
+    const of = e.chunksTotal ? `/${e.chunksTotal}` : '';
+    const frames = `frames ${e.start}–${e.end - 1}`;
+    if (e.stage === 'resumed') {
+      this.throttled(`stream: chunk ${e.chunk + 1}${of} (${frames}) finished earlier, kept`, !this.tty);
+      return;
+    }
+    if (e.stage === 'infer') {
+      this.streamStart ??= { at: Date.now(), done: e.chunksDone };
+      this.throttled(`stream: chunk ${e.chunk + 1}${of} (${frames}) running…${this.streamEta(e)}`, false);
+      return;
+    }
+    if (e.stage === 'done') {
+      this.stopTicker();
+      this.write(`stream: ${e.framesDone} frames in ${e.chunksDone} chunk(s), ${seconds(e.elapsedMs)}`, true);
+      return;
+    }
+    const f = e.chunksTotal ? e.chunksDone / e.chunksTotal : 0;
+    const barText = e.chunksTotal ? ` ${bar(f)}` : '';
+    this.throttled(`stream: chunk ${e.chunk + 1}${of} done, ${e.framesDone} frames${barText}${this.streamEta(e)}`, !this.tty);
+  }
+
+  private streamEta(e: StreamProgress): string {
+    const s = this.streamStart;
+    if (!s || !e.chunksTotal) return '';
+    const computed = e.chunksDone - s.done;
+    if (computed < 1) return '';
+    const per = (Date.now() - s.at) / computed;
+    return ` ETA ${seconds(per * (e.chunksTotal - e.chunksDone))}`;
   }
 
   /** Renders the running network stage (kept so its last state can be printed when it ends). */
@@ -277,6 +316,11 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
   try {
     let summary: Record<string, unknown>;
     if (args.command === 'convert') summary = await convertCommand(args, io, printer.onEvent, signal);
+    else if (args.command === 'stream') {
+      const { streamCommand } = await import('./stream.js');
+      summary = await streamCommand(args, printer.onEvent, signal);
+      if (!args.json) io.stderr.write(`wrote ${(summary.files as string[]).length} file(s) and the per-frame results to ${resolve(args.exportDir)}\n`);
+    }
     else if (args.command === 'backend' || args.command === 'gallery' || args.command === 'app') {
       const { serveCommand } = await import('./serve.js');
       return await serveCommand(args, io, printer.onEvent);
@@ -286,11 +330,12 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return 0;
   } catch (error) {
     printer.finish();
+    const kept = args.command === 'stream' ? (await import('./stream.js')).streamStoppedLine(args, error) : '';
     if (signal?.aborted) {
-      io.stderr.write('da3: stopped (nothing partial was written)\n');
+      io.stderr.write(args.command === 'stream' ? `da3: stopped\n${kept}` : 'da3: stopped (nothing partial was written)\n');
       return 130;
     }
-    io.stderr.write(errorLines(error, args.verbose));
+    io.stderr.write(errorLines(error, args.verbose) + kept);
     return 1;
   }
 }

@@ -14,6 +14,8 @@ import {
   type NetworkRole,
   type Prediction,
   type RefViewStrategy,
+  type StreamEvent,
+  type StreamSummary,
   SafetensorsFile,
   DEFAULT_PIPELINE_MODEL,
   abortedError,
@@ -37,6 +39,7 @@ import { decodeImage } from '../input/index.js';
 import { DEVICES, type Device, type DeviceInfo, type OrtRunner, createRunner } from '../runtime/ort-runner.js';
 import { ensureGraph } from './graph-cache.js';
 import { NetworkTimings } from './timings.js';
+import { type NodeStreamOptions, streamFrames } from '../stream/stream.js';
 
 /** Progress events of loading and inference (transformers.js `status` names plus `convert`, `infer`). */
 export type Da3ProgressEvent =
@@ -293,6 +296,27 @@ export class DepthAnything3 {
   /** The device asked of onnxruntime: `q8` graphs run on the CPU (`auto` picks it). */
   private get runDevice(): Device | undefined {
     return this.options.dtype === 'q8' ? 'cpu' : this.options.device;
+  }
+
+  /** Weight/compute precision of the converted graphs. */
+  get dtype(): NodeDtype {
+    return this.options.dtype ?? 'fp32';
+  }
+
+  /**
+   * DA3-Streaming: runs a long sequence (a video's frames, a folder) in overlapping chunks in
+   * bounded memory and yields each chunk, then its frames in one world frame (core's
+   * `streamInference`; see `streamFrames`). With `stateDir` finished chunks are spilled to disk
+   * and a rerun continues after them. `streamToDirectory` writes the reference's output files.
+   *
+   * ```ts
+   * for await (const e of model.streamInference(videoFrames('walk.mp4', { fps: 5 }), { chunkSize: 60, overlap: 30 })) {
+   *   if (e.type === 'frame') use(e.frame.depth, e.frame.extrinsics);
+   * }
+   * ```
+   */
+  streamInference(frames: AsyncIterable<NodeImageInput> | Iterable<NodeImageInput>, options: NodeStreamOptions = {}): AsyncGenerator<StreamEvent, StreamSummary, undefined> {
+    return streamFrames(this, frames, options);
   }
 
   /** The device sessions run on (known after the first graph is loaded). */
