@@ -2,7 +2,7 @@
  * Test helper: a real `Prediction` built from a fixture case's `pred.*` tensors (what the
  * reference's `DepthAnything3.inference` returned), for exporter tests.
  */
-import { type Prediction, createPrediction } from '@da3js/core';
+import { type Gaussians, type Prediction, createPrediction } from '@da3js/core';
 import { loadJson, loadTensors } from './fixtures.js';
 
 export async function fixturePrediction(model = 'tiny', name = 'multi'): Promise<Prediction> {
