@@ -6,7 +6,7 @@
  * float32 arithmetic is reproduced step by step (torch's `quantile`, `lerp`, `log`), so frames
  * equal the reference's byte for byte up to one-ulp differences of `log`.
  */
-import { Da3Error } from '@da3js/core';
+import { Da3Error, selectKth } from '@da3js/core';
 import { spectralIndex, spectralLut } from '../images/spectral.js';
 
 const f32 = Math.fround;
@@ -31,32 +31,6 @@ export function gsVideoFrameSize(width: number, height: number, panel: GsVideoDe
   return { width: contentWidth + (contentWidth & 1), height: contentHeight + (contentHeight & 1), contentWidth, contentHeight };
 }
 
-/** The k-th smallest of `a` (0-based; `a` is reordered), NaN-free input. */
-function select(a: Float32Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
-
 /**
  * `torch.quantile(x, q)` for a float32 tensor (linear interpolation): rank `q·(n−1)` in float32,
  * the two neighbouring order statistics, then torch's `lerp` in float32. NaN if `x` holds a NaN.
@@ -70,7 +44,7 @@ export function quantileF32(values: Float32Array, q: number): number {
   const rank = f32(f32(q) * (n - 1));
   const below = Math.floor(rank);
   const above = Math.ceil(rank);
-  const a = select(values, below);
+  const a = selectKth(values, below);
   let b = a;
   if (above !== below) {
     // The next order statistic: the smallest value right of `below` after selection.
