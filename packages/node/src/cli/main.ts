@@ -2,11 +2,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ConvertProgress, convertCheckpoint, Da3Error, graphDtypeChoice, type ImageU8, type InferenceProgress, isDa3Error, loadConfig, SafetensorsFile, type StreamProgress } from '@da3js/core';
 import { fileByteSource, fileSink, ioError } from '../hub/fs.js';
-import { type Da3ProgressEvent, DepthAnything3 } from '../model/depth-anything-3.js';
+import type { Da3ProgressEvent } from '../model/depth-anything-3.js';
 import { resolveModelSource } from '../model/from-pretrained.js';
 import { type CliArgs, parseCliArgs, USAGE } from './args.js';
 import { errorLines } from './error-line.js';
 import { collectInputs } from './inputs.js';
+import { loadCliModel } from './load-model.js';
 import { cliVersion } from './version.js';
 
 /** Where the CLI writes: stdout for results (`--json`), stderr for progress and errors. */
@@ -233,16 +234,7 @@ async function convertCommand(args: CliArgs, io: CliIo, progress: (e: Da3Progres
 async function predictCommand(args: CliArgs, io: CliIo, printer: ProgressPrinter, signal?: AbortSignal): Promise<Record<string, unknown>> {
   const progress = printer.onEvent;
   const inputs = await collectInputs(args, { signal, onDecoded: (done, total) => progress({ status: 'decode', done, total }) });
-  const model = await DepthAnything3.fromPretrained(args.modelDir, {
-    device: args.device,
-    dtype: args.dtype,
-    cacheDir: args.cacheDir,
-    revision: args.revision,
-    localFilesOnly: args.localFilesOnly,
-    strict: args.strict,
-    progress,
-    signal,
-  });
+  const model = await loadCliModel(args, { progress, signal });
   try {
     const prediction = await model.inference(inputs.images as ImageU8[], {
       processRes: args.processRes,

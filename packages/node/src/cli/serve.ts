@@ -9,9 +9,10 @@ import { appUrl, createAppServer } from '../app/server.js';
 import { createGallery } from '../gallery/server.js';
 import { allowedHostNames } from '../http/host.js';
 import type { HubProgressEvent } from '../hub/resolve.js';
-import { DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
+import { type DepthAnything3, defaultCacheDir } from '../model/depth-anything-3.js';
 import { createInferenceService, serveInferenceService, untilStopSignal } from '../service/index.js';
 import type { CliArgs } from './args.js';
+import { loadCliModel } from './load-model.js';
 import type { CliIo } from './main.js';
 
 /** Stops accepting, ends idle keep-alive connections at once and busy ones after 2 s. */
@@ -107,7 +108,7 @@ export async function serveCommand(args: CliArgs, io: CliIo, progress?: (e: HubP
   const { token, source } = await backendToken(args, stateDir);
   let model: DepthAnything3 | undefined;
   const loading = (async () => {
-    model = await DepthAnything3.fromPretrained(args.modelDir, { device: args.device, dtype: args.dtype, cacheDir: args.cacheDir, revision: args.revision, localFilesOnly: args.localFilesOnly, strict: args.strict });
+    model = await loadCliModel(args);
     return createInferenceService(model, {
       token,
       stateDir,

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
-import { Da3Error, type StreamProgress, StreamError, isDa3Error } from '@da3js/core';
+import { Da3Error, isDa3Error, StreamError, type StreamProgress } from '@da3js/core';
 import { detectInput, frameInterval, listImages, probeVideo, videoFrames } from '../input/index.js';
-import { DepthAnything3, type Da3ProgressEvent, type NodeImageInput } from '../model/depth-anything-3.js';
+import type { Da3ProgressEvent, NodeImageInput } from '../model/depth-anything-3.js';
 import { inputKeyOf, streamToDirectory } from '../stream/stream.js';
 import type { CliArgs } from './args.js';
+import { loadCliModel } from './load-model.js';
 
 /** What `da3 stream` reads: frames and, when known, how many. */
 interface StreamInput {
@@ -41,16 +42,7 @@ async function streamInput(args: CliArgs, signal?: AbortSignal): Promise<StreamI
 /** `da3 stream <video|folder>`: DA3-Streaming into --export-dir (resumable). */
 export async function streamCommand(args: CliArgs, progress: (e: Da3ProgressEvent | StreamProgress) => void, signal?: AbortSignal): Promise<Record<string, unknown>> {
   const input = await streamInput(args, signal);
-  const model = await DepthAnything3.fromPretrained(args.modelDir, {
-    device: args.device,
-    dtype: args.dtype,
-    cacheDir: args.cacheDir,
-    revision: args.revision,
-    localFilesOnly: args.localFilesOnly,
-    strict: args.strict,
-    progress,
-    signal,
-  });
+  const model = await loadCliModel(args, { progress, signal });
   try {
     const result = await streamToDirectory(model, input.frames, {
       dir: args.exportDir,
