@@ -48,7 +48,7 @@ describe('web app on WASM (headless Chromium)', () => {
     const shown = await page.evaluate(() => window.da3App.viewer.pointsShown);
     expect(shown).toBeGreaterThan(1000);
     await page.waitForTimeout(200);
-    const png = decodePng(await page.locator('#viewer canvas').screenshot());
+    const png = decodePng(await page.locator('#viewer canvas[role="img"]').screenshot());
     const bg = [0x20, 0x21, 0x24];
     let differ = 0;
     const colours = new Set<number>();

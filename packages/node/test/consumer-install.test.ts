@@ -160,6 +160,8 @@ export const wrong = (m: DepthAnything3) => m.inference('a.jpg', { processRes: '
     }
     sizes.total = folderBytes(join(app, 'node_modules'));
     console.log(`installed sizes (MiB): ${Object.entries(sizes).map(([k, b]) => `${k} ${(b / 2 ** 20).toFixed(1)}`).join(', ')}`);
-    for (const p of PACKAGES) expect(sizes[`@da3js/${p}`], p).toBeLessThan(3 * 2 ** 20);
+    // 4 MiB each (ESM + CJS + types): core now also carries the Gaussian rasterizers (CPU and WebGPU
+    // shaders), the gs_video trajectories, DA3-Streaming and the int8 pass (3.4 MiB installed).
+    for (const p of PACKAGES) expect(sizes[`@da3js/${p}`], p).toBeLessThan(4 * 2 ** 20);
   });
 });

@@ -113,8 +113,8 @@ describe('exportToDirectory gs_video', () => {
 
   it('a failing encoder or an abort leaves the folder as it was (no partial video, no staging)', async () => {
     const dir = join(work, 'fail');
-    const bad = await exportToDirectory(prediction(), { dir, formats: 'gs_ply-gs_video', gsVideo: { trajectory: 'original', encoder: ffmpegVideoEncoder({ ffmpegPath: join(work, 'no-such-ffmpeg') }) } }).catch((e) => e);
-    expect(isDa3Error(bad, 'BAD_CONFIG')).toBe(true);
+    const bad = await exportToDirectory(prediction(), { dir, formats: 'gs_gltf-gs_video', gsVideo: { trajectory: 'original', encoder: ffmpegVideoEncoder({ ffmpegPath: join(work, 'no-such-ffmpeg') }) } }).catch((e) => e);
+    expect(isDa3Error(bad, 'BAD_CONFIG'), String(bad)).toBe(true);
     expect(readdirSync(dir)).toEqual([]);
     const controller = new AbortController();
     const aborted = await exportToDirectory(prediction(), {
