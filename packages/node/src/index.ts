@@ -29,7 +29,7 @@ export {
 } from './model/depth-anything-3.js';
 export { resolveModelSource, type ModelSourceOptions } from './model/from-pretrained.js';
 export { pipeline, type DepthEstimationPipeline } from './model/pipeline.js';
-export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
+export { createRunner, cudaProviderInstalled, DEVICES, optimizedGraphPath, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
 export { exportToDirectory, type ExportToDirectoryOptions } from './export/export-dir.js';
 export * from './hub/index.js';
 export * from './input/index.js';
