@@ -7,8 +7,10 @@ import { type Plugin, defaultClientConditions, defineConfig } from 'vite';
  * The app is a static site (relative base, so dist/ can be served from any folder). onnxruntime-web
  * is resolved to its "extern wasm" build (the `onnxruntime-web-use-extern-wasm` export condition),
  * which loads its WebAssembly runtime (`ort-wasm-simd-threaded.jsep.mjs` + `.wasm`, the build with
- * the WebGPU and WASM execution providers) at run time from `ort.env.wasm.wasmPaths`: this plugin
- * serves those two files under `ort/` in dev and copies them into `dist/ort/` at build, and the app
+ * the WebGPU and WASM execution providers; and `ort-wasm-simd-threaded.mjs` + `.wasm`, the
+ * WASM-only build @da3js/web runs when WebGPU is not used) at run time from
+ * `ort.env.wasm.wasmPaths`: this plugin serves those files under `ort/` in dev and copies them
+ * into `dist/ort/` at build, and the app
  * points `wasmPaths` there (src/ort-setup.ts) — no CDN, works offline, and the `.mjs` is a
  * standalone module that WASM threads can start their workers from.
  */
@@ -20,7 +22,7 @@ function ortRuntimeFiles(): Plugin {
   const require = createRequire(import.meta.url);
   // The package's main entry lives in dist/, next to the runtime files.
   const dir = dirname(require.resolve('onnxruntime-web'));
-  const files = readdirSync(dir).filter((f) => /^ort-wasm-simd-threaded\.jsep\.(mjs|wasm)$/.test(f));
+  const files = readdirSync(dir).filter((f) => /^ort-wasm-simd-threaded(\.jsep)?\.(mjs|wasm)$/.test(f));
   return {
     name: 'da3js-ort-runtime-files',
     configureServer(server) {

@@ -1,5 +1,5 @@
 // The page side of bench/tasks/browser.mjs (bundled with esbuild at bench time): @da3js/web with
-// onnxruntime-web's WASM backend, the wasm files served next to the bundle (no CDN).
+// onnxruntime-web's WASM backend or WebGPU provider, the wasm files served next to the bundle (no CDN).
 // `globalThis.da3bench(options)` loads a hub-layout repo, times the first (converting) call and
 // K more `model.inference` calls, and returns the numbers.
 import { DepthAnything3 } from '@da3js/web';
@@ -12,6 +12,14 @@ const heap = () => {
   return m ? { usedMiB: +(m.usedJSHeapSize / 2 ** 20).toFixed(1), totalMiB: +(m.totalJSHeapSize / 2 ** 20).toFixed(1) } : null;
 };
 
+/** The WebGPU adapter in words (`fallback` = a software adapter such as SwiftShader). */
+async function adapterInfo() {
+  const a = await navigator.gpu?.requestAdapter();
+  if (!a) return null;
+  const i = a.info ?? {};
+  return { vendor: i.vendor, architecture: i.architecture, description: i.description, fallback: Boolean(a.isFallbackAdapter ?? i.isFallbackAdapter) };
+}
+
 /** A deterministic pseudo-random RGB image. */
 function image(width, height) {
   const data = new Uint8Array(width * height * 3);
@@ -23,34 +31,46 @@ function image(width, height) {
   return { data, width, height, channels: 3 };
 }
 
-globalThis.da3bench = async ({ repo, endpoint, threads, width, height, processRes, runs }) => {
+globalThis.da3bench = async ({ repo, endpoint, device = 'wasm', threads, width, height, processRes, runs }) => {
   const marks = {};
+  let ready = null;
   const mark = (name) => void (marks[name] = performance.now());
   const heaps = { start: heap() };
   const t0 = performance.now();
   const model = await DepthAnything3.fromPretrained(repo, {
     endpoint,
-    device: 'wasm',
+    device,
+    dtype: 'fp32',
     threads,
+    wasmPaths: new URL('./', import.meta.url).href,
     progress: (e) => {
       if (e.status === 'convert') mark('converted');
-      if (e.status === 'ready') mark('ready');
+      if (e.status === 'ready') {
+        mark('ready');
+        ready = e;
+      }
     },
   });
   const loadMs = performance.now() - t0;
   const input = [image(width, height)];
-  const options = { processRes, onProgress: (e) => mark(e.stage) };
+  // `network` comes once before the graph runs (graphsDone 0) and once after each graph.
+  const onProgress = (e) => {
+    if (e.stage !== 'network') mark(e.stage);
+    else if (!e.graphsDone) mark('network');
+    else if (e.graphsDone === e.graphsTotal) mark('networkDone');
+  };
+  const options = { processRes, onProgress };
   const call = async () => {
     const t = performance.now();
     const prediction = await model.inference(input, options);
-    return { prediction, ms: performance.now() - t, networkMs: marks.postprocess - marks.network };
+    return { prediction, ms: performance.now() - t, networkMs: marks.networkDone - marks.network };
   };
   const first = await call();
   heaps.afterFirst = heap();
   // First call = preprocess → [convert → session] → run → postprocess.
   const convertMs = marks.converted - marks.network;
   const sessionCreateMs = marks.ready - marks.converted;
-  const firstRunMs = marks.postprocess - marks.ready;
+  const firstRunMs = marks.networkDone - marks.ready;
   const firstInferenceMs = first.ms - (marks.ready - marks.network);
   let finite = true;
   for (const v of first.prediction.depth) if (!Number.isFinite(v)) finite = false;
@@ -66,6 +86,9 @@ globalThis.da3bench = async ({ repo, endpoint, threads, width, height, processRe
   return {
     crossOriginIsolated: globalThis.crossOriginIsolated,
     numThreads: ort.env.wasm.numThreads,
+    providers: ready?.providers,
+    precision: ready?.precision,
+    adapter: device === 'webgpu' ? await adapterInfo() : undefined,
     ortVersion: ort.env.versions?.web,
     size: [first.prediction.height, first.prediction.width],
     loadMs,

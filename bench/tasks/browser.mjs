@@ -1,10 +1,11 @@
-// node browser.mjs NAME REPO_DIR WIDTH HEIGHT PROCESS_RES THREADS RUNS — @da3js/web in headless
-// Chromium, onnxruntime-web WASM backend: the page fetches REPO_DIR (config.json + model.safetensors,
-// served in the hub layout with Range), converts it to ONNX in the page and runs `model.inference`
-// on one WIDTH×HEIGHT RGB image. The page is bundled here with esbuild (bench/browser/entry.mjs),
-// onnxruntime-web's wasm files are served next to it, and the server sends COOP/COEP so the page
-// is cross-origin isolated (WASM threads). One fresh browser per call: `ort.env.wasm.numThreads`
-// is fixed after the first session.
+// node browser.mjs NAME REPO_DIR WIDTH HEIGHT PROCESS_RES THREADS RUNS [wasm|webgpu] — @da3js/web in
+// headless Chromium, onnxruntime-web's WASM backend (default) or its WebGPU provider (Chromium's
+// `--enable-unsafe-webgpu`: the SwiftShader software adapter on a machine without a GPU): the page
+// fetches REPO_DIR (config.json + model.safetensors, served in the hub layout with Range), converts
+// it to ONNX in the page and runs `model.inference` on one WIDTH×HEIGHT RGB image. The page is
+// bundled here with esbuild (bench/browser/entry.mjs), onnxruntime-web's wasm files are served
+// next to it, and the server sends COOP/COEP so the page is cross-origin isolated (WASM threads).
+// One fresh browser per call: `ort.env.wasm.numThreads` is fixed after the first session.
 import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -13,9 +14,9 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, report } from './common.mjs';
 
-const [name, repoDir, width, height, processRes, threads, runs] = process.argv.slice(2);
+const [name, repoDir, width, height, processRes, threads, runs, device = 'wasm'] = process.argv.slice(2);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const base = { task: 'infer', runtime: 'chromium-wasm', model: name, views: 1, width: Number(width), height: Number(height), processRes: Number(processRes), threads: Number(threads) };
+const base = { task: 'infer', runtime: `chromium-${device}`, model: name, views: 1, width: Number(width), height: Number(height), processRes: Number(processRes), threads: Number(threads) };
 if (!existsSync(CHROMIUM)) {
   report({ ...base, skipped: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)` });
   process.exit(0);
@@ -80,13 +81,14 @@ try {
   server = await serve(out, repoDir);
   const url = `http://127.0.0.1:${server.address().port}`;
   const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--enable-precise-memory-info'];
+  if (device === 'webgpu') args.push('--enable-unsafe-webgpu');
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
   const tab = await browser.newPage();
   tab.on('pageerror', (e) => console.error(`[page] ${e.message}`));
   tab.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
   await tab.goto(`${url}/index.html`);
   await tab.waitForFunction(() => typeof globalThis.da3bench === 'function');
-  const options = { repo: 'bench/model', endpoint: `${url}/hub`, threads: Number(threads), width: Number(width), height: Number(height), processRes: Number(processRes), runs: Number(runs) };
+  const options = { repo: 'bench/model', endpoint: `${url}/hub`, device, threads: Number(threads), width: Number(width), height: Number(height), processRes: Number(processRes), runs: Number(runs) };
   const r = await tab.evaluate((o) => globalThis.da3bench(o), options);
   const ms = (x) => Math.round(x);
   report({
@@ -95,6 +97,9 @@ try {
     ort: r.ortVersion,
     crossOriginIsolated: r.crossOriginIsolated,
     ortNumThreads: r.numThreads,
+    providers: r.providers,
+    adapter: r.adapter,
+    precision: r.precision,
     processedSize: r.size,
     note: 'inference times are model.inference end to end (preprocess + onnxruntime-web run + postprocess); network* = the ORT run stage only; convert = in-page checkpoint → ONNX (Range reads included)',
     loadMs: ms(r.loadMs),
@@ -106,6 +111,8 @@ try {
     medianMs: ms(median(r.times)),
     minMs: ms(Math.min(...r.times)),
     medianNetworkMs: ms(median(r.network)),
+    minNetworkMs: ms(Math.min(...r.network)),
+    maxNetworkMs: ms(Math.max(...r.network)),
     runs: r.times.map(ms),
     outputsFinite: r.finite,
     hubRequests,

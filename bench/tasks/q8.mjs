@@ -29,6 +29,8 @@ async function convert(dtype) {
       precision: dtype === 'fp16' ? 'float16' : 'float32',
       quantization: dtype === 'q8' ? 'q8' : undefined,
       refViewStrategy: 'saddle_balanced',
+      // The graph `inference` runs by default (no ray branch unless useRayPose/keepRays).
+      rays: false,
       output: () => ({ sink: fileSink(out), externalDataSink: fileSink(`${out}.data`), externalDataLocation: `${out.split('/').pop()}.data` }),
     });
   } finally {

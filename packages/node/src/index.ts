@@ -42,6 +42,6 @@ export {
 } from './model/depth-anything-3.js';
 export { type ModelSourceOptions, resolveModelSource } from './model/from-pretrained.js';
 export { type DepthEstimationPipeline, pipeline } from './model/pipeline.js';
-export { createRunner, cudaProviderInstalled, DEVICES, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
+export { createRunner, cudaProviderInstalled, DEVICES, optimizedGraphPath, type Device, type DeviceInfo, type OrtRunner, type RunnerOptions } from './runtime/ort-runner.js';
 export * from './service/index.js';
 export { type NodeStreamOptions, type StreamToDirectoryOptions, type StreamToDirectoryResult, streamFrames, streamToDirectory } from './stream/stream.js';

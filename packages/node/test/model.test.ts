@@ -43,17 +43,26 @@ describe('DepthAnything3 (files → cached graphs → onnxruntime-node)', () => 
     await expect(pred.export({ dir: out, formats: 'mini_npz-nope' })).rejects.toMatchObject({ code: 'UNKNOWN_FORMAT' });
     await model.dispose();
 
-    // A second model over the same files reuses the cached graph: no conversion events.
+    // A second model over the same files reuses the cached graph (no conversion events) and
+    // onnxruntime's optimised copy of it (saved by the first session), with the same results.
     const graphs = readdirSync(join(cacheDir, 'graphs'));
     expect(graphs).toHaveLength(1);
+    const dir = join(cacheDir, 'graphs', graphs[0]);
+    // No call read the ray map: the graph was built without the ray branch; weights in a side file.
+    expect(readdirSync(dir).filter((f) => f.startsWith('net-unposed-fp32-saddle_balanced-norays.onnx')).sort()).toEqual(['net-unposed-fp32-saddle_balanced-norays.onnx', 'net-unposed-fp32-saddle_balanced-norays.onnx.data']);
+    expect(readdirSync(dir).filter((f) => /^net-unposed-fp32-saddle_balanced-norays\.ort-[0-9a-f]{12}\.onnx(\.data)?$/.test(f))).toHaveLength(2);
     const again: Da3ProgressEvent[] = [];
     const model2 = DepthAnything3.fromFiles(files, { cacheDir, progress: (e) => again.push(e) }, raw);
-    await model2.inference(views(inputs.image_u8), { processRes: 84 });
+    const pred2 = await model2.inference(views(inputs.image_u8), { processRes: 84 });
     expect(again.some((e) => e.status === 'convert')).toBe(false);
-    await model2.dispose();
-    const dir = join(cacheDir, 'graphs', graphs[0]);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expectClose(pred2.depth, outputs['out.depth'].data as Float32Array, { atol: 1e-4, rtol: 1e-4 }, 'depth (optimised copy)');
+    // keepRays needs the ray branch: a second graph, with it.
+    const withRays = await model2.inference(views(inputs.image_u8), { processRes: 84, keepRays: true });
+    expect(withRays.depth).toEqual(pred2.depth);
+    expect(withRays.rays?.rays.length).toBe(3 * (56 / 14) * 8 * (84 / 14) * 8 * 6);
     expect(existsSync(join(dir, 'net-unposed-fp32-saddle_balanced.onnx'))).toBe(true);
+    await model2.dispose();
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-') || f.endsWith('.partial') || f.endsWith('.lock'))).toEqual([]);
   });
 
   it('tells MONO from METRIC by the config names and rejects cameras for them', async () => {

@@ -2,6 +2,46 @@ import { Da3Error, type Da3Runner, type FloatPrecision, type GraphDtype, type Te
 import * as ort from 'onnxruntime-web';
 import type { GraphBlobs } from './graph.js';
 
+type Ort = typeof ort;
+let wasmOnlyBuild: Promise<Ort> | undefined;
+/** The settings of {@link configureWasm}, applied to each onnxruntime-web build before its first session. */
+const wasmSettings: { threads?: number; wasmPaths?: string } = {};
+
+function applyWasmSettings(module: Ort): void {
+  if (wasmSettings.threads !== undefined) module.env.wasm.numThreads = wasmSettings.threads;
+  const paths = servedPrefix();
+  if (paths !== undefined) module.env.wasm.wasmPaths = paths;
+}
+
+/** Where onnxruntime-web's files are served: ours, or a prefix the page set on onnxruntime-web itself (file-by-file paths name one build's files, so they do not count). */
+function servedPrefix(): string | undefined {
+  const own = ort.env.wasm.wasmPaths;
+  return wasmSettings.wasmPaths ?? (typeof own === 'string' ? own : undefined);
+}
+
+/**
+ * The onnxruntime-web build for a provider list. With WebGPU, the default build (`onnxruntime-web`:
+ * WebGPU and WASM providers, `ort-wasm-simd-threaded.jsep.wasm`, 28 MB, built with Asyncify for
+ * the WebGPU bridge). WASM alone: the WASM-only build (`onnxruntime-web/wasm`,
+ * `ort-wasm-simd-threaded.wasm`, 14 MB): the same SIMD + threads kernels, half the code to fetch
+ * and compile, so sessions start about twice as fast (DA3-SMALL 504×336 in Chromium, 2 threads:
+ * 3.3 → 1.5 s; first run 3.9 → 2.1 s); later runs take the same time (1.7 s).
+ * Multi-threaded WASM-only sessions need `wasmPaths` (this library's option, or
+ * `ort.env.wasm.wasmPaths` set on onnxruntime-web): their thread workers then start from the
+ * served `ort-wasm-simd-threaded.mjs`. Without it a bundler that inlines dynamic imports would
+ * put both builds' worker code in one script, which hangs; those pages keep the default build.
+ */
+export async function ortFor(providers: readonly string[]): Promise<Ort> {
+  if (providers.includes('webgpu')) return ort;
+  if (servedPrefix() === undefined && (wasmSettings.threads ?? ort.env.wasm.numThreads) !== 1) return ort;
+  wasmOnlyBuild ??= import('onnxruntime-web/wasm').then((m) => {
+    const module = ((m as { default?: Ort }).default?.InferenceSession ? (m as { default: Ort }).default : m) as Ort;
+    applyWasmSettings(module);
+    return module;
+  });
+  return wasmOnlyBuild;
+}
+
 /** Where the network runs in the page: `auto` = WebGPU when an adapter exists, else WASM. */
 export type WebDevice = 'auto' | 'webgpu' | 'wasm';
 
@@ -140,7 +180,8 @@ export interface WasmOptions {
 }
 
 /**
- * Applies {@link WasmOptions} to onnxruntime-web's page-wide settings.
+ * Applies {@link WasmOptions} to onnxruntime-web's page-wide settings (of both builds
+ * {@link ortFor} uses).
  * @throws Da3Error `UNSUPPORTED` for threads > 1 in a page that is not cross-origin isolated
  */
 export async function configureWasm(options: WasmOptions): Promise<void> {
@@ -149,9 +190,12 @@ export async function configureWasm(options: WasmOptions): Promise<void> {
     if (options.threads > 1 && !(await webCapabilities()).crossOriginIsolated) {
       throw new Da3Error('UNSUPPORTED', `configureWasm: ${options.threads} WASM threads need a cross-origin-isolated page (serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"); use threads: 1`);
     }
-    ort.env.wasm.numThreads = options.threads;
+    wasmSettings.threads = options.threads;
   }
-  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+  if (options.wasmPaths !== undefined) wasmSettings.wasmPaths = options.wasmPaths;
+  if (wasmSettings.threads !== undefined) ort.env.wasm.numThreads = wasmSettings.threads;
+  if (wasmSettings.wasmPaths !== undefined) ort.env.wasm.wasmPaths = wasmSettings.wasmPaths;
+  if (wasmOnlyBuild) applyWasmSettings(await wasmOnlyBuild);
 }
 
 // onnxruntime-web must not create or run two sessions at once (the WebGPU trap): one chain for all.
@@ -196,6 +240,7 @@ export interface WebRunnerOptions extends WasmOptions {
 export async function createWebRunner(graph: Uint8Array | GraphBlobs, options: WebRunnerOptions = {}): Promise<WebRunner> {
   const providers = options.providers ? [...options.providers] : await executionProviders(options.device);
   await configureWasm(options);
+  const runtime = await ortFor(providers);
   const session = await serial(async () => {
     try {
       const bytes = graph instanceof Uint8Array ? graph : new Uint8Array(await graph.model.arrayBuffer());
@@ -203,7 +248,7 @@ export async function createWebRunner(graph: Uint8Array | GraphBlobs, options: W
       // WebGPU with NCHW kernels: the provider's default NHWC layout transform gave wrong numbers
       // for DPT's Conv → Transpose chains (errors of 1e-2 with onnxruntime-web 1.30).
       const executionProviders = providers.map((p) => (p === 'webgpu' ? { name: 'webgpu' as const, preferredLayout: 'NCHW' as const } : p));
-      return await ort.InferenceSession.create(bytes, { executionProviders, graphOptimizationLevel: 'all', ...(externalData ? { externalData } : {}) });
+      return await runtime.InferenceSession.create(bytes, { executionProviders, graphOptimizationLevel: 'all', ...(externalData ? { externalData } : {}) });
     } catch (error) {
       throw explain(error, 'createWebRunner');
     }
@@ -213,7 +258,7 @@ export async function createWebRunner(graph: Uint8Array | GraphBlobs, options: W
     run: (feeds) =>
       serial(async () => {
         const f: Record<string, ort.Tensor> = {};
-        for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
+        for (const [k, t] of Object.entries(feeds)) f[k] = new runtime.Tensor('float32', t.data as Float32Array, [...t.shape]);
         let out: ort.InferenceSession.ReturnType;
         try {
           out = await session.run(f);

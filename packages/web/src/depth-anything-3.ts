@@ -16,6 +16,7 @@ import {
   SafetensorsFile,
   assertValidCheckpoint,
   builtGraphChoices,
+  raysChoice,
   graphConfigDigest,
   graphDtypeChoice,
   graphDtypeOf,
@@ -362,7 +363,7 @@ export class DepthAnything3 {
     const location = options.externalDataLocation ?? (typeof ext === 'string' ? decodeURIComponent(new URL(ext, 'http://x/').pathname.split('/').pop() ?? '') : (ext as Partial<File> | undefined)?.name);
     if (data && !location) throw new Da3Error('BAD_VALUE', 'fromOnnx: say externalDataLocation (the data file name recorded in the graph)');
     const graph: GraphBlobs = { model: modelBlob, externalData: data ? { location: location!, blob: data } : undefined };
-    const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians };
+    const built = { posed: choices.posed, refViewStrategy: choices.refViewStrategy as RefViewStrategy, exportFeatLayers: choices.exportFeatLayers, gaussians: choices.gaussians, rays: choices.rays };
     throwIfAborted(signal, 'fromOnnx');
     return new DepthAnything3(config, options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono'), { kind: 'onnx', graph, name, built }, { ...options, dtype: choices.dtype, signal: undefined, cache: false });
   }
@@ -371,7 +372,8 @@ export class DepthAnything3 {
     const src = this.source;
     if (src.kind === 'onnx') {
       const b = src.built;
-      if (build.posed !== b.posed || build.refViewStrategy !== b.refViewStrategy || build.exportFeatLayers.join(',') !== b.exportFeatLayers.join(',') || build.gaussians !== b.gaussians) {
+      // A graph with the ray branch serves calls that do not read it too.
+      if (build.posed !== b.posed || build.refViewStrategy !== b.refViewStrategy || build.exportFeatLayers.join(',') !== b.exportFeatLayers.join(',') || build.gaussians !== b.gaussians || (build.rays === true && !b.rays)) {
         throw new Da3Error(
           'BAD_CONFIG',
           `DepthAnything3: ${src.name} was built ${b.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${b.refViewStrategy}, exportFeatLayers [${b.exportFeatLayers}]${b.gaussians ? ', gs_raw' : ''}; this call needs ${build.posed ? 'pose-conditioned' : 'unposed'}, ${build.refViewStrategy}, [${build.exportFeatLayers}]${build.gaussians ? ', gs_raw' : ''} — load the checkpoint to convert other graphs`,
@@ -399,7 +401,7 @@ export class DepthAnything3 {
   }
 
   /** The build (graph choices) a role runs with, and its execution providers. */
-  private async buildFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians: boolean): Promise<{ build: GraphBuild; providers: ('webgpu' | 'wasm')[] }> {
+  private async buildFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians: boolean, rays: boolean): Promise<{ build: GraphBuild; providers: ('webgpu' | 'wasm')[] }> {
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const providers = await executionProviders(this.options.device, this.options.dtype);
     const build: GraphBuild = {
@@ -409,12 +411,13 @@ export class DepthAnything3 {
       refViewStrategy: strategy,
       exportFeatLayers: netRole === 'metric' ? [] : layers,
       gaussians: gaussians && netRole !== 'metric',
+      rays: raysChoice(this.config, role, rays),
     };
     return { build, providers };
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false, signal?: AbortSignalLike): Promise<WebRunner> {
-    const { build, providers } = await this.buildFor(role, strategy, layers, gaussians);
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, layers: readonly number[], gaussians = false, rays = true, signal?: AbortSignalLike): Promise<WebRunner> {
+    const { build, providers } = await this.buildFor(role, strategy, layers, gaussians, rays);
     const runnerKey = JSON.stringify(build);
     const known = this.runners.get(runnerKey);
     if (known) return known;
@@ -481,7 +484,7 @@ export class DepthAnything3 {
         config: this.config,
         kind: this.kind,
         runner: async (role, o) => {
-          const runner = await this.runnerFor(role, strategy, layers, o?.gaussians, signal);
+          const runner = await this.runnerFor(role, strategy, layers, o?.gaussians, o?.rays ?? true, signal);
           return {
             run: async (feeds) => {
               const t = performance.now();
@@ -505,7 +508,7 @@ export class DepthAnything3 {
   /** The key timings are remembered under: weights' config, providers, precision, threads. */
   private async timingKey(strategy: RefViewStrategy, layers: readonly number[]): Promise<string | undefined> {
     try {
-      const { build, providers } = await this.buildFor(this.kind === 'nested' ? 'anyview' : 'net', strategy, layers, false);
+      const { build, providers } = await this.buildFor(this.kind === 'nested' ? 'anyview' : 'net', strategy, layers, false, false);
       return `${graphConfigDigest(this.config)}|${providers[0]}|${build.quantization ?? build.precision}|${this.options.threads ?? 'default'}`;
     } catch {
       return undefined; // the run itself will say what is wrong

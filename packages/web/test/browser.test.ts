@@ -362,7 +362,7 @@ describe('cancellation in Chromium (Cache API, fetch)', () => {
     expect(stalledConversion.ms).toBeLessThan(100);
     expect(stalledConversion.keys).toBe(0);
     expect(rest.keysAfterRun).toHaveLength(1);
-    expect(rest.keysAfterRun[0]).toMatch(/net-unposed-fp32-saddle_balanced\.onnx$/);
+    expect(rest.keysAfterRun[0]).toMatch(/net-unposed-fp32-saddle_balanced-norays\.onnx$/);
     expect(rest.stages).toEqual(['decode:ABORTED', 'preprocess:ABORTED', 'network:ABORTED', 'postprocess:ABORTED']);
     expect(rest.same).toBe(true);
     expect(rest.exportCode).toBe('ABORTED');

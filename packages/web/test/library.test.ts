@@ -66,7 +66,7 @@ describe('graph cache', () => {
     expect(loaded.every((e, i) => i === 0 || e.loaded > loaded[i - 1].loaded)).toBe(true);
     expect(loaded.at(-1)!.loaded / loaded.at(-1)!.total).toBeGreaterThan(0.75);
     expect(cache.keys()).toHaveLength(1);
-    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v2\/.+model\.safetensors@.+\/[0-9a-f]{16}\/net-unposed-fp32-saddle_balanced\.onnx$/);
+    expect(cache.keys()[0]).toMatch(/^da3js-graph\/v3\/.+model\.safetensors@.+\/[0-9a-f]{16}\/net-unposed-fp32-saddle_balanced-norays\.onnx$/);
 
     const second: WebProgressEvent[] = [];
     const b = await DepthAnything3.fromPretrained(REPO, { endpoint: hub.endpoint, device: 'wasm', threads: 1, cache, progress: (e) => second.push(e) });
@@ -85,7 +85,7 @@ describe('graph cache', () => {
     const edited = { ...config, backbone: { ...config.backbone, outLayers: [1, 2, 4, 5] } };
     const build = { role: 'net', posed: false, precision: 'float32', refViewStrategy: 'first', exportFeatLayers: [] } as const;
     const a = graphCacheKey('https://hub/model.safetensors@etag', config, build);
-    expect(a).toMatch(/^da3js-graph\/v2\/https:\/\/hub\/model\.safetensors@etag\/[0-9a-f]{16}\/net-unposed-fp32-first\.onnx$/);
+    expect(a).toMatch(/^da3js-graph\/v3\/https:\/\/hub\/model\.safetensors@etag\/[0-9a-f]{16}\/net-unposed-fp32-first\.onnx$/);
     expect(graphCacheKey('https://hub/model.safetensors@etag', edited, build)).not.toBe(a);
     expect(graphCacheKey('https://hub/model.safetensors@etag', loadConfig(text), build)).toBe(a);
   });
@@ -96,7 +96,7 @@ describe('graph cache', () => {
     await m.inference(views(), { processRes: 84, refViewStrategy: 'first' });
     await m.inference(views(), { processRes: 84, refViewStrategy: 'middle' });
     await m.dispose();
-    expect(cache.keys().map((k) => k.split('/').pop())).toEqual(['net-unposed-fp32-first.onnx', 'net-unposed-fp32-middle.onnx']);
+    expect(cache.keys().map((k) => k.split('/').pop())).toEqual(['net-unposed-fp32-first-norays.onnx', 'net-unposed-fp32-middle-norays.onnx']);
   });
 });
 

@@ -120,9 +120,11 @@ export async function convertCheckpoint(file: SafetensorsFile, config: ModelConf
 /**
  * Version of the graphs {@link buildGraphFor} produces. Runtimes put it in their graph-cache keys,
  * so a cached graph from an older builder is converted again. Bump it whenever the builder's
- * output changes (2: RoPE from float32 tables, pos-embed scales as one vector).
+ * output changes (2: RoPE from float32 tables, pos-embed scales as one vector; 3: pos-embed resize
+ * as matrix products, fusable GELU, RoPE in one pass, q/k/v as separate products, LayerScale
+ * folded into the weights, optional ray branch).
  */
-export const GRAPH_BUILDER_VERSION = 2;
+export const GRAPH_BUILDER_VERSION = 3;
 
 /** The build-time choices that make one graph of one network (what runtimes cache graphs by). */
 export interface GraphBuild {
@@ -137,6 +139,11 @@ export interface GraphBuild {
   readonly exportFeatLayers: readonly number[];
   /** Include the GS head's `gs_raw` output. */
   readonly gaussians?: boolean;
+  /**
+   * Any-view (DualDPT) heads: include the ray branch (`ray`, `ray_conf`; default true). Runtimes
+   * ask for it only when a call needs the ray map (`useRayPose`, `keepRays`).
+   */
+  readonly rays?: boolean;
 }
 
 /** JSON with object keys sorted at every level: equal values give equal text. */
@@ -163,13 +170,14 @@ export function graphConfigDigest(config: ModelConfig): string {
 }
 
 /**
- * A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs` (cache file
- * names/keys); the dtype part is `fp32`, `fp16` or the quantization (`q8`).
+ * A stable name for a build, e.g. `net-unposed-fp32-saddle_balanced-feat3_7-gs`, `…-norays` (cache
+ * file names/keys); the dtype part is `fp32`, `fp16` or the quantization (`q8`).
  */
 export function graphBuildName(build: GraphBuild): string {
   const parts = [build.role, build.posed ? 'posed' : 'unposed', graphDtypeOf(build), build.refViewStrategy];
   if (build.exportFeatLayers.length) parts.push(`feat${build.exportFeatLayers.join('_')}`);
   if (build.gaussians) parts.push('gs');
+  if (build.rays === false) parts.push('norays');
   return parts.join('-');
 }
 
@@ -189,6 +197,7 @@ export function buildGraphFor(file: SafetensorsFile, config: ModelConfig, build:
     poseConditioned: build.posed,
     exportFeatLayers: build.exportFeatLayers,
     gaussians: build.gaussians,
+    rays: build.rays,
     name: `da3_${build.role}`,
   });
   return build.quantization ? quantizeNetGraph(model, build.quantization) : model;

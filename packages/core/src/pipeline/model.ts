@@ -25,9 +25,22 @@ export interface Da3Model {
   readonly kind: ModelKind;
   /**
    * Returns the runner of a graph, building/loading it when first asked. `gaussians` asks for the
-   * graph with the GS head's `gs_raw` output (GIANT / NESTED any-view).
+   * graph with the GS head's `gs_raw` output (GIANT / NESTED any-view). `rays` says whether the
+   * call reads the ray map (`ray`, `ray_conf`); when false a runtime may run a graph built without
+   * the ray branch (`GraphBuild.rays`), and a runner that ignores it is still correct.
    */
-  runner(role: GraphRole, options?: { readonly gaussians?: boolean }): Promise<Da3Runner>;
+  runner(role: GraphRole, options?: { readonly gaussians?: boolean; readonly rays?: boolean }): Promise<Da3Runner>;
+}
+
+/**
+ * The `rays` choice of a {@link GraphRole}'s build (core's `GraphBuild.rays`): `wanted` for
+ * networks with a DualDPT head (any-view), undefined for heads without a ray branch (mono,
+ * metric), whose builds and cache names it does not touch.
+ */
+export function raysChoice(config: ModelConfig, role: GraphRole, wanted: boolean): boolean | undefined {
+  if (role === 'metric') return undefined;
+  const net = config.kind === 'NestedDepthAnything3Net' ? config.anyview : config;
+  return net.head.type === 'DualDPT' ? wanted : undefined;
 }
 
 /**
@@ -53,6 +66,8 @@ export interface BuiltGraphChoices {
   readonly gaussians: boolean;
   /** Weight type: `fp32`, `fp16`, or the quantization (`da3js.precision`, `da3js.quantization`). */
   readonly dtype: GraphDtype;
+  /** Whether it has the ray map outputs (`ray`, `ray_conf`; DualDPT heads built with `rays`). */
+  readonly rays: boolean;
 }
 
 /**
@@ -74,5 +89,6 @@ export function builtGraphChoices(metadata: Readonly<Record<string, string>>, wh
     exportFeatLayers: outputs.filter((o) => o.startsWith('feat_')).map((o) => Number(o.slice(5))),
     gaussians: outputs.includes('gs_raw'),
     dtype: (quantization as GraphQuantization | undefined) ?? (metadata['da3js.precision'] === 'float16' ? 'fp16' : 'fp32'),
+    rays: outputs.includes('ray'),
   };
 }

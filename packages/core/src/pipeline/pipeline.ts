@@ -93,8 +93,8 @@ function tensor(data: Float32Array, shape: readonly number[]): TensorData<Tensor
   return { data, shape };
 }
 
-async function run(model: Da3Model, role: GraphRole, feeds: Record<string, TensorData<TensorElements>>, gaussians = false): Promise<GraphOutputs> {
-  return (await model.runner(role, gaussians ? { gaussians } : undefined)).run(feeds);
+async function run(model: Da3Model, role: GraphRole, feeds: Record<string, TensorData<TensorElements>>, options: { gaussians?: boolean; rays?: boolean } = {}): Promise<GraphOutputs> {
+  return (await model.runner(role, { gaussians: options.gaussians ?? false, rays: options.rays ?? false })).run(feeds);
 }
 
 /**
@@ -153,7 +153,8 @@ export async function runInference(model: Da3Model, images: readonly ImageU8[], 
   const graphsTotal = model.kind === 'nested' ? 2 : 1;
   progress('network', { graphsDone: 0, graphsTotal });
   const anyRole: GraphRole = model.kind === 'nested' ? (posed ? 'anyviewPosed' : 'anyview') : posed ? 'netPosed' : 'net';
-  const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds, !!options.inferGs);
+  // The ray branch (a fifth of an any-view network) runs only when this call reads the ray map.
+  const primary = await run(model, model.kind === 'nested' || model.kind === 'anyview' ? anyRole : 'net', feeds, { gaussians: !!options.inferGs, rays: !!(options.useRayPose || options.keepRays) });
   progress('network', { graphsDone: 1, graphsTotal });
   const metricOut = model.kind === 'nested' ? await run(model, 'metric', { images: feeds.images }) : null;
   if (metricOut) progress('network', { graphsDone: 2, graphsTotal });

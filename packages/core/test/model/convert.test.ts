@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ModelConfig, type NetConfig, REF_VIEW_STRATEGIES, SafetensorsFile, type SafetensorsEntry, canonicalJson, fnv1a64, graphConfigDigest, convertCheckpoint, encodeOnnxModel, loadConfig, memoryByteSource, selectReferenceView, writeSafetensors } from '@da3js/core';
+import { type ModelConfig, type NetConfig, REF_VIEW_STRATEGIES, SafetensorsFile, type SafetensorsEntry, canonicalJson, fnv1a64, graphBuildName, graphConfigDigest, convertCheckpoint, encodeOnnxModel, loadConfig, memoryByteSource, selectReferenceView, writeSafetensors } from '@da3js/core';
 import { buildNetGraph } from '@da3js/core/graph';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -134,6 +134,25 @@ describe('graph options', () => {
     expectClose(plain.pose_enc.data as Float32Array, outputs['cam_dec.pose_enc'].data as Float32Array, NET_TOL, 'plain pose_enc');
   });
 
+  it('rays: false leaves the ray branch out; depth, confidence and pose are unchanged (and equal the reference)', async () => {
+    const cfg = config('tiny') as NetConfig;
+    const { inputs, outputs } = await fixtureCase('tiny', 'multi');
+    const full = buildNetGraph(cfg, await fixtureWeights('tiny'), { refViewStrategy: 'saddle_balanced' });
+    const w = await fixtureWeights('tiny');
+    const lean = buildNetGraph(cfg, w, { refViewStrategy: 'saddle_balanced', rays: false });
+    expect(lean.graph.outputs.map((o) => o.name)).toEqual(['depth', 'depth_conf', 'pose_enc']);
+    expect(lean.metadata?.['da3js.outputs']).toBe('depth,depth_conf,pose_enc');
+    expect(lean.graph.nodes.some((n) => n.name?.includes('_aux'))).toBe(false);
+    expect(w.unused().some((k) => k.includes('refinenet1_aux'))).toBe(true);
+    expect(lean.graph.nodes.length).toBeLessThan(full.graph.nodes.length);
+    const a = await run(await encodeOnnxModel(full), inputs.x);
+    const b = await run(await encodeOnnxModel(lean), inputs.x);
+    for (const name of ['depth', 'depth_conf', 'pose_enc']) expect(b[name].data, name).toEqual(a[name].data);
+    expectClose(b.depth.data as Float32Array, outputs['out.depth'].data as Float32Array, NET_TOL, 'lean depth');
+    expect(graphBuildName({ role: 'net', posed: false, precision: 'float32', refViewStrategy: 'first', exportFeatLayers: [], rays: false })).toBe('net-unposed-fp32-first-norays');
+    expect(graphBuildName({ role: 'net', posed: false, precision: 'float32', refViewStrategy: 'first', exportFeatLayers: [] })).toBe('net-unposed-fp32-first');
+  });
+
   it('chooses the reference view in-graph exactly as the host selection for every strategy', async () => {
     const cfg = config('tiny') as NetConfig;
     const w = await fixtureWeights('tiny');
@@ -167,7 +186,7 @@ describe('graph options', () => {
 
   it('uses only operators that the CPU, CUDA and WebGPU execution providers implement', async () => {
     const WEBGPU_OPS = new Set(
-      'MultiHeadAttention Abs Add And Cast Concat Conv ConvTranspose Cos Div Equal Erf Exp Expand Gather Greater GreaterOrEqual Identity LayerNormalization Less LessOrEqual MatMul Mul Neg Range ReduceL2 ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape Resize Shape Sigmoid Sin Slice Softmax Sqrt Squeeze Sub Transpose Unsqueeze Where ArgMin ArgMax Atan Tanh Pow Max Min Clip Not Or ConstantOfShape Tile Flatten'.split(' '),
+      'MultiHeadAttention Abs Add And Cast Concat Conv ConvTranspose Cos Div Equal Erf Exp Expand Floor Gather Greater GreaterOrEqual Identity LayerNormalization Less LessOrEqual MatMul Mul Neg Range ReduceL2 ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape Resize Shape Sigmoid Sin Slice Softmax Sqrt Squeeze Sub Transpose Unsqueeze Where ArgMin ArgMax Atan Tanh Pow Max Min Clip Not Or ConstantOfShape Tile Flatten'.split(' '),
     );
     const w = await fixtureWeights('tiny');
     const ops = new Set<string>();

@@ -240,9 +240,11 @@ describe('q8 DA3 graphs', () => {
     const fp32 = buildNetGraph(cfg, await fixtureWeights('tiny'), { refViewStrategy: 'first' });
     const q8 = quantizeNetGraph(fp32, 'q8');
     const count = (m: OnnxModel, op: string) => m.graph.nodes.filter((n) => n.opType === op).length;
-    // qkv, proj, fc1, fc2 of every block; the camera decoder's MLP stays float32.
-    expect(count(q8, 'DynamicQuantizeMatMul')).toBe(4 * cfg.backbone.depth);
-    expect(count(q8, 'MatMul')).toBe(count(fp32, 'MatMul') - 4 * cfg.backbone.depth);
+    // q, k, v (the row blocks of qkv), proj, fc1, fc2 of every block; the camera decoder's MLP and
+    // the position embedding's resize products stay float32.
+    expect(count(q8, 'DynamicQuantizeMatMul')).toBe(6 * cfg.backbone.depth);
+    expect(count(q8, 'MatMul')).toBe(count(fp32, 'MatMul') - 6 * cfg.backbone.depth);
+    expect(q8.graph.nodes.some((n) => n.opType === 'MatMul' && n.name?.startsWith('backbone/') && n.name.includes('pos_embed'))).toBe(true);
     expect(q8.graph.nodes.some((n) => n.opType === 'MatMul' && n.name?.startsWith('cam_dec/'))).toBe(true);
     expect(count(q8, 'Conv')).toBe(count(fp32, 'Conv'));
     expect(q8.metadata?.['da3js.quantization']).toBe('q8');

@@ -3,7 +3,11 @@
  * `ImageU8`, matching the reference's `PIL.Image.open(path).convert('RGB')`.
  */
 import { Da3Error, type RgbImageU8 } from '@da3js/core';
-import sharp from 'sharp';
+import type sharpModule from 'sharp';
+
+/** sharp (libvips), loaded on the first decode: a process that never decodes files does not map it (~20 MiB resident). */
+let sharpLoaded: Promise<typeof sharpModule> | undefined;
+const loadSharp = () => (sharpLoaded ??= import('sharp').then((m) => ((m as { default?: typeof sharpModule }).default ?? (m as unknown as typeof sharpModule))));
 import { bmpSize, decodeBmp, isBmp } from './bmp.js';
 import { DEFAULT_MAX_BYTES, isUrlString, readFileBytes, readUrlBytes } from './source.js';
 
@@ -135,8 +139,9 @@ async function decodeBytes(bytes: Uint8Array, name: string, maxPixels: number, a
     checkPixels(width, height, maxPixels, name);
     return decodeBmp(bytes, NAME, name);
   }
-  const opts: sharp.SharpOptions = { failOn: 'error', limitInputPixels: maxPixels, ignoreIcc: true, autoOrient };
-  let meta: sharp.Metadata;
+  const sharp = await loadSharp();
+  const opts: sharpModule.SharpOptions = { failOn: 'error', limitInputPixels: maxPixels, ignoreIcc: true, autoOrient };
+  let meta: sharpModule.Metadata;
   try {
     meta = await sharp(bytes, { ...opts, limitInputPixels: false }).metadata();
   } catch (e) {

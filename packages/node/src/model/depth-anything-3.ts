@@ -28,6 +28,7 @@ import {
   networkWorkUnits,
   throwIfAborted,
   builtGraphChoices,
+  raysChoice,
   modelKindOf,
   readOnnxMetadata,
   runInference,
@@ -192,7 +193,7 @@ export class DepthAnything3 {
   private sessionsCreated = 0;
   private deviceInfo: DeviceInfo | undefined;
   /** Set when loaded from a ready `.onnx`: the only graph this model can run. */
-  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: readonly number[]; gaussians: boolean } | undefined;
+  private fixedGraph: { path: string; strategy: string; posed: boolean; layers: readonly number[]; gaussians: boolean; rays: boolean } | undefined;
 
   private constructor(
     readonly config: ModelConfig,
@@ -273,7 +274,7 @@ export class DepthAnything3 {
     const config = loadConfig(choices.configJson);
     if (config.kind === 'NestedDepthAnything3Net') throw new Da3Error('BAD_CONFIG', `DepthAnything3: ${onnxPath} holds one graph; NESTED needs both (load the checkpoint)`);
     const kind = options.kind ?? (config.head.type === 'DualDPT' ? 'anyview' : 'mono');
-    const built = { strategy: choices.refViewStrategy, posed: choices.posed, layers: choices.exportFeatLayers, gaussians: choices.gaussians };
+    const built = { strategy: choices.refViewStrategy, posed: choices.posed, layers: choices.exportFeatLayers, gaussians: choices.gaussians, rays: choices.rays };
     const model = new DepthAnything3(config, kind, { configPath: '', weightsPath: '' }, effective, decode);
     model.fixedGraph = { path: onnxPath, ...built };
     return model;
@@ -324,7 +325,7 @@ export class DepthAnything3 {
     return this.deviceInfo;
   }
 
-  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[], gaussians = false, signal?: AbortSignal): Promise<OrtRunner> {
+  private async runnerFor(role: GraphRole, strategy: RefViewStrategy, exportFeatLayers: readonly number[], gaussians = false, rays = true, signal?: AbortSignal): Promise<OrtRunner> {
     const posed = role.endsWith('Posed');
     const netRole: NetworkRole = role.startsWith('anyview') ? 'anyview' : role === 'metric' ? 'metric' : 'net';
     const variant = {
@@ -334,12 +335,14 @@ export class DepthAnything3 {
       refViewStrategy: strategy,
       exportFeatLayers: netRole === 'metric' ? [] : exportFeatLayers,
       gaussians: gaussians && netRole !== 'metric',
+      rays: raysChoice(this.config, role, rays),
     };
     const key = JSON.stringify(variant);
     let runner = this.runners.get(key);
     if (!runner && this.fixedGraph) {
       const f = this.fixedGraph;
-      if (posed !== f.posed || netRole !== 'net' || strategy !== f.strategy || variant.exportFeatLayers.join(',') !== f.layers.join(',') || variant.gaussians !== f.gaussians) {
+      // A graph with the ray branch serves calls that do not read it too.
+      if (posed !== f.posed || netRole !== 'net' || strategy !== f.strategy || variant.exportFeatLayers.join(',') !== f.layers.join(',') || variant.gaussians !== f.gaussians || (variant.rays === true && !f.rays)) {
         throw new Da3Error(
           'BAD_CONFIG',
           `DepthAnything3: ${f.path} was built ${f.posed ? 'pose-conditioned' : 'unposed'} with refViewStrategy ${f.strategy} and exportFeatLayers [${f.layers}]; this call needs ${posed ? 'pose-conditioned' : 'unposed'}, ${strategy}, [${variant.exportFeatLayers}] — load the checkpoint to convert other graphs`,
@@ -354,6 +357,7 @@ export class DepthAnything3 {
       runner = await createRunner(path, {
         device: this.runDevice,
         threads: this.options.threads,
+        cacheOptimizedGraph: true,
         onDevice: (d) => {
           this.deviceInfo = d;
           this.options.progress?.({ status: 'ready', file: path, device: d });
@@ -378,7 +382,7 @@ export class DepthAnything3 {
       const decoded = await Promise.all(list.map((i) => this.decode(i, { applyExifOrientation: options.applyExifOrientation, maxPixels: options.maxPixels, signal })));
       const strategy = options.refViewStrategy ?? 'saddle_balanced';
       const layers = options.exportFeatLayers ?? [];
-      const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians, signal) };
+      const model: Da3Model = { config: this.config, kind: this.kind, runner: (role, o) => this.runnerFor(role, strategy, layers, o?.gaussians, o?.rays ?? true, signal) };
       const timed = await this.timedProgress(options);
       const prediction = await runInference(model, decoded, { ...options, onProgress: timed.onProgress });
       await timed.recorded();

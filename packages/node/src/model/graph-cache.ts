@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileByteSource, fileSink } from '../hub/fs.js';
-import { type ConvertProgress, Da3Error, throwIfAborted, type GraphBuild, graphConfigDigest, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, needsExternalData, writeOnnxModel } from '@da3js/core';
+import { type ConvertProgress, Da3Error, throwIfAborted, type GraphBuild, graphConfigDigest, type ModelConfig, SafetensorsFile, type Sink, buildGraphFor, graphBuildName, writeOnnxModel } from '@da3js/core';
 
 /** The build-time choices that make one cached graph (core's `GraphBuild`). */
 export type GraphVariant = GraphBuild;
@@ -52,7 +52,9 @@ function graphFileName(v: GraphVariant): string {
 /**
  * Returns the path of the ONNX graph for `variant`, converting the checkpoint once into
  * `<cacheDir>/<graphCacheFolder>/` (atomic: written to temp files and renamed; the external data
- * file, when the graph needs one, is renamed before the `.onnx` so a present `.onnx` is complete).
+ * file is renamed before the `.onnx` so a present `.onnx` is complete). The weights always go to
+ * the external data file (`<graph>.onnx.data`): onnxruntime then loads them without also holding
+ * the protobuf's copy (DA3-SMALL: 74 MiB less resident after the session starts).
  * An aborted `signal` stops the conversion between tensors (`ABORTED`, temp files removed).
  */
 export async function ensureGraph(
@@ -71,24 +73,23 @@ export async function ensureGraph(
   try {
     const file = await SafetensorsFile.open(source);
     const model = buildGraphFor(file, config, variant);
-    const external = needsExternalData(model);
     const dataName = `${graphFileName(variant)}.data`;
     const sink = fileSink(path);
-    const dataSink = external ? fileSink(join(dir, dataName)) : undefined;
+    const dataSink = fileSink(join(dir, dataName));
     // The .onnx must appear last: close the data sink first by ordering the sinks' close calls.
     const deferredSink: Sink = {
       write: (c) => sink.write(c),
       close: async () => {
-        await dataSink?.close?.();
+        await dataSink.close?.();
         await sink.close?.();
       },
       abort: async (e) => {
-        await dataSink?.abort?.(e);
+        await dataSink.abort?.(e);
         await sink.abort?.(e);
       },
     };
     await writeOnnxModel(model, deferredSink, {
-      externalData: dataSink ? { sink: { write: (c) => dataSink.write(c) }, location: dataName } : undefined,
+      externalData: { sink: { write: (c) => dataSink.write(c) }, location: dataName },
       onInitializer: (done, total, tensor) => {
         throwIfAborted(signal, 'graph conversion');
         onProgress?.({ status: 'convert', role: variant.role, done, total, tensor });

@@ -20,12 +20,24 @@ export function transposeMatrix(data: Float32Array, rows: number, cols: number):
   return out;
 }
 
-/** `x · Wᵀ + b` for a torch `Linear` (weight [out, in], stored transposed for MatMul). */
-export function linear(g: GraphBuilder, x: Value, weight: TensorRef, bias?: TensorRef | null): Value {
+/**
+ * `x · Wᵀ + b` for a torch `Linear` (weight [out, in], stored transposed for MatMul). With
+ * `outScale` (a per-output γ such as a LayerScale), `(x · Wᵀ + b)·γ` is computed as
+ * `x · (Wᵀγ) + bγ`: γ is folded into the stored weights (in float32, before any fp16 rounding).
+ */
+export function linear(g: GraphBuilder, x: Value, weight: TensorRef, bias?: TensorRef | null, outScale?: TensorRef | null): Value {
   const [outDim, inDim] = weight.dims;
-  const w = g.weight(`${weight.name}.T`, [inDim, outDim], async () => transposeMatrix(await weight.load(), outDim, inDim));
+  const scaled = (data: Float32Array, gamma: Float32Array | null, rowLength: number) => {
+    if (!gamma) return data;
+    for (let i = 0; i < data.length; i++) data[i] = Math.fround(data[i] * gamma[i % rowLength]);
+    return data;
+  };
+  const gammaOf = async () => (outScale ? outScale.load() : null);
+  const tag = outScale ? `*${outScale.name}` : '';
+  const w = g.weight(`${weight.name}.T${tag}`, [inDim, outDim], async () => scaled(transposeMatrix(await weight.load(), outDim, inDim), await gammaOf(), outDim));
   const y = g.op('MatMul', [x, w]);
-  return bias ? g.op('Add', [y, g.weight(bias.name, bias.dims, bias.load)]) : y;
+  if (!bias) return outScale ? g.op('Mul', [y, g.weight(outScale.name, outScale.dims, outScale.load)]) : y;
+  return g.op('Add', [y, g.weight(`${bias.name}${tag}`, bias.dims, async () => scaled(Float32Array.from(await bias.load()), await gammaOf(), outDim))]);
 }
 
 /** Casts to float32 when the graph is fp16 (no-op otherwise). */
@@ -51,9 +63,13 @@ export function softmax(g: GraphBuilder, x: Value, axis = -1): Value {
   return toGraphFloat(g, g.op('Softmax', [toFloat32(g, x)], { axis }));
 }
 
-/** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)). */
+/**
+ * Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), written as the pattern onnxruntime's GeluFusion matches
+ * (`Div(√2) → Erf → Add(1) → Mul(Mul(x, 0.5))`), so it runs as one fused `Gelu` kernel (and
+ * `BiasGelu` with the preceding bias Add) where the provider has one.
+ */
 export function gelu(g: GraphBuilder, x: Value): Value {
-  const e = g.op('Erf', [g.op('Mul', [x, g.floatConst([Math.SQRT1_2], [])])]);
+  const e = g.op('Erf', [g.op('Div', [x, g.floatConst([Math.SQRT2], [])])]);
   const onePlus = g.op('Add', [e, g.floatConst([1], [])]);
   return g.op('Mul', [g.op('Mul', [x, g.floatConst([0.5], [])]), onePlus]);
 }

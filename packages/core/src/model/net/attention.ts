@@ -1,14 +1,18 @@
 import type { BackboneConfig } from '../../config/schema.js';
+import { Da3Error } from '../../errors.js';
 import { type GraphBuilder, type Value, attr } from '../graph/builder.js';
 import { type TensorRef, concat, layerNorm, linear, reshape, shapeOf, slice, softmax, toFloat32, toGraphFloat, transpose } from '../graph/ops.js';
 import type { WeightProvider } from '../checkpoint.js';
 
-/** Per-token RoPE tables broadcastable against `[..., N, heads, headDim]`: cos/sin of shape [N, 1, headDim/2] per axis. */
+/**
+ * Per-token RoPE tables broadcastable against `[..., N, heads, headDim]`, both of shape
+ * [N, 1, headDim]: `cos` = `[cos y-angles, cos x-angles]` and `sin` the matching sines with the
+ * rotate-half sign folded in (`[−sin, +sin]` within each axis half), so that
+ * `rope(t) = t·cos + swapPairs(t)·sin` (see {@link applyRope}).
+ */
 export interface RopeTables {
-  readonly cosY: Value;
-  readonly sinY: Value;
-  readonly cosX: Value;
-  readonly sinX: Value;
+  readonly cos: Value;
+  readonly sin: Value;
 }
 
 /**
@@ -19,19 +23,19 @@ export const ROPE_MAX_POSITION = 1024;
 
 /**
  * cos and sin of `pos · invFreq` for integer positions 0…maxPos, rows `[cos|sin](angles, angles)`
- * of width `half`, as float32 constants. Computed here in float64 from the float32 angle and
- * rounded once, so every runtime gets the same correctly rounded values; GPU `Sin`/`Cos` are only
- * accurate to about 2^-11 (the Vulkan bound), which moved WebGPU poses by 2e-4.
+ * of width `half` (the sin rows as `[−sin, +sin]`: the sign of `rotate_half`), as float32
+ * constants. Computed here in float64 from the float32 angle and rounded once, so every runtime
+ * gets the same correctly rounded values; GPU `Sin`/`Cos` are only accurate to about 2^-11 (the
+ * Vulkan bound), which moved WebGPU poses by 2e-4.
  */
 function ropeLookup(invFreq: readonly number[], maxPos: number): { cos: number[]; sin: number[] } {
   const cos: number[] = [];
   const sin: number[] = [];
   for (let p = 0; p <= maxPos; p++) {
     const angles = invFreq.map((f) => Math.fround(p * f));
-    for (const a of [...angles, ...angles]) {
-      cos.push(Math.fround(Math.cos(a)));
-      sin.push(Math.fround(Math.sin(a)));
-    }
+    for (const a of [...angles, ...angles]) cos.push(Math.fround(Math.cos(a)));
+    for (const a of angles) sin.push(-Math.fround(Math.sin(a)));
+    for (const a of angles) sin.push(Math.fround(Math.sin(a)));
   }
   return { cos, sin };
 }
@@ -40,7 +44,8 @@ function ropeLookup(invFreq: readonly number[], maxPos: number): { cos: number[]
  * RoPE tables for `1 + h·w` tokens from positions computed in-graph (h, w dynamic): token 0 at
  * (0, 0); patches at (row+1, col+1) for local layers or all (1, 1) for global layers
  * (layers/rope.py, vision_transformer.py `_prepare_rope`). Angles are float32 `pos · invFreq`;
- * their cos/sin are gathered from precomputed tables ({@link ROPE_MAX_POSITION}).
+ * their cos/sin are gathered from precomputed tables ({@link ROPE_MAX_POSITION}), once per graph
+ * for all the blocks that use them.
  */
 export function ropeTables(g: GraphBuilder, gridH: Value, gridW: Value, headDim: number, frequency: number, global: boolean): RopeTables {
   return g.scope(global ? 'rope_global' : 'rope_local', () => {
@@ -68,31 +73,46 @@ export function ropeTables(g: GraphBuilder, gridH: Value, gridW: Value, headDim:
     const zero = g.int64([0], [1]);
     const flat = (v: Value) => concat(g, [zero, reshape(g, v, [-1])], 0);
     const toPrecision = (v: Value) => (g.precision === 'float16' ? g.op('Cast', [v], { to: 10 }) : v);
-    const table = (pos: Value) => {
-      const rows = (t: Value) => toPrecision(reshape(g, g.op('Gather', [t, pos], { axis: 0 }), [-1, 1, half]));
-      return { cos: rows(cosTable), sin: rows(sinTable) };
-    };
-    const y = table(flat(ys));
-    const x = table(flat(xs));
-    return { cosY: y.cos, sinY: y.sin, cosX: x.cos, sinX: x.sin };
+    // [N, 1, headDim]: the y-axis half from the row positions, the x-axis half from the columns.
+    const table = (t: Value) => toPrecision(reshape(g, concat(g, [g.op('Gather', [t, flat(ys)], { axis: 0 }), g.op('Gather', [t, flat(xs)], { axis: 0 })], 1), [-1, 1, headDim]));
+    return { cos: table(cosTable), sin: table(sinTable) };
   });
 }
 
-function rotateHalf(g: GraphBuilder, t: Value, half: number): Value {
-  const q = half / 2;
-  const a = slice(g, t, [0], [q], [-1]);
-  const b = slice(g, t, [q], [half], [-1]);
-  return concat(g, [g.op('Neg', [b]), a], -1);
+/**
+ * Applies 2D RoPE to `t` laid out [B, S, N, heads, headDim] (5-D): y rotates the first half of
+ * headDim, x the second, each with `rotate_half` = `[−b, a]` of its halves `[a, b]`. Computed as
+ * `t·cos + swapPairs(t)·sin`, where `swapPairs` exchanges the quarters a↔b of each axis half (one
+ * Gather) and `sin` carries the sign: the same products and sums as the reference, in one pass.
+ */
+export function applyRope(g: GraphBuilder, t: Value, tables: RopeTables, headDim: number): Value {
+  const quarter = headDim / 4;
+  const swapped = reshape(g, g.op('Gather', [reshape(g, t, [0, 0, 0, 0, 4, quarter]), g.int64([1, 0, 3, 2])], { axis: 4 }), [0, 0, 0, 0, headDim]);
+  return g.op('Add', [g.op('Mul', [t, tables.cos]), g.op('Mul', [swapped, tables.sin])]);
 }
 
-/** Applies 2D RoPE to `t` laid out [..., N, heads, headDim]: y rotates the first half, x the second. */
-export function applyRope(g: GraphBuilder, t: Value, tables: RopeTables, headDim: number): Value {
-  const half = headDim / 2;
-  const ty = slice(g, t, [0], [half], [-1]);
-  const tx = slice(g, t, [half], [headDim], [-1]);
-  const ry = g.op('Add', [g.op('Mul', [ty, tables.cosY]), g.op('Mul', [rotateHalf(g, ty, half), tables.sinY])]);
-  const rx = g.op('Add', [g.op('Mul', [tx, tables.cosX]), g.op('Mul', [rotateHalf(g, tx, half), tables.sinX])]);
-  return concat(g, [ry, rx], -1);
+/**
+ * A torch `Linear` weight [out, in] (or a bias [out]) split into equal row blocks, one lazily
+ * loaded {@link TensorRef} per tag (`qkv` → q, k, v). The tensor is read once for all the blocks
+ * (held only until each block has been loaded), so a conversion streaming the checkpoint (over
+ * HTTP Range reads in browsers) does not fetch it once per block.
+ */
+export function rowBlocks(ref: TensorRef, tags: readonly string[]): TensorRef[] {
+  const [rows, ...rest] = ref.dims;
+  if (rows % tags.length !== 0) throw new Da3Error('BAD_VALUE', `rowBlocks: ${rows} rows of ${ref.name} do not split into ${tags.length} blocks`);
+  const size = (rows / tags.length) * rest.reduce((a, b) => a * b, 1);
+  let whole: Promise<Float32Array> | null = null;
+  let pending = tags.length;
+  return tags.map((tag, i) => ({
+    name: `${ref.name}[${tag}]`,
+    dims: [rows / tags.length, ...rest],
+    load: async () => {
+      whole ??= Promise.resolve(ref.load());
+      const data = await whole;
+      if (--pending === 0) whole = null;
+      return data.slice(i * size, (i + 1) * size);
+    },
+  }));
 }
 
 /** Options for one attention call. */
@@ -101,6 +121,8 @@ export interface AttentionOptions {
   readonly kind: 'local' | 'global';
   readonly qkNorm: boolean;
   readonly rope: RopeTables | null;
+  /** A LayerScale γ applied to the output, folded into the `proj` weights (`(xWᵀ + b)·γ`). */
+  readonly outScale?: TensorRef | null;
 }
 
 /**
@@ -109,10 +131,13 @@ export interface AttentionOptions {
  * Local attention keeps views apart (batch B·S); global attention attends over all S·N tokens.
  */
 export function attention(g: GraphBuilder, x: Value, w: WeightProvider, prefix: string, cfg: BackboneConfig, options: AttentionOptions): Value {
+  const proj = (merged: Value) => linear(g, merged, w.get(`${prefix}.proj.weight`), w.get(`${prefix}.proj.bias`), options.outScale);
   const { numHeads: heads, headDim: hd, embedDim: C } = cfg;
   const lead = shapeOf(g, x, 0, 3);
-  const qkv = reshape(g, linear(g, x, w.get(`${prefix}.qkv.weight`), w.get(`${prefix}.qkv.bias`)), [0, 0, 0, 3, heads, hd]);
-  const pick = (i: number) => g.op('Squeeze', [slice(g, qkv, [i], [i + 1], [3]), g.int64([3])]);
+  // q, k and v as three products with the row blocks of `qkv` (no split copy of a fused output).
+  const qkvW = rowBlocks(w.get(`${prefix}.qkv.weight`), ['q', 'k', 'v']);
+  const qkvB = rowBlocks(w.get(`${prefix}.qkv.bias`), ['q', 'k', 'v']);
+  const pick = (i: number) => reshape(g, linear(g, x, qkvW[i], qkvB[i]), [0, 0, 0, heads, hd]);
   let q = pick(0);
   let k = pick(1);
   const v = pick(2);
@@ -134,8 +159,7 @@ export function attention(g: GraphBuilder, x: Value, w: WeightProvider, prefix: 
     // The fused kernel runs in float32 (fp16 graphs cast around it, like the softmax elsewhere).
     const [q32, k32, v32] = [qp, kp, vp].map((t) => toFloat32(g, t));
     const att = g.node('MultiHeadAttention', [q32, k32, v32], { num_heads: heads, scale: attr.float(hd ** -0.5) }, 1, 'com.microsoft')[0];
-    const mergedF = reshape(g, toGraphFloat(g, att), concat(g, [lead, g.int64([C])], 0));
-    return linear(g, mergedF, w.get(`${prefix}.proj.weight`), w.get(`${prefix}.proj.bias`));
+    return proj(reshape(g, toGraphFloat(g, att), concat(g, [lead, g.int64([C])], 0)));
   }
   q = g.op('Mul', [q, g.floatConst([hd ** -0.5], [])]);
   let out: Value;
@@ -155,22 +179,21 @@ export function attention(g: GraphBuilder, x: Value, w: WeightProvider, prefix: 
     const p = softmax(g, g.op('MatMul', [qh, kt]), -1);
     out = transpose(g, g.op('MatMul', [p, vh]), [0, 2, 1, 3]);
   }
-  const merged = reshape(g, out, concat(g, [lead, g.int64([C])], 0));
-  return linear(g, merged, w.get(`${prefix}.proj.weight`), w.get(`${prefix}.proj.bias`));
+  return proj(reshape(g, out, concat(g, [lead, g.int64([C])], 0)));
 }
 
-/** The FFN of a block: Mlp (fc1 → GELU(erf) → fc2) or SwiGLU (w12 → silu(a)·b → w3). */
-export function feedForward(g: GraphBuilder, x: Value, w: WeightProvider, prefix: string, cfg: BackboneConfig, geluFn: (v: Value) => Value): Value {
+/** The FFN of a block: Mlp (fc1 → GELU(erf) → fc2) or SwiGLU (w12 → silu(a)·b → w3), times `outScale` (LayerScale γ, folded into the last weights) when given. */
+export function feedForward(g: GraphBuilder, x: Value, w: WeightProvider, prefix: string, cfg: BackboneConfig, geluFn: (v: Value) => Value, outScale: TensorRef | null = null): Value {
   if (cfg.ffn === 'mlp') {
     const h = geluFn(linear(g, x, w.get(`${prefix}.fc1.weight`), w.get(`${prefix}.fc1.bias`)));
-    return linear(g, h, w.get(`${prefix}.fc2.weight`), w.get(`${prefix}.fc2.bias`));
+    return linear(g, h, w.get(`${prefix}.fc2.weight`), w.get(`${prefix}.fc2.bias`), outScale);
   }
   const h = linear(g, x, w.get(`${prefix}.w12.weight`), w.get(`${prefix}.w12.bias`));
   const hidden = cfg.ffnHidden;
   const a = slice(g, h, [0], [hidden], [-1]);
   const b = slice(g, h, [hidden], [2 * hidden], [-1]);
   const silu = g.op('Mul', [a, g.op('Sigmoid', [a])]);
-  return linear(g, g.op('Mul', [silu, b]), w.get(`${prefix}.w3.weight`), w.get(`${prefix}.w3.bias`));
+  return linear(g, g.op('Mul', [silu, b]), w.get(`${prefix}.w3.weight`), w.get(`${prefix}.w3.bias`), outScale);
 }
 
 /** `x · gamma` for a LayerScale, or `x` without one. */

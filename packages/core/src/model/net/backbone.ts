@@ -2,9 +2,8 @@ import type { BackboneConfig } from '../../config/schema.js';
 import type { RefViewStrategy } from '../host/ref-view.js';
 import type { WeightProvider } from '../checkpoint.js';
 import type { GraphBuilder, Value } from '../graph/builder.js';
-import { attr } from '../graph/builder.js';
 import { concat, conv2d, gelu, layerNorm, reshape, shapeOf, slice, toFloat32, toGraphFloat, transpose } from '../graph/ops.js';
-import { type RopeTables, attention, feedForward, layerScale, ropeTables } from './attention.js';
+import { type RopeTables, attention, feedForward, ropeTables } from './attention.js';
 
 const P = 'backbone.pretrained';
 
@@ -32,39 +31,74 @@ export interface BackboneOptions {
 }
 
 /**
+ * The [n, size] matrix of PyTorch's bicubic resize of one axis of `size` samples to n (A = −0.75,
+ * align_corners=False, no antialias, border-clamped taps) for the source step `scale` (float32
+ * [1]): row i holds the four tap weights of output i at their clamped source columns (taps that
+ * clamp to the same column add up). Output i samples `real = scale·(i + ½) − ½`, i₀ = ⌊real⌋,
+ * t = real − i₀, taps i₀−1..i₀+2 with the weights of PyTorch's `get_cubic_upsample_coefficients`
+ * (evaluated in the same order). With scale 1 the matrix is exactly the identity.
+ * @param n output length as int64 [1]
+ */
+function cubicResizeMatrix(g: GraphBuilder, n: Value, size: number, scale: Value): Value {
+  const A = -0.75;
+  const f32 = (v: number[], dims?: number[]) => g.float32(v, dims);
+  const i = g.op('Cast', [g.op('Range', [g.int64([0], []), g.op('Squeeze', [n]), g.int64([1], [])])], { to: 1 });
+  const real = g.op('Sub', [g.op('Mul', [scale, g.op('Add', [i, f32([0.5], [])])]), f32([0.5], [])]);
+  const i0 = g.op('Floor', [real]);
+  const t = g.op('Unsqueeze', [g.op('Sub', [real, i0]), g.int64([1])]); // [n, 1]
+  // x = [t + 1, t, 1 − t, (1 − t) + 1] (PyTorch's arguments of the two cubic pieces).
+  const oneMinusT = g.op('Sub', [f32([1], []), t]);
+  const x = concat(g, [g.op('Add', [t, f32([1], [])]), t, oneMinusT, g.op('Add', [oneMinusT, f32([1], [])])], 1); // [n, 4]
+  // cubic_convolution1(x) = ((A + 2)·x − (A + 3))·x·x + 1 (inner taps), cubic_convolution2(x) =
+  // ((A·x − 5A)·x + 8A)·x − 4A (outer taps); each tap takes its piece through a 0/1 mask (exact).
+  const c1 = g.op('Add', [g.op('Mul', [g.op('Mul', [g.op('Sub', [g.op('Mul', [x, f32([A + 2], [])]), f32([A + 3], [])]), x]), x]), f32([1], [])]);
+  const c2 = g.op('Sub', [g.op('Mul', [g.op('Add', [g.op('Mul', [g.op('Sub', [g.op('Mul', [x, f32([A], [])]), f32([5 * A], [])]), x]), f32([8 * A], [])]), x]), f32([4 * A], [])]);
+  const weights = g.op('Add', [g.op('Mul', [c1, f32([0, 1, 1, 0], [1, 4])]), g.op('Mul', [c2, f32([1, 0, 0, 1], [1, 4])])]); // [n, 4]
+  // Clamped tap columns [n, 4, 1] against every source column [size]: one-hot rows, weighted and summed.
+  const taps = g.op('Clip', [g.op('Add', [g.op('Unsqueeze', [i0, g.int64([1])]), f32([-1, 0, 1, 2], [1, 4])]), f32([0], []), f32([size - 1], [])]);
+  const columns = f32(Array.from({ length: size }, (_, k) => k), [1, 1, size]);
+  const oneHot = g.op('Relu', [g.op('Sub', [f32([1], []), g.op('Abs', [g.op('Sub', [g.op('Unsqueeze', [taps, g.int64([2])]), columns])])])]); // [n, 4, size]
+  return reshape(g, g.op('MatMul', [g.op('Unsqueeze', [weights, g.int64([1])]), oneHot]), [-1, size]); // [n, 1, 4]·[n, 4, size]
+}
+
+/**
  * The ViT position embedding for an image of H×W pixels, inside the graph: the 37×37 grid is
- * resized by ONNX `Resize` (cubic, A = −0.75, half_pixel, no exclusion) with scales
- * `(n + 0.1)/37` computed from the dynamic shape, which reproduces PyTorch's `scale_factor`
- * bicubic. For 518×518 (h·w = 37² and H = W) the scale becomes exactly 1 so the table passes
- * through unchanged, as the reference skips the resize there.
+ * resized as PyTorch's bicubic with `scale_factor` (n + 0.1)/37 (A = −0.75, half-pixel, clamped
+ * taps) computed from the dynamic shape, as two small matrix products (rows, then columns) with
+ * the per-axis interpolation matrices of {@link cubicResizeMatrix}; the table stays token-major,
+ * so no transposes. (onnxruntime's cubic `Resize` did the same in ~60–90 ms on 2 CPU threads,
+ * about a tenth of the whole network; this takes well under 1 ms.) For 518×518 (h·w = 37² and
+ * H = W) the step becomes exactly 1, the matrices the identity, and the table passes through
+ * unchanged, as the reference skips the resize there.
  * @returns [1, 1 + h·w, D] in float32
  */
-function positionEmbedding(g: GraphBuilder, w: WeightProvider, cfg: BackboneConfig, gridH: Value, gridW: Value, imageH: Value, imageW: Value): Value {
+export function positionEmbedding(g: GraphBuilder, w: WeightProvider, cfg: BackboneConfig, gridH: Value, gridW: Value, imageH: Value, imageW: Value): Value {
   return g.scope('pos_embed', () => {
     const pe = w.get(`${P}.pos_embed`);
     const table = g.weightFloat32(pe.name, pe.dims, pe.load);
     const [gh, gw] = cfg.posEmbedGrid;
     const D = cfg.embedDim;
     const cls = slice(g, table, [0], [1], [1]);
-    const grid = transpose(g, reshape(g, slice(g, table, [1], [1 + gh * gw], [1]), [1, gh, gw, D]), [0, 3, 1, 2]);
-    // scales = [1, 1, (h + 0.1)/gh, (w + 0.1)/gw], computed as one 4-vector: the only Concat is of
-    // int64 shape values (which every provider keeps on the CPU). Concatenating computed float
-    // scalars instead came out shuffled on onnxruntime-web's WebGPU provider.
-    const sizes = g.op('Cast', [concat(g, [g.int64([1, 1], [2]), gridH, gridW], 0)], { to: 1 });
-    const scaleHW = g.op('Div', [g.op('Add', [sizes, g.float32([0, 0, cfg.interpolateOffset, cfg.interpolateOffset], [4])]), g.float32([1, 1, gh, gw], [4])]);
+    const grid = reshape(g, slice(g, table, [1], [1 + gh * gw], [1]), [gh, gw * D]);
+    // Source steps [gh/(h + 0.1), gw/(w + 0.1)] (PyTorch: 1/scale_factor, in double, rounded to
+    // float32), or 1 at the training size. Written as (gh·K)/(h·K + 0.1·K) with K = 10 so both
+    // operands are exact integers in float32 and the one division rounds the exact quotient, as
+    // PyTorch's does (h + 0.1 rounded to float32 first moved the interpolants by up to 7e-5).
+    let K = 1;
+    while (K < 1e6 && Math.abs(cfg.interpolateOffset * K - Math.round(cfg.interpolateOffset * K)) > 1e-9) K *= 10;
+    const sizes = g.op('Cast', [concat(g, [gridH, gridW], 0)], { to: 1 });
+    const offset = Math.round(cfg.interpolateOffset * K);
+    const steps = g.op('Div', [g.float32([gh * K, gw * K], [2]), g.op('Add', [g.op('Mul', [sizes, g.float32([K, K], [2])]), g.float32([offset, offset], [2])])]);
     const trainingSize = g.op('And', [
       g.op('Equal', [g.op('Mul', [gridH, gridW]), g.int64([gh * gw], [1])]),
       g.op('Equal', [imageH, imageW]),
     ]);
-    const scales = g.op('Where', [trainingSize, g.float32([1, 1, 1, 1], [4]), scaleHW]);
-    const resized = g.op('Resize', [grid, '', scales], {
-      mode: 'cubic',
-      cubic_coeff_a: attr.float(-0.75),
-      coordinate_transformation_mode: 'half_pixel',
-      exclude_outside: 0,
-      nearest_mode: 'floor',
-    });
-    const patches = transpose(g, reshape(g, resized, [1, D, -1]), [0, 2, 1]);
+    const step = g.op('Where', [trainingSize, g.float32([1, 1], [2]), steps]);
+    const rows = cubicResizeMatrix(g, gridH, gh, slice(g, step, [0], [1], [0])); // [h, gh]
+    const cols = cubicResizeMatrix(g, gridW, gw, slice(g, step, [1], [2], [0])); // [w, gw]
+    const byRows = reshape(g, g.op('MatMul', [rows, grid]), [-1, gw, D]); // [h, gw, D]
+    const resized = g.op('MatMul', [cols, byRows]); // [w, gw]·[h, gw, D] → [h, w, D]
+    const patches = reshape(g, resized, [1, -1, D]);
     return g.tap('backbone.pos_embed_interp', concat(g, [cls, patches], 1), 'float32');
   });
 }
@@ -224,11 +258,12 @@ export function buildBackbone(g: GraphBuilder, images: Value, w: WeightProvider,
         const rope = i >= cfg.ropeStart && cfg.ropeStart >= 0 ? (isGlobal ? globalRope : localRope) : null;
         const ls = (name: string) => (cfg.layerscale ? w.get(`${bp}.${name}.gamma`) : null);
         const h1 = layerNorm(g, x, w.get(`${bp}.norm1.weight`), w.get(`${bp}.norm1.bias`), cfg.blockLnEps);
-        const a = attention(g, h1, w, `${bp}.attn`, cfg, { kind: isGlobal ? 'global' : 'local', qkNorm: cfg.qkNormLayers.includes(i), rope });
-        const x1 = g.op('Add', [x, layerScale(g, a, ls('ls1'))]);
+        // LayerScale γ is folded into the weights of proj and fc2 (`(xWᵀ + b)·γ`): no Mul per block.
+        const a = attention(g, h1, w, `${bp}.attn`, cfg, { kind: isGlobal ? 'global' : 'local', qkNorm: cfg.qkNormLayers.includes(i), rope, outScale: ls('ls1') });
+        const x1 = g.op('Add', [x, a]);
         const h2 = layerNorm(g, x1, w.get(`${bp}.norm2.weight`), w.get(`${bp}.norm2.bias`), cfg.blockLnEps);
-        const m = feedForward(g, h2, w, `${bp}.mlp`, cfg, (v) => gelu(g, v));
-        return g.op('Add', [x1, layerScale(g, m, ls('ls2'))]);
+        const m = feedForward(g, h2, w, `${bp}.mlp`, cfg, (v) => gelu(g, v), ls('ls2'));
+        return g.op('Add', [x1, m]);
       });
       g.tap(tag, x);
       if (!isGlobal) localX = x;

@@ -24,6 +24,12 @@ export interface NetGraphOptions {
   readonly precision?: FloatPrecision;
   /** Add the Gaussian-splatting head's raw map as output `gs_raw` (GIANT only). */
   readonly gaussians?: boolean;
+  /**
+   * Any-view (DualDPT) heads: build the ray branch and its outputs `ray`, `ray_conf` (default
+   * true). False leaves the branch out (about a fifth of the network's work) for callers that
+   * take cameras from `pose_enc`; the other outputs are unchanged.
+   */
+  readonly rays?: boolean;
   /** Debug taps (fixture names) as extra outputs, for parity bisection. */
   readonly taps?: boolean | ReadonlySet<string>;
   /**
@@ -39,7 +45,7 @@ export interface NetGraphOptions {
 /** Names of the graph's outputs for a config (the contract in docs/architecture.md). */
 export function netGraphOutputs(config: NetConfig, options: NetGraphOptions = {}): string[] {
   const outs = ['depth'];
-  if (config.head.type === 'DualDPT') outs.push('depth_conf', 'ray', 'ray_conf');
+  if (config.head.type === 'DualDPT') outs.push('depth_conf', ...(options.rays === false ? [] : ['ray', 'ray_conf']));
   else if (config.head.outputDim === 2) outs.push('depth_conf');
   if (config.head.type === 'DPT' && config.head.useSkyHead) outs.push('sky');
   if (config.camDec) outs.push('pose_enc');
@@ -56,7 +62,7 @@ export function netGraphOutputs(config: NetConfig, options: NetGraphOptions = {}
  * normalised as the reference's `_normalize_extrinsics`) and `intrinsics` float32 [B, N, 3, 3]
  * (processed pixels).
  * Outputs (float32): any-view `depth`, `depth_conf` [B, N, H, W], `ray` [B, N, 8h, 8w, 6]
- * (direction xyz, origin xyz), `ray_conf` [B, N, 8h, 8w], `pose_enc` [B, N, 9] (t xyz, quaternion
+ * (direction xyz, origin xyz) and `ray_conf` [B, N, 8h, 8w] (unless `rays: false`), `pose_enc` [B, N, 9] (t xyz, quaternion
  * xyzw, fov_h, fov_w, radians); mono/metric `depth`, `sky` [B, N, H, W]; GIANT optionally
  * `gs_raw` [B, N, H, W, 38] (the GS head's logits); and `feat_<layer>`.
  *
@@ -87,7 +93,7 @@ export function buildNetGraph(config: NetConfig, weights: WeightProvider, option
     camTokens = buildCameraEncoder(g, extrinsics, intrinsics, images, weights, config.camEnc);
   }
   const bb = buildBackbone(g, images, weights, config.backbone, { refViewStrategy: strategy, cameraEncoderTokens: camTokens, exportFeatLayers });
-  const head = buildHead(g, bb.features, bb, weights, config.head);
+  const head = buildHead(g, bb.features, bb, weights, config.head, { rays: options.rays });
   const map = [...dyn, 'H', 'W'];
   g.output(head.depth, 'depth', 'float32', map);
   if (head.depthConf) g.output(head.depthConf, 'depth_conf', 'float32', map);
