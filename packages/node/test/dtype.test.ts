@@ -64,7 +64,12 @@ describe("dtype 'q8'", () => {
     await fp32.dispose();
     await q8.dispose();
     const [folder] = readdirSync(join(cacheDir, 'graphs'));
-    expect(readdirSync(join(cacheDir, 'graphs', folder)).sort()).toEqual(['net-unposed-fp32-first.onnx', 'net-unposed-q8-first.onnx']);
+    // One graph per dtype (the graph inference runs: no ray branch), its weights beside it, and
+    // onnxruntime's saved optimised copy of each (`.ort-<runtime hash>`).
+    const graphs = readdirSync(join(cacheDir, 'graphs', folder)).map((f) => f.replace(/\.ort-[0-9a-f]+\./, '.ort-<h>.'));
+    expect(graphs.sort()).toEqual(
+      ['fp32', 'q8'].flatMap((d) => [`net-unposed-${d}-first-norays.onnx`, `net-unposed-${d}-first-norays.onnx.data`, `net-unposed-${d}-first-norays.ort-<h>.onnx`, `net-unposed-${d}-first-norays.ort-<h>.onnx.data`]),
+    );
   });
 
   it('da3 convert --dtype q8 writes a q8 graph; fromOnnx takes its dtype from the metadata and refuses another', async () => {
