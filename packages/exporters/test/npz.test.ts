@@ -92,6 +92,27 @@ describe('writeNpz → readNpz round trip', () => {
     expect(Object.keys(readNpz(await npzBytes(pairs)))).toEqual(pairs.map(([k]) => k));
   });
 
+  it('deflates natively (CompressionStream) at level 6 and with fflate elsewhere; both read back bit-exact', async () => {
+    const big = new Float32Array(2 * 1024 * 1024 + 3);
+    for (let i = 0; i < big.length; i++) big[i] = 1 + 0.5 * Math.sin(i / 500) + (i % 7) * 1e-3;
+    const input = { big: { dtype: 'float32', shape: [big.length], data: big } } as const;
+    const native = await npzBytes(input);
+    const saved = globalThis.CompressionStream;
+    let fallback: Uint8Array;
+    try {
+      // A platform without CompressionStream (or without its 'deflate-raw' format).
+      (globalThis as { CompressionStream?: unknown }).CompressionStream = undefined;
+      fallback = await npzBytes(input);
+    } finally {
+      globalThis.CompressionStream = saved;
+    }
+    // Node's zlib and fflate are different encoders of the same format: different bytes, both valid.
+    expect(Buffer.from(native).equals(Buffer.from(fallback))).toBe(false);
+    for (const bytes of [native, fallback]) expect(Buffer.from(bytesOf(readNpz(bytes).big.data)).equals(bytesOf(big))).toBe(true);
+    // Level 6 either way: sizes within 2% of each other (level 1 or 9 would differ more or not at all).
+    expect(Math.abs(native.length - fallback.length) / fallback.length).toBeLessThan(0.02);
+  });
+
   it('handles a large array across many deflate slices', async () => {
     const big = new Float32Array(3 * 1024 * 1024 + 7);
     for (let i = 0; i < big.length; i++) big[i] = Math.sin(i) * 100;
