@@ -181,7 +181,7 @@ export interface WasmOptions {
 
 /**
  * Applies {@link WasmOptions} to onnxruntime-web's page-wide settings (of both builds
- * {@link ortFor} uses).
+ * `ortFor` uses).
  * @throws Da3Error `UNSUPPORTED` for threads > 1 in a page that is not cross-origin isolated
  */
 export async function configureWasm(options: WasmOptions): Promise<void> {

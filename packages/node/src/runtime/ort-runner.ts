@@ -146,7 +146,7 @@ function cpuSignature(): string {
 /**
  * Where {@link createRunner} keeps the CPU-optimised copy of `modelPath` (`cacheOptimizedGraph`):
  * `<model>.ort-<digest>.onnx` (+ `.data`), the digest over the onnxruntime version and
- * {@link cpuSignature}, because the optimised graph holds layouts chosen for this CPU (NCHWc
+ * `cpuSignature`, because the optimised graph holds layouts chosen for this CPU (NCHWc
  * block sizes follow AVX2 / AVX-512).
  */
 export function optimizedGraphPath(modelPath: string): string {

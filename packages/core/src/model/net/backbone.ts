@@ -65,7 +65,7 @@ function cubicResizeMatrix(g: GraphBuilder, n: Value, size: number, scale: Value
  * The ViT position embedding for an image of H×W pixels, inside the graph: the 37×37 grid is
  * resized as PyTorch's bicubic with `scale_factor` (n + 0.1)/37 (A = −0.75, half-pixel, clamped
  * taps) computed from the dynamic shape, as two small matrix products (rows, then columns) with
- * the per-axis interpolation matrices of {@link cubicResizeMatrix}; the table stays token-major,
+ * the per-axis interpolation matrices of `cubicResizeMatrix`; the table stays token-major,
  * so no transposes. (onnxruntime's cubic `Resize` did the same in ~60–90 ms on 2 CPU threads,
  * about a tenth of the whole network; this takes well under 1 ms.) For 518×518 (h·w = 37² and
  * H = W) the step becomes exactly 1, the matrices the identity, and the table passes through
