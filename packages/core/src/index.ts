@@ -48,4 +48,5 @@ export {
   type StreamLoopWindow,
   correctStreamFrame,
   correctStreamPoints,
+  resolveLoopFeatureLayer,
 } from './stream/loop-closure.js';

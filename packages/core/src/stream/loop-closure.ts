@@ -5,6 +5,7 @@
  * frames and points that were already handed out. The loop stage itself (loop-chunk inference,
  * alignment, pose graph) runs in `stream-inference.ts`, which owns the model and the store.
  */
+import type { ModelConfig } from '../config/schema.js';
 import { Da3Error } from '../errors.js';
 import {
   type ChunkRange,
@@ -229,4 +230,24 @@ export function correctStreamPoints(points: StreamPointCloud, correction: Sim3):
 /** A streamed world→camera moved by a world correction. @internal */
 export function correctExtrinsics(correction: Sim3, w2c: ArrayLike<number>): Float32Array {
   return Float32Array.from(applySim3ToExtrinsics(correction, w2c));
+}
+
+/**
+ * Loop options with detection's feature layer made explicit for a model, so a runtime knows which
+ * `exportFeatLayers` to request: by default the last backbone block before the reference-view
+ * choice (`refViewSelectionLayer − 1`; the last block when there is none), whose exported features
+ * are in the input's frame order. Options without detection come back unchanged.
+ * @throws Da3Error `BAD_VALUE` for a layer at or after the reference-view choice (its views are in
+ *   the graph's working order) or past the backbone's depth
+ */
+export function resolveLoopFeatureLayer(config: ModelConfig, o: StreamLoopClosureOptions | undefined): StreamLoopClosureOptions | undefined {
+  if (!o?.detect) return o;
+  const detect = o.detect === true ? {} : o.detect;
+  const net = config.kind === 'NestedDepthAnything3Net' ? config.anyview : config;
+  const limit = net.backbone.refViewSelectionLayer ?? net.backbone.depth;
+  const layer = detect.featureLayer ?? Math.max(0, limit - 1);
+  if (Number.isSafeInteger(layer) && layer >= limit) {
+    throw new Da3Error('BAD_VALUE', `streamInference: loopClosure.detect.featureLayer ${layer} is at or after block ${limit}${net.backbone.refViewSelectionLayer === null ? ' (the backbone\'s depth)' : ', where the reference view is chosen and views are reordered'}; use a layer below ${limit}`);
+  }
+  return { ...o, detect: { ...detect, featureLayer: layer } };
 }
