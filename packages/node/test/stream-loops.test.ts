@@ -141,6 +141,29 @@ describe('streamToDirectory with loop closure (tiny model)', () => {
     }
   });
 
+  it('detects loops on the model’s own features (layer before the reference-view choice) and refuses a later layer', async () => {
+    const m = model();
+    const dir = join(work, 'detect');
+    try {
+      const detect = { similarityThreshold: 0.5, minFrameGap: 4, nmsThreshold: 2 };
+      const late = await streamToDirectory(m, paths(), { ...OPTS, dir, loopClosure: { detect: { ...detect, featureLayer: 1 }, loopChunkSize: 2 } }).catch((e) => e);
+      // The tiny config chooses the reference view before block 1 (altStart 2 − 1).
+      expect(late).toMatchObject({ code: 'BAD_VALUE', message: expect.stringMatching(/featureLayer 1 is at or after block 1/) });
+      const r = await streamToDirectory(m, paths(), { ...OPTS, dir, saveDepthConf: false, loopClosure: { detect, loopChunkSize: 2 } });
+      const loops = r.loopClosure!;
+      expect(loops.detected.length).toBeGreaterThan(0);
+      expect(loops.detected.every((d) => d.frameA - d.frameB > 4 && d.similarity > 0.5)).toBe(true);
+      // The path comes back on itself: frames k and 10 − k are rendered from the same camera, and
+      // those are what the pooled features find (similarity 1 up to rounding).
+      expect(loops.detected.every((d) => d.frameA + d.frameB === 10 && d.similarity > 0.9999)).toBe(true);
+      expect(loops.framePairs).toEqual(loops.detected.map((d) => [d.frameA, d.frameB]));
+      expect(lines(join(dir, 'camera_poses.txt'))).toEqual(Array.from({ length: N }, (_, i) => cameraPosesLine(loops.extrinsics.subarray(12 * i, 12 * i + 12))));
+      console.log(`detected on feat_0: ${loops.detected.map((d) => `${d.frameA}↔${d.frameB} (${d.similarity.toFixed(3)})`).join(', ')}; ${loops.loops.length} loop chunk(s)`);
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('parses the CLI flags (--loop-pairs, --loop-closure auto, --loop-chunk-size) and refuses bad ones', () => {
     const a = parseArgs(['stream', 'in', '--loop-pairs', '0:250, 10:260', '--loop-closure', 'auto', '--loop-chunk-size', '10', '--loop-similarity', '0.9']);
     expect(a).toMatchObject({ loopPairs: [[0, 250], [10, 260]], loopDetect: true, loopChunkSize: 10, loopSimilarity: 0.9 });

@@ -537,6 +537,7 @@ export async function* streamInference<Frame = ImageU8>(
         return frame;
       });
       progressLoop('loop', k, rangeA[0], rangeB[1]);
+      checkAbort();
       const prediction = await infer(input, { chunk: { index: k, start: rangeA[0], end: rangeB[1] }, signal, loop: pair });
       checkAbort();
       if (prediction.views !== input.length) throw new Da3Error('BAD_SHAPE', `streamInference: loop chunk ${k} gave ${prediction.views} views for ${input.length} frames`);

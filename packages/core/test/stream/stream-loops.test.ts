@@ -284,6 +284,26 @@ describe('streamInference loop closure', () => {
     expect(noFeat.error).toMatchObject({ code: 'BAD_CONFIG', message: expect.stringMatching(/does not export/) });
   });
 
+  it('stops in the loop stage on abort (ABORTED) without running the loop chunk; a rerun with the store finishes it', async () => {
+    const frames = loopPath(21);
+    const { store } = memoryStore();
+    const controller = new AbortController();
+    const calls: string[] = [];
+    const options = { ...CHUNKING, loopClosure: { pairs: [[20, 1]] as [number, number][], loopChunkSize: 4 }, store };
+    const first = await collect(
+      streamInference(groundTruth({ corrupt: 3, calls }), frames, { ...options, signal: controller.signal, onProgress: (e) => e.stage === 'loop' && controller.abort() }),
+    );
+    expect(first.error).toBeInstanceOf(StreamError);
+    expect(first.error).toMatchObject({ code: 'ABORTED', chunksDone: 6, framesDone: 21 });
+    expect(calls).not.toContain('loop0');
+    expect(first.loops).toEqual([]);
+    calls.length = 0;
+    const second = await collect(streamInference(groundTruth({ corrupt: 3, calls }), frames, options));
+    expect(second.error).toBeUndefined();
+    expect(calls).toEqual(['loop0']);
+    expect(second.summary!.loopClosure!.loops).toHaveLength(1);
+  });
+
   it('resumes after a crash without recomputing finished chunks (windows kept in the store), then reuses the stored loop result', async () => {
     const frames = loopPath(21);
     const options = { ...CHUNKING, loopClosure: { pairs: [[20, 1]] as [number, number][], loopChunkSize: 4 } };
