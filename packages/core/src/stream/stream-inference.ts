@@ -33,6 +33,7 @@ import {
   correctExtrinsics,
   loopCorrections,
   loopWindowRange,
+  resolveLoopFeatureLayer,
 } from './loop-closure.js';
 import { type StreamChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
 import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
@@ -359,7 +360,8 @@ export async function* streamInference<Frame = ImageU8>(
   if (!frames || (typeof (frames as AsyncIterable<Frame>)[Symbol.asyncIterator] !== 'function' && typeof (frames as Iterable<Frame>)[Symbol.iterator] !== 'function')) {
     throw new Da3Error('BAD_VALUE', 'streamInference: frames must be an iterable or an async iterable');
   }
-  const loopPlan = checkLoopClosure(options.loopClosure, options.align);
+  // With a Da3Model the config is at hand: detection's layer is checked (and defaulted) here.
+  const loopPlan = checkLoopClosure(typeof model === 'function' ? options.loopClosure : resolveLoopFeatureLayer(model.config, options.loopClosure), options.align);
   if (loopPlan && options.expectedFrames !== undefined) checkLoopFrames(loopPlan.pairs, options.expectedFrames);
   const include = { depth: options.include?.depth ?? true, conf: options.include?.conf ?? true, image: options.include?.image ?? true };
   const { store, signal } = options;

@@ -351,6 +351,9 @@ describe('streamInference loop closure', () => {
       expect(r.loops[0].pair).toMatchObject({ chunkA: 4, chunkB: 0 });
       expect(r.extrinsics.every(Number.isFinite)).toBe(true);
       expect(r.toWorld.every((s) => s.scale > 0 && Number.isFinite(s.scale))).toBe(true);
+      // Layer 1 is where the tiny backbone reorders views (altStart 2 − 1): refused before any frame is read.
+      const late = await streamInference(model, frames, { chunkSize: 4, overlap: 2, loopClosure: { detect: { featureLayer: 1 } } }).next().catch((e) => e);
+      expect(late).toMatchObject({ code: 'BAD_VALUE', message: expect.stringMatching(/featureLayer 1 is at or after block 1/) });
     } finally {
       await model.dispose();
     }
