@@ -3,38 +3,9 @@ import type { Da3Model } from '../pipeline/model.js';
 import { type InferenceOptions, runInference } from '../pipeline/pipeline.js';
 import type { Prediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
-import {
-  type ChunkRange,
-  type LoopChunkPair,
-  type LoopClosure,
-  type LoopConstraint,
-  type Sim3,
-  type StreamAlignOptions,
-  alignChunkOverlap,
-  applySim3ToExtrinsics,
-  cloneSim3,
-  composeSim3,
-  computeSim3Ab,
-  findChunkIndex,
-  findLoopClosures,
-  identitySim3,
-  optimizeSim3PoseGraph,
-  poolFrameDescriptors,
-  processLoopList,
-  removeDuplicates,
-} from './align/index.js';
-import {
-  type StreamLoop,
-  type StreamLoopClosureOptions,
-  type StreamLoopResult,
-  type StreamLoopWindow,
-  chainToWorld,
-  checkLoopClosure,
-  correctExtrinsics,
-  loopCorrections,
-  loopWindowRange,
-  resolveLoopFeatureLayer,
-} from './loop-closure.js';
+import { type LoopChunkPair, type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3, identitySim3 } from './align/index.js';
+import { type StreamLoopClosureOptions, type StreamLoopResult, type StreamLoopWindow, checkLoopClosure, resolveLoopFeatureLayer } from './loop-closure.js';
+import { LoopStage, checkLoopFrames } from './loop-stage.js';
 import { type StreamChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
 import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
 
@@ -270,18 +241,6 @@ function checkNumber(name: string, v: number, ok: (v: number) => boolean, want: 
   if (typeof v !== 'number' || !ok(v)) throw new Da3Error('BAD_VALUE', `streamInference: ${name} must be ${want}, got ${String(v)}`);
 }
 
-/** Loop pair frames must be frames of the sequence. */
-function checkLoopFrames(pairs: readonly (readonly [number, number])[], frames: number): void {
-  pairs.forEach((p, k) => {
-    if (p[0] >= frames || p[1] >= frames) throw new Da3Error('BAD_VALUE', `streamInference: loopClosure.pairs[${k}] = [${p}] names a frame past the sequence's ${frames} frames`);
-  });
-}
-
-/** `[start, end)` as indices. */
-function span(r: ChunkRange): number[] {
-  return Array.from({ length: r[1] - r[0] }, (_, i) => r[0] + i);
-}
-
 function slice(a: Float32Array, per: number, from: number, to: number): Float32Array {
   return a.slice(from * per, to * per);
 }
@@ -381,15 +340,12 @@ export async function* streamInference<Frame = ImageU8>(
   let prev: Previous | null = null;
   let buffer: Frame[] = [];
   let bufferStart = 0;
-  // Loop closure: every chunk's range, alignment and emitted cameras (small), its loop window
-  // (unless the store keeps them) and the input frames of the windows.
-  const ranges: ChunkRange[] = [];
-  const relatives: Sim3[] = [];
-  const toWorlds: Sim3[] = [];
-  const chunkPoses = new Map<number, { start: number; extrinsics: Float32Array; intrinsics: Float32Array }>();
-  const windows = new Map<number, StreamLoopWindow>();
-  const loopFrames = new Map<number, Frame>();
-  const pairFrames = new Set(loopPlan ? loopPlan.pairs.flat() : []);
+  // Loop closure: what each chunk leaves for the loop stage after the sequential pass.
+  const loopStage = loopPlan
+    ? new LoopStage<Frame>(loopPlan, infer, store, signal, (stage, k, start, end, loopsTotal) =>
+        options.onProgress?.({ status: 'stream', stage, chunk: k, start, end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), loopsTotal, elapsedMs: Date.now() - started }),
+      )
+    : null;
 
   const progress = (stage: StreamProgress['stage'], range: StreamChunkRange) =>
     options.onProgress?.({ status: 'stream', stage, chunk: range.index, start: range.start, end: range.end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), elapsedMs: Date.now() - started });
@@ -441,161 +397,6 @@ export async function* streamInference<Frame = ImageU8>(
     p.intrinsics = k;
   };
 
-  /** Keeps what the loop stage needs of a chunk: range, transforms, emitted cameras, window frames. */
-  const noteChunk = (p: Previous, chunkFrames: readonly Frame[] | null) => {
-    if (!loopPlan) return;
-    const k = p.range.index;
-    ranges[k] = [p.range.start, p.range.end];
-    toWorlds[k] = p.toWorld;
-    if (k > 0) relatives[k - 1] = p.relative!;
-    chunkPoses.set(k, { start: p.range.start, extrinsics: p.extrinsics, intrinsics: p.intrinsics });
-    if (!chunkFrames) return;
-    const w = loopWindowRange([p.range.start, p.range.end], pairFrames, loopPlan.halfWindow, !!loopPlan.detect);
-    if (w) for (let f = w[0]; f < w[1]; f++) loopFrames.set(f, chunkFrames[f - p.range.start]);
-  };
-
-  /** A run chunk's loop window (chunk-local maps around its pair frames; the whole chunk and descriptors with detection). */
-  async function keepLoopWindow(range: StreamChunkRange, maps: ChunkMaps, prediction: Prediction, chunkFrames: readonly Frame[]): Promise<void> {
-    const w = loopWindowRange([range.start, range.end], pairFrames, loopPlan!.halfWindow, !!loopPlan!.detect);
-    if (!w) return;
-    let descriptors: Float32Array | null = null;
-    if (loopPlan!.detect) {
-      const layers = Object.values(prediction.aux).map((f) => f.layer).sort((a, b) => a - b);
-      const layer = loopPlan!.detect.featureLayer ?? layers[0];
-      const feat = layer === undefined ? undefined : prediction.aux[`feat_layer_${layer}`];
-      if (!feat) {
-        throw new Da3Error('BAD_CONFIG', `streamInference: loop detection pools the backbone feature feat_${loopPlan!.detect.featureLayer ?? '<layer>'}, which this model's graph does not export (build it with exportFeatLayers [${loopPlan!.detect.featureLayer ?? 'a layer before the reference-view choice'}]); exported: [${layers}]`);
-      }
-      if (feat.data.length !== chunkFrames.length * feat.height * feat.width * feat.channels) {
-        throw new Da3Error('BAD_SHAPE', `streamInference: feat_layer_${layer} holds ${feat.data.length} numbers for ${chunkFrames.length} frames of ${feat.height}×${feat.width}×${feat.channels}`);
-      }
-      descriptors = poolFrameDescriptors(feat.data, chunkFrames.length, feat.height * feat.width, feat.channels);
-    }
-    const from = w[0] - range.start;
-    const to = w[1] - range.start;
-    const dims = descriptors ? descriptors.length / chunkFrames.length : 0;
-    const kept: StreamLoopWindow = { start: w[0], ...mapsOf(maps, from, to), descriptors: descriptors ? descriptors.slice(from * dims, to * dims) : null };
-    if (store?.saveLoopWindow) await store.saveLoopWindow(range.index, kept);
-    else windows.set(range.index, kept);
-  }
-
-  async function loopWindowOf(chunk: number): Promise<StreamLoopWindow> {
-    const w = windows.get(chunk) ?? (await store?.loopWindow?.(chunk));
-    if (!w) {
-      throw new Da3Error('BAD_CONFIG', `streamInference: chunk ${chunk} was resumed from a store that keeps no loop windows (saveLoopWindow/loopWindow), or was run without this loopClosure: start a new store`);
-    }
-    return w;
-  }
-
-  /**
-   * The loop stage (the reference's `process_long_sequence` after its chunk loop): loop list →
-   * loop chunks → two fits each → constraints → pose graph → corrected transforms and cameras.
-   */
-  async function* loopStage(): AsyncGenerator<StreamEvent, StreamLoopResult, undefined> {
-    const plan = loopPlan!;
-    const frameCount = framesRead;
-    const chunkCount = ranges.length;
-    const cached = await store?.loopResult?.();
-    if (cached && cached.frames === frameCount && cached.toWorld.length === chunkCount) {
-      yield { type: 'loops', loops: cached };
-      return cached;
-    }
-    checkLoopFrames(plan.pairs, frameCount);
-    let detected: LoopClosure[] = [];
-    if (plan.detect) {
-      let dims = 0;
-      let all: Float32Array | null = null;
-      let win: StreamLoopWindow | null = null;
-      let windowChunk = -1;
-      for (let f = 0; f < frameCount; f++) {
-        const c = findChunkIndex(ranges, f);
-        if (!win || windowChunk !== c) {
-          win = await loopWindowOf(c);
-          windowChunk = c;
-        }
-        const d = win.descriptors;
-        if (!d) throw new Da3Error('BAD_CONFIG', `streamInference: the loop window of chunk ${c} has no descriptors (the store was started without detection): start a new store`);
-        dims ||= d.length / win.views;
-        all ??= new Float32Array(frameCount * dims);
-        all.set(d.subarray((f - win.start) * dims, (f - win.start + 1) * dims), f * dims);
-      }
-      const { featureLayer: _, ...retrieval } = plan.detect;
-      detected = findLoopClosures(all!, dims, retrieval);
-    }
-    const framePairs = [...plan.pairs, ...detected.map((d) => [d.frameA, d.frameB] as const)];
-    const items = framePairs.flatMap((fp) => processLoopList(ranges, [fp], plan.halfWindow).map((pair) => ({ fp, pair })));
-    const kept = new Set(removeDuplicates(items.map((i) => i.pair)));
-    const todo = items.filter((i) => kept.has(i.pair));
-    const loops: StreamLoop[] = [];
-    const progressLoop = (stage: 'loop' | 'optimize', k: number, start: number, end: number) =>
-      options.onProgress?.({ status: 'stream', stage, chunk: k, start, end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), loopsTotal: todo.length, elapsedMs: Date.now() - started });
-    for (const [k, { fp, pair }] of todo.entries()) {
-      checkAbort();
-      const { chunkA, rangeA, chunkB, rangeB } = pair;
-      const indices = [...span(rangeA), ...span(rangeB)];
-      const input = indices.map((f) => {
-        const frame = loopFrames.get(f);
-        if (frame === undefined) throw new Da3Error('BAD_CONFIG', `streamInference: frame ${f} of loop window ${rangeA}/${rangeB} was not kept`);
-        return frame;
-      });
-      progressLoop('loop', k, rangeA[0], rangeB[1]);
-      checkAbort();
-      const prediction = await infer(input, { chunk: { index: k, start: rangeA[0], end: rangeB[1] }, signal, loop: pair });
-      checkAbort();
-      if (prediction.views !== input.length) throw new Da3Error('BAD_SHAPE', `streamInference: loop chunk ${k} gave ${prediction.views} views for ${input.length} frames`);
-      if (!prediction.conf || !prediction.extrinsics || !prediction.intrinsics) throw new Da3Error('BAD_CONFIG', 'streamInference: loop closure needs an any-view model (depth, confidence and cameras)');
-      if (size && (size.width !== prediction.width || size.height !== prediction.height)) {
-        throw new Da3Error('BAD_SHAPE', `streamInference: loop chunk ${k} was processed at ${prediction.width}×${prediction.height}, the chunks at ${size.width}×${size.height}`);
-      }
-      const loopMaps: ChunkMaps = { views: input.length, height: prediction.height, width: prediction.width, depth: prediction.depth, conf: prediction.conf, extrinsics: prediction.extrinsics, intrinsics: prediction.intrinsics, images: prediction.processedImages };
-      const n = loopMaps.height * loopMaps.width;
-      const fit = (chunkWindow: StreamLoopWindow, range: ChunkRange, from: number, to: number) => {
-        const a = range[0] - chunkWindow.start;
-        const b = range[1] - chunkWindow.start;
-        return alignChunkOverlap(
-          { points: chunkPointMaps(chunkWindow, a, b), conf: chunkWindow.conf.subarray(a * n, b * n), depth: chunkWindow.depth.subarray(a * n, b * n) },
-          { points: chunkPointMaps(loopMaps, from, to), conf: loopMaps.conf.subarray(from * n, to * n), depth: loopMaps.depth.subarray(from * n, to * n) },
-          plan.align,
-        );
-      };
-      const lenA = rangeA[1] - rangeA[0];
-      const fitA = fit(await loopWindowOf(chunkA), rangeA, 0, lenA);
-      const fitB = fit(await loopWindowOf(chunkB), rangeB, lenA, input.length);
-      const toA: Sim3 = { scale: fitA.scale, rotation: fitA.rotation, translation: fitA.translation };
-      const toB: Sim3 = { scale: fitB.scale, rotation: fitB.rotation, translation: fitB.translation };
-      const constraint: LoopConstraint = { i: chunkA, j: chunkB, sim: computeSim3Ab(toA, toB) };
-      loops.push({ frames: [fp[0], fp[1]], pair, toA, toB, constraint, meanErrorA: fitA.meanError, meanErrorB: fitB.meanError });
-    }
-    checkAbort();
-    const sequential = relatives.slice(0, chunkCount - 1);
-    let optimized = sequential.map(cloneSim3);
-    let poseGraph: StreamLoopResult['poseGraph'] = null;
-    if (loops.length) {
-      progressLoop('optimize', loops.length, 0, frameCount);
-      const r = optimizeSim3PoseGraph(sequential, loops.map((l) => l.constraint), plan.poseGraph);
-      optimized = r.transforms;
-      poseGraph = { costHistory: r.costHistory, finalCost: r.finalCost, iterations: r.iterations };
-    }
-    const toWorld = loops.length ? chainToWorld(optimized) : toWorlds.map(cloneSim3);
-    const corrections = loopCorrections(toWorlds, toWorld, loops.length > 0);
-    const extrinsics = new Float32Array(12 * frameCount);
-    const intrinsics = new Float32Array(9 * frameCount);
-    const frameChunks = new Int32Array(frameCount).fill(-1);
-    for (const [k, p] of chunkPoses) {
-      const count = p.intrinsics.length / 9;
-      for (let i = 0; i < count; i++) {
-        const w2c = p.extrinsics.subarray(12 * i, 12 * i + 12);
-        extrinsics.set(loops.length && k > 0 ? correctExtrinsics(corrections[k], w2c) : w2c, 12 * (p.start + i));
-        frameChunks[p.start + i] = k;
-      }
-      intrinsics.set(p.intrinsics, 9 * p.start);
-    }
-    const result: StreamLoopResult = { frames: frameCount, framePairs, detected, loops, sequential, optimized, poseGraph, toWorld, corrections, extrinsics, intrinsics, frameChunks };
-    await store?.saveLoopResult?.(result);
-    yield { type: 'loops', loops: result };
-    return result;
-  }
-
   /** Runs (or resumes) one chunk and yields its events; `last` when the source has ended. */
   async function* runChunk(range: StreamChunkRange, chunkFrames: readonly Frame[], last: boolean): AsyncGenerator<StreamEvent, void, undefined> {
     const found = store ? await store.finished(range.index) : undefined;
@@ -608,7 +409,7 @@ export async function* streamInference<Frame = ImageU8>(
       framesDone = found.emittedEnd;
       size = { width: found.width, height: found.height };
       prev = { range, toWorld: found.toWorld, relative: found.relative, width: found.width, height: found.height, tail: null, emittedEnd: found.emittedEnd, last: found.last, extrinsics: found.extrinsics, intrinsics: found.intrinsics };
-      noteChunk(prev, chunkFrames);
+      loopStage?.noteChunk(prev, chunkFrames);
       progress('resumed', range);
       yield { type: 'chunk', chunk: { ...range, width: found.width, height: found.height, toWorld: found.toWorld, relative: found.relative, alignment: null, resumed: true, points: null } };
       return;
@@ -663,8 +464,8 @@ export async function* streamInference<Frame = ImageU8>(
     appendPoses(current, emitted);
     current.emittedEnd = ownedEnd;
     current.tail = last ? null : { start: range.end - overlap, ...mapsOf(maps, views - overlap, views) };
-    if (loopPlan) await keepLoopWindow(range, maps, prediction, chunkFrames);
-    noteChunk(current, chunkFrames);
+    await loopStage?.keepWindow(range, (from, to) => mapsOf(maps, from, to), prediction, views);
+    loopStage?.noteChunk(current, chunkFrames);
     await store?.save(record(current), current.tail);
     prev = current;
     chunksDone++;
@@ -685,7 +486,7 @@ export async function* streamInference<Frame = ImageU8>(
     appendPoses(p, emitted);
     p.emittedEnd = p.range.end;
     p.last = true;
-    noteChunk(p, null);
+    loopStage?.noteChunk(p, null);
     await store?.save(record(p), null);
     // No second `finished` event for the chunk: `done` follows.
   }
@@ -733,7 +534,10 @@ export async function* streamInference<Frame = ImageU8>(
       if (last && !last.last) yield* finishPrevious(last);
     }
     buffer = [];
-    if (loopPlan && prev) loopClosure = yield* loopStage();
+    if (loopStage && prev) {
+      loopClosure = await loopStage.run(framesRead, size);
+      yield { type: 'loops', loops: loopClosure };
+    }
     const end = prev as Previous | null;
     if (end) progress('done', end.range);
   } catch (error) {
