@@ -39,3 +39,14 @@ export * from './stream/plan.js';
 export * from './stream/point-cloud.js';
 export * from './stream/pose-files.js';
 export * from './stream/stream-inference.js';
+export {
+  STREAM_LOOP_DEFAULTS,
+  type StreamLoop,
+  type StreamLoopClosureOptions,
+  type StreamLoopDetectOptions,
+  type StreamLoopResult,
+  type StreamLoopWindow,
+  correctStreamFrame,
+  correctStreamPoints,
+  resolveLoopFeatureLayer,
+} from './stream/loop-closure.js';

@@ -1,4 +1,4 @@
-import { Da3Error, type InferenceOptions, type RefViewStrategy, type StreamEvent, type StreamOptions, type StreamSummary, streamInference } from '@da3js/core';
+import { Da3Error, type InferenceOptions, type RefViewStrategy, type StreamEvent, type StreamOptions, type StreamSummary, resolveLoopFeatureLayer, streamInference } from '@da3js/core';
 import type { DepthAnything3, WebInferenceOptions } from './depth-anything-3.js';
 import { type SampleVideoOptions, type WebImageInput, videoFrameCount, videoFrames } from './input.js';
 
@@ -34,11 +34,17 @@ const isIterable = (v: unknown): v is AsyncIterable<WebImageInput> | Iterable<We
  * any (async) iterable of inputs run in overlapping chunks, aligned into one world frame, and
  * handed on: a chunk's maps are dropped once its events are consumed, so memory stays at one
  * chunk whatever the video's length (keep what you need of each frame). No resume store in the
- * browser. For a video, `expectedFrames` is the number of sampled frames, so a video that stops
+ * browser. `loopClosure` (core's) ends the stream with a `loops` event carrying the corrected
+ * transforms (`correctStreamFrame` / `correctStreamPoints` re-apply them); with `pairs` only the
+ * loop windows are kept, with `detect` every frame and chunk map is (mind a tab's memory). For a video, `expectedFrames` is the number of sampled frames, so a video that stops
  * playing early ends in a typed error after the frames that came are finished.
  */
 export async function* streamVideo(model: DepthAnything3, source: WebStreamSource, options: WebStreamOptions = {}): AsyncGenerator<StreamEvent, StreamSummary, undefined> {
-  const { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, video, onInferenceProgress, ...stream } = options;
+  const { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, video, onInferenceProgress, loopClosure: loopOptions, ...stream } = options;
+  // Loop detection pools a backbone feature the graph must export (core picks the layer).
+  const loopClosure = resolveLoopFeatureLayer(model.config, loopOptions);
+  const layer = loopClosure?.detect && typeof loopClosure.detect === 'object' ? loopClosure.detect.featureLayer : undefined;
+  const exportFeatLayers = layer === undefined ? undefined : [layer];
   let frames: AsyncIterable<WebImageInput> | Iterable<WebImageInput>;
   let expectedFrames = stream.expectedFrames;
   let release: (() => void) | undefined;
@@ -67,9 +73,9 @@ export async function* streamVideo(model: DepthAnything3, source: WebStreamSourc
   }
   try {
     return yield* streamInference<WebImageInput>(
-      (chunk, { signal }) => model.inference(chunk, { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, onProgress: onInferenceProgress, signal }),
+      (chunk, { signal }) => model.inference(chunk, { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, exportFeatLayers, onProgress: onInferenceProgress, signal }),
       frames,
-      { chunkSize: WEB_STREAM_DEFAULTS.chunkSize, overlap: WEB_STREAM_DEFAULTS.overlap, ...stream, expectedFrames },
+      { chunkSize: WEB_STREAM_DEFAULTS.chunkSize, overlap: WEB_STREAM_DEFAULTS.overlap, ...stream, ...(loopClosure ? { loopClosure } : {}), expectedFrames },
     );
   } finally {
     release?.();

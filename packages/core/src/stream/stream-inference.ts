@@ -3,7 +3,9 @@ import type { Da3Model } from '../pipeline/model.js';
 import { type InferenceOptions, runInference } from '../pipeline/pipeline.js';
 import type { Prediction } from '../prediction/prediction.js';
 import type { ImageU8 } from '../preprocess/image.js';
-import { type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3, identitySim3 } from './align/index.js';
+import { type LoopChunkPair, type Sim3, type StreamAlignOptions, alignChunkOverlap, applySim3ToExtrinsics, composeSim3, identitySim3 } from './align/index.js';
+import { type StreamLoopClosureOptions, type StreamLoopResult, type StreamLoopWindow, checkLoopClosure, resolveLoopFeatureLayer } from './loop-closure.js';
+import { LoopStage, checkLoopFrames } from './loop-stage.js';
 import { type StreamChunkRange, STREAM_DEFAULTS, checkChunking } from './plan.js';
 import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps } from './point-cloud.js';
 
@@ -12,7 +14,16 @@ import { type ChunkMaps, type StreamPointCloud, chunkPointCloud, chunkPointMaps 
  * `conf`, `extrinsics` and `intrinsics` are needed). The runtimes pass one that decodes their
  * inputs and picks the reference-view strategy.
  */
-export type StreamChunkInference<Frame> = (frames: readonly Frame[], context: { readonly chunk: StreamChunkRange; readonly signal?: AbortSignalLike }) => Promise<Prediction>;
+export type StreamChunkInference<Frame> = (
+  frames: readonly Frame[],
+  context: {
+    /** The chunk; for a loop chunk `index` is the loop's and `start`/`end` are its windows' first and last frame + 1. */
+    readonly chunk: StreamChunkRange;
+    readonly signal?: AbortSignalLike;
+    /** Set for a loop chunk (loop closure): the frames are window A's then window B's (the reference's `ref_view_strategy_loop` run). */
+    readonly loop?: LoopChunkPair;
+  },
+) => Promise<Prediction>;
 
 /** A finished frame, in the world frame of the first chunk. */
 export interface StreamFrame {
@@ -66,8 +77,15 @@ export interface StreamAlignmentInfo {
   readonly iterations: number;
 }
 
-/** What {@link streamInference} yields: each chunk once it is aligned, then the frames it hands out, in frame order. */
-export type StreamEvent = { readonly type: 'chunk'; readonly chunk: StreamChunk } | { readonly type: 'frame'; readonly frame: StreamFrame };
+/**
+ * What {@link streamInference} yields: each chunk once it is aligned, then the frames it hands
+ * out, in frame order; with `loopClosure`, one `loops` event at the end carrying the corrected
+ * transforms (apply them to what was handed out with `correctStreamFrame` / `correctStreamPoints`).
+ */
+export type StreamEvent =
+  | { readonly type: 'chunk'; readonly chunk: StreamChunk }
+  | { readonly type: 'frame'; readonly frame: StreamFrame }
+  | { readonly type: 'loops'; readonly loops: StreamLoopResult };
 
 /** What {@link streamInference} returns when the sequence is done. */
 export interface StreamSummary {
@@ -77,6 +95,8 @@ export interface StreamSummary {
   readonly resumedChunks: number;
   readonly width: number;
   readonly height: number;
+  /** The loop stage's result, with `loopClosure` (also yielded as a `loops` event). */
+  readonly loopClosure?: StreamLoopResult;
 }
 
 /** The last `overlap` frames of a chunk, chunk-local: what aligning the next chunk needs. */
@@ -111,6 +131,18 @@ export interface StreamStore {
   tail(index: number): Promise<StreamChunkTail>;
   /** Keeps a finished chunk; `tail` is `null` once the chunk is the last (nothing follows it). */
   save(record: StreamChunkRecord, tail: StreamChunkTail | null): void | Promise<void>;
+  /**
+   * Loop closure: keeps chunk `index`'s loop window (called before `save` of that chunk). Without
+   * it the windows stay in memory, and chunks resumed from the store have none (a loop that needs
+   * one fails with `BAD_CONFIG`).
+   */
+  saveLoopWindow?(index: number, window: StreamLoopWindow): void | Promise<void>;
+  /** The window `saveLoopWindow` kept for chunk `index` (`undefined` when none). */
+  loopWindow?(index: number): StreamLoopWindow | undefined | Promise<StreamLoopWindow | undefined>;
+  /** A finished loop stage of an earlier run (reused instead of running the loop chunks again). */
+  loopResult?(): StreamLoopResult | undefined | Promise<StreamLoopResult | undefined>;
+  /** Keeps the loop stage's result (after the sequential pass and the loop stage finished). */
+  saveLoopResult?(result: StreamLoopResult): void | Promise<void>;
 }
 
 /** A progress event, one or more per chunk. */
@@ -118,9 +150,11 @@ export interface StreamProgress {
   readonly status: 'stream';
   /**
    * `infer`: a chunk's network run starts; `resumed`: a chunk was found finished in the store;
-   * `finished`: a chunk's outputs were handed on (and saved); `done`: the sequence is complete.
+   * `finished`: a chunk's outputs were handed on (and saved); `loop`: loop chunk `chunk` of
+   * `loopsTotal` starts its network run (`start`/`end`: its windows' first and last frame + 1);
+   * `optimize`: the pose graph runs; `done`: the sequence is complete.
    */
-  readonly stage: 'infer' | 'resumed' | 'finished' | 'done';
+  readonly stage: 'infer' | 'resumed' | 'finished' | 'loop' | 'optimize' | 'done';
   readonly chunk: number;
   readonly start: number;
   readonly end: number;
@@ -132,6 +166,8 @@ export interface StreamProgress {
   readonly chunksDone: number;
   /** Planned chunks, when `expectedFrames` tells the length. */
   readonly chunksTotal?: number;
+  /** Loop chunks to run (stages `loop`, `optimize`). */
+  readonly loopsTotal?: number;
   readonly elapsedMs: number;
 }
 
@@ -165,6 +201,12 @@ export interface StreamOptions {
   readonly store?: StreamStore;
   /** Inference options for a {@link Da3Model} (processRes, …); ignored with an inference function. */
   readonly inference?: Omit<InferenceOptions, 'signal' | 'extrinsics' | 'intrinsics'>;
+  /**
+   * Loop closure after the sequential pass (user-given pairs and/or detection on DA3's own
+   * features — ours, not the reference's SALAD); see {@link StreamLoopClosureOptions}. Off by
+   * default: without it the outputs are exactly those of the sequential pass.
+   */
+  readonly loopClosure?: StreamLoopClosureOptions;
   readonly onProgress?: (event: StreamProgress) => void;
   /** Stops between frames and chunks (`ABORTED`); finished chunks stay in the store. */
   readonly signal?: AbortSignalLike;
@@ -248,7 +290,10 @@ interface Previous {
  * With `chunkSize ≥` the number of frames there is one chunk, and the frames equal one
  * `inference` over all of them exactly.
  *
- * Loop closure is not part of this streaming pass (it needs every chunk at the end).
+ * Loop closure (`loopClosure`) runs after the sequential pass, when every chunk is known: the
+ * reference's loop list, loop chunks, Sim(3) constraints and pose graph. Frames were handed out
+ * before it; the corrected chunk transforms and cameras come in a final `loops` event (and
+ * `StreamSummary.loopClosure`), with `correctStreamFrame` / `correctStreamPoints` to re-apply them.
  *
  * @param model a {@link Da3Model} (frames are `ImageU8`, run with {@link runInference}) or an
  *   inference function over any frame type (the runtimes: paths, files, video frames)
@@ -274,6 +319,9 @@ export async function* streamInference<Frame = ImageU8>(
   if (!frames || (typeof (frames as AsyncIterable<Frame>)[Symbol.asyncIterator] !== 'function' && typeof (frames as Iterable<Frame>)[Symbol.iterator] !== 'function')) {
     throw new Da3Error('BAD_VALUE', 'streamInference: frames must be an iterable or an async iterable');
   }
+  // With a Da3Model the config is at hand: detection's layer is checked (and defaulted) here.
+  const loopPlan = checkLoopClosure(typeof model === 'function' ? options.loopClosure : resolveLoopFeatureLayer(model.config, options.loopClosure), options.align);
+  if (loopPlan && options.expectedFrames !== undefined) checkLoopFrames(loopPlan.pairs, options.expectedFrames);
   const include = { depth: options.include?.depth ?? true, conf: options.include?.conf ?? true, image: options.include?.image ?? true };
   const { store, signal } = options;
   const infer: StreamChunkInference<Frame> =
@@ -292,6 +340,12 @@ export async function* streamInference<Frame = ImageU8>(
   let prev: Previous | null = null;
   let buffer: Frame[] = [];
   let bufferStart = 0;
+  // Loop closure: what each chunk leaves for the loop stage after the sequential pass.
+  const loopStage = loopPlan
+    ? new LoopStage<Frame>(loopPlan, infer, store, signal, (stage, k, start, end, loopsTotal) =>
+        options.onProgress?.({ status: 'stream', stage, chunk: k, start, end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), loopsTotal, elapsedMs: Date.now() - started }),
+      )
+    : null;
 
   const progress = (stage: StreamProgress['stage'], range: StreamChunkRange) =>
     options.onProgress?.({ status: 'stream', stage, chunk: range.index, start: range.start, end: range.end, framesRead, framesDone, chunksDone, ...(chunksTotal ? { chunksTotal } : {}), elapsedMs: Date.now() - started });
@@ -355,6 +409,7 @@ export async function* streamInference<Frame = ImageU8>(
       framesDone = found.emittedEnd;
       size = { width: found.width, height: found.height };
       prev = { range, toWorld: found.toWorld, relative: found.relative, width: found.width, height: found.height, tail: null, emittedEnd: found.emittedEnd, last: found.last, extrinsics: found.extrinsics, intrinsics: found.intrinsics };
+      loopStage?.noteChunk(prev, chunkFrames);
       progress('resumed', range);
       yield { type: 'chunk', chunk: { ...range, width: found.width, height: found.height, toWorld: found.toWorld, relative: found.relative, alignment: null, resumed: true, points: null } };
       return;
@@ -409,6 +464,8 @@ export async function* streamInference<Frame = ImageU8>(
     appendPoses(current, emitted);
     current.emittedEnd = ownedEnd;
     current.tail = last ? null : { start: range.end - overlap, ...mapsOf(maps, views - overlap, views) };
+    await loopStage?.keepWindow(range, (from, to) => mapsOf(maps, from, to), prediction, views);
+    loopStage?.noteChunk(current, chunkFrames);
     await store?.save(record(current), current.tail);
     prev = current;
     chunksDone++;
@@ -429,11 +486,13 @@ export async function* streamInference<Frame = ImageU8>(
     appendPoses(p, emitted);
     p.emittedEnd = p.range.end;
     p.last = true;
+    loopStage?.noteChunk(p, null);
     await store?.save(record(p), null);
     // No second `finished` event for the chunk: `done` follows.
   }
 
   let chunkIndex = 0;
+  let loopClosure: StreamLoopResult | undefined;
   try {
     const iterator = Symbol.asyncIterator in (frames as object) ? (frames as AsyncIterable<Frame>)[Symbol.asyncIterator]() : (frames as Iterable<Frame>)[Symbol.iterator]();
     try {
@@ -475,6 +534,10 @@ export async function* streamInference<Frame = ImageU8>(
       if (last && !last.last) yield* finishPrevious(last);
     }
     buffer = [];
+    if (loopStage && prev) {
+      loopClosure = await loopStage.run(framesRead, size);
+      yield { type: 'loops', loops: loopClosure };
+    }
     const end = prev as Previous | null;
     if (end) progress('done', end.range);
   } catch (error) {
@@ -487,5 +550,5 @@ export async function* streamInference<Frame = ImageU8>(
       { framesRead, framesDone, chunksDone, finalized: true },
     );
   }
-  return { frames: framesRead, chunks: chunksDone, resumedChunks, width: size!.width, height: size!.height };
+  return { frames: framesRead, chunks: chunksDone, resumedChunks, width: size!.width, height: size!.height, ...(loopClosure ? { loopClosure } : {}) };
 }

@@ -86,6 +86,14 @@ export interface CliArgs {
   readonly saveDepthConf: boolean;
   /** `da3 stream`: discard the state of an earlier run in the export folder. */
   readonly restart: boolean;
+  /** `da3 stream --loop-pairs a:b,…`: user-given loop-closure frame pairs (0-based). */
+  readonly loopPairs: [number, number][];
+  /** `da3 stream --loop-closure auto`: detect loops on DA3's own features (ours, not SALAD). */
+  readonly loopDetect: boolean;
+  /** `da3 stream --loop-chunk-size`: frames per loop window (`loop_chunk_size`, 20). */
+  readonly loopChunkSize: number;
+  /** `da3 stream --loop-similarity`: detection's similarity threshold (0.85). */
+  readonly loopSimilarity: number;
 }
 
 /** The model the CLI uses by default. */
@@ -104,7 +112,11 @@ Commands:
                     scale+se3, --sample-ratio (0.015), --conf-threshold-coef (0.75), --fps (video),
                     --no-save-depth-conf; writes camera_poses.txt, intrinsic.txt, camera_poses.ply,
                     pcd/combined_pcd.ply, results_output/frame_<i>.npz; a stopped run continues
-                    where it stopped when run again (--restart starts over)
+                    where it stopped when run again (--restart starts over). Loop closure (Sim(3)
+                    pose graph, outputs re-written corrected): --loop-pairs 0:250,10:260 (frame
+                    pairs that show the same place) and/or --loop-closure auto (detection on DA3's
+                    own features, ours, not the reference's SALAD; folders only), --loop-chunk-size
+                    (20), --loop-similarity (0.85)
   convert <model>   checkpoint → ONNX (--out folder, --dtype fp32|fp16|q8)
   backend           the inference service (job protocol v1, docs/job-protocol.md) keeping the model
                     resident: --host (default 127.0.0.1), --port, --token (else $DA3_TOKEN, else a
@@ -254,6 +266,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
         'save-depth-conf': { type: 'boolean' },
         'no-save-depth-conf': { type: 'boolean' },
         restart: { type: 'boolean' },
+        'loop-pairs': { type: 'string' },
+        'loop-closure': { type: 'string' },
+        'loop-chunk-size': { type: 'string' },
+        'loop-similarity': { type: 'string' },
         verbose: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -329,5 +345,26 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | 'help' | 'versi
     confThresholdCoef: number('conf-threshold-coef', str('conf-threshold-coef'), 0.75, false, 0, 1e6),
     saveDepthConf: !v['no-save-depth-conf'],
     restart: !!v.restart,
+    loopPairs: loopPairs(str('loop-pairs')),
+    loopDetect: oneOf('loop-closure', str('loop-closure'), ['off', 'auto'] as const, 'off') === 'auto',
+    loopChunkSize: number('loop-chunk-size', str('loop-chunk-size'), 20, true, 2, 100_000),
+    loopSimilarity: number('loop-similarity', str('loop-similarity'), 0.85, false, -1, 1),
   };
+}
+
+/** `--loop-pairs 0:250,10:260` → `[[0, 250], [10, 260]]`. */
+function loopPairs(text: string | undefined): [number, number][] {
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const m = /^(\d+):(\d+)$/.exec(pair);
+      if (!m) throw new Da3Error('BAD_VALUE', `--loop-pairs: "${pair}" is not a:b (two frame indices, 0-based)`);
+      const p: [number, number] = [Number(m[1]), Number(m[2])];
+      if (!p.every(Number.isSafeInteger)) throw new Da3Error('BAD_VALUE', `--loop-pairs: "${pair}" is out of range`);
+      if (p[0] === p[1]) throw new Da3Error('BAD_VALUE', `--loop-pairs: "${pair}" pairs a frame with itself`);
+      return p;
+    });
 }

@@ -136,6 +136,14 @@ class ProgressPrinter {
       this.throttled(`stream: chunk ${e.chunk + 1}${of} (${frames}) running…${this.streamEta(e)}`, false);
       return;
     }
+    if (e.stage === 'loop') {
+      this.throttled(`stream: loop chunk ${e.chunk + 1}/${e.loopsTotal} (frames ${e.start}… ↔ …${e.end - 1}) running…`, !this.tty);
+      return;
+    }
+    if (e.stage === 'optimize') {
+      this.throttled(`stream: Sim(3) pose graph over ${e.loopsTotal} loop(s); re-writing the outputs`, !this.tty);
+      return;
+    }
     if (e.stage === 'done') {
       this.stopTicker();
       this.write(`stream: ${e.framesDone} frames in ${e.chunksDone} chunk(s), ${seconds(e.elapsedMs)}`, true);

@@ -42,6 +42,13 @@ async function streamInput(args: CliArgs, signal?: AbortSignal): Promise<StreamI
 /** `da3 stream <video|folder>`: DA3-Streaming into --export-dir (resumable). */
 export async function streamCommand(args: CliArgs, progress: (e: Da3ProgressEvent | StreamProgress) => void, signal?: AbortSignal): Promise<Record<string, unknown>> {
   const input = await streamInput(args, signal);
+  if (args.loopDetect && input.kind === 'video') {
+    throw new Da3Error('BAD_VALUE', '--loop-closure auto keeps every input frame until the loop stage, too many decoded video frames: give --loop-pairs, or extract the frames to a folder');
+  }
+  const loopClosure =
+    args.loopPairs.length || args.loopDetect
+      ? { pairs: args.loopPairs, ...(args.loopDetect ? { detect: { similarityThreshold: args.loopSimilarity } } : {}), loopChunkSize: args.loopChunkSize }
+      : undefined;
   const model = await loadCliModel(args, { progress, signal });
   try {
     const result = await streamToDirectory(model, input.frames, {
@@ -53,6 +60,7 @@ export async function streamCommand(args: CliArgs, progress: (e: Da3ProgressEven
       confThresholdCoef: args.confThresholdCoef,
       saveDepthConf: args.saveDepthConf,
       restart: args.restart,
+      loopClosure,
       expectedFrames: input.expectedFrames,
       inputKey: input.inputKey,
       processRes: args.processRes,
@@ -69,6 +77,7 @@ export async function streamCommand(args: CliArgs, progress: (e: Da3ProgressEven
       frames: result.frames,
       chunks: result.chunks,
       resumedChunks: result.resumedChunks,
+      ...(result.loopClosure ? { loops: result.loopClosure.loops.map((l) => ({ frames: l.frames, chunks: [l.pair.chunkA, l.pair.chunkB] })) } : {}),
       width: result.width,
       height: result.height,
       device: model.device?.device,

@@ -9,13 +9,15 @@
  *   out), written once the chunk's outputs were handed on.
  * - `chunk_<k>.tail`: its last `overlap` frames, chunk-local (depth, conf, cameras, images): what
  *   aligning chunk k + 1 needs. Removed once a later chunk finished, or when the chunk is the last.
+ * - loop closure: `loop_<k>.window` (+ `loop_<k>.desc`, descriptors with detection): chunk k's
+ *   loop window (same layout as a tail); `loops.json`: the finished loop stage (reused by a rerun).
  *
  * Every file is written atomically (temp file + rename).
  * @internal
  */
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Da3Error, type StreamChunkRecord, type StreamChunkTail, type StreamSim3, type StreamStore } from '@da3js/core';
+import { Da3Error, type StreamChunkRecord, type StreamChunkTail, type StreamLoopResult, type StreamLoopWindow, type StreamSim3, type StreamStore } from '@da3js/core';
 import { ioError, writeFileAtomic } from '../hub/fs.js';
 
 /** The settings a stream's state is tied to (compared as JSON). */
@@ -87,6 +89,23 @@ export function decodeTail(bytes: Uint8Array, where: string): StreamChunkTail {
   const intrinsics = f32(9 * views);
   const images = bytes.slice(at, at + 3 * n);
   return { start, views, height, width, depth, conf, extrinsics, intrinsics, images };
+}
+
+/** JSON with typed arrays kept exactly (float64 numbers round-trip through JSON text). */
+function typedReplacer(_key: string, v: unknown): unknown {
+  if (v instanceof Float64Array) return { $f64: Array.from(v) };
+  if (v instanceof Float32Array) return { $f32: Array.from(v) };
+  if (v instanceof Int32Array) return { $i32: Array.from(v) };
+  return v;
+}
+function typedReviver(_key: string, v: unknown): unknown {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, number[]>;
+    if (o.$f64) return Float64Array.from(o.$f64);
+    if (o.$f32) return Float32Array.from(o.$f32);
+    if (o.$i32) return Int32Array.from(o.$i32);
+  }
+  return v;
 }
 
 /** A {@link StreamStore} over a folder, tied to `fingerprint`. */
@@ -171,6 +190,56 @@ export class FileStreamStore implements StreamStore {
     // Only the newest tail is ever needed again (aligning the next chunk, or the end).
     if (!tail) await rm(tailPath, { force: true });
     if (record.index > 0) await rm(join(this.dir, `chunk_${record.index - 1}.tail`), { force: true });
+  }
+
+  async saveLoopWindow(index: number, window: StreamLoopWindow): Promise<void> {
+    const desc = join(this.dir, `loop_${index}.desc`);
+    if (window.descriptors) {
+      const d = window.descriptors;
+      await writeFileAtomic(desc, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    } else await rm(desc, { force: true });
+    await writeFileAtomic(join(this.dir, `loop_${index}.window`), encodeTail(window));
+  }
+
+  async loopWindow(index: number): Promise<StreamLoopWindow | undefined> {
+    const path = join(this.dir, `loop_${index}.window`);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ioError('read', path, e);
+    }
+    const maps = decodeTail(bytes, path);
+    let descriptors: Float32Array | null = null;
+    const desc = join(this.dir, `loop_${index}.desc`);
+    try {
+      const raw = new Uint8Array(await readFile(desc));
+      descriptors = new Float32Array(raw.length / 4);
+      new Uint8Array(descriptors.buffer).set(raw.subarray(0, descriptors.length * 4));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('read', desc, e);
+    }
+    return { ...maps, descriptors };
+  }
+
+  async loopResult(): Promise<StreamLoopResult | undefined> {
+    const path = join(this.dir, 'loops.json');
+    try {
+      return JSON.parse(await readFile(path, 'utf8'), typedReviver) as StreamLoopResult;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new Da3Error('IO', `streamInference: cannot read ${path} (${(e as Error).message}); remove it to run the loop stage again`, { cause: e });
+    }
+  }
+
+  async saveLoopResult(result: StreamLoopResult): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'loops.json'), `${JSON.stringify(result, typedReplacer)}\n`);
+  }
+
+  /** Removes the loop windows (once the loop stage's result is saved, nothing reads them again). */
+  async dropLoopWindows(): Promise<void> {
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) if (/^loop_\d+\.(window|desc)$/.test(name)) await rm(join(this.dir, name), { force: true });
   }
 
   /** Removes the spilled tails (the records stay: they mark the chunks finished). */

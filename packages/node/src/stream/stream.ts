@@ -3,7 +3,7 @@
  * chunk, the reference-view strategy chosen), finished chunks spilled to a state folder and found
  * there after a crash, and {@link streamToDirectory}, which writes the reference's outputs.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   Da3Error,
@@ -11,6 +11,8 @@ import {
   type RefViewStrategy,
   type StreamChunk,
   type StreamEvent,
+  type StreamLoopClosureOptions,
+  type StreamLoopResult,
   type StreamOptions,
   type StreamSummary,
   STREAM_DEFAULTS,
@@ -22,9 +24,11 @@ import {
   intrinsicLine,
   pointCloudPlyBody,
   pointCloudPlyHeader,
+  correctStreamPoints,
+  resolveLoopFeatureLayer,
   streamInference,
 } from '@da3js/core';
-import { writeNpz } from '@da3js/exporters';
+import { readNpz, writeNpz } from '@da3js/exporters';
 import { fileSink, ioError, writeFileAtomic } from '../hub/fs.js';
 import type { DepthAnything3, NodeImageInput } from '../model/depth-anything-3.js';
 import { FileStreamStore } from './store.js';
@@ -71,13 +75,21 @@ export async function* streamFrames(
 }
 
 function streamWithStore(model: DepthAnything3, frames: AsyncIterable<NodeImageInput> | Iterable<NodeImageInput>, options: NodeStreamOptions, store: FileStreamStore | undefined) {
-  const { stateDir, restart, inputKey, stateKey, onInferenceProgress, processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, maxPixels, ...stream } = options;
+  const { stateDir, restart, inputKey, stateKey, onInferenceProgress, processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, maxPixels, loopClosure: loopOptions, ...stream } = options;
+  const loopClosure = loopOptionsFor(model, loopOptions);
+  const detectLayer = loopClosure?.detect && typeof loopClosure.detect === 'object' ? loopClosure.detect.featureLayer : undefined;
+  const exportFeatLayers = detectLayer === undefined ? undefined : [detectLayer];
   return streamInference<NodeImageInput>(
     (chunkFrames, { signal }) =>
-      model.inference(chunkFrames, { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, maxPixels, onProgress: onInferenceProgress ?? (() => {}), signal: signal as AbortSignal | undefined }),
+      model.inference(chunkFrames, { processRes, processResMethod, refViewStrategy, useRayPose, applyExifOrientation, maxPixels, exportFeatLayers, onProgress: onInferenceProgress ?? (() => {}), signal: signal as AbortSignal | undefined }),
     frames,
-    { ...stream, store },
+    { ...stream, ...(loopClosure ? { loopClosure } : {}), store },
   );
+}
+
+/** Loop options with detection's feature layer for this model (core's `resolveLoopFeatureLayer`). */
+function loopOptionsFor(model: DepthAnything3, o: StreamLoopClosureOptions | undefined): StreamLoopClosureOptions | undefined {
+  return resolveLoopFeatureLayer(model.config, o);
 }
 
 function fingerprint(model: DepthAnything3, o: NodeStreamOptions): Record<string, unknown> {
@@ -96,6 +108,8 @@ function fingerprint(model: DepthAnything3, o: NodeStreamOptions): Record<string
     confThresholdCoef: o.confThresholdCoef ?? STREAM_DEFAULTS.confThresholdCoef,
     seed: o.seed ?? STREAM_DEFAULTS.seed,
     input: o.inputKey ?? null,
+    // Only with loop closure, so states started before it existed still match.
+    ...(o.loopClosure ? { loopClosure: loopOptionsFor(model, o.loopClosure) } : {}),
     ...o.stateKey,
   };
 }
@@ -133,6 +147,12 @@ export interface StreamToDirectoryResult extends StreamSummary {
  * Finished chunks are spilled to `dir/.da3-stream` (state, records, the latest chunk's overlap
  * maps): after a crash or Ctrl-C the same call continues after the last finished chunk (with
  * `restart` it starts over). Memory stays at one chunk whatever the number of frames.
+ *
+ * With `loopClosure`, as the reference re-writes its outputs after the pose graph: the chunks'
+ * clouds and per-frame files are first written into the state folder (`pcd/`, `frames/`), and once
+ * the loop stage is done every output is written corrected (each file atomically, from those
+ * uncorrected copies, so a crash in between is redone the same way on the rerun); the loop stage's
+ * result is kept (`loops.json`), so a rerun neither recomputes chunks nor loop chunks.
  * @throws core's `StreamError` (what finished is kept), `BAD_CONFIG` for a state started with
  *   other settings, `IO` for filesystem failures
  */
@@ -146,6 +166,10 @@ export async function streamToDirectory(
   const stateDir = join(dir, '.da3-stream');
   const pcd = join(dir, 'pcd');
   const results = join(dir, 'results_output');
+  const loops = !!rest.loopClosure;
+  // With loop closure, what is streamed goes to the state first and is corrected at the end.
+  const rawPcd = loops ? join(stateDir, 'pcd') : pcd;
+  const rawResults = loops ? join(stateDir, 'frames') : results;
   const streamOptions: NodeStreamOptions = {
     ...rest,
     stateDir,
@@ -182,10 +206,10 @@ export async function streamToDirectory(
           const bytes = new Uint8Array(head.length + body.length);
           bytes.set(head);
           bytes.set(body, head.length);
-          await writeFileAtomic(join(pcd, `${c.index}_pcd.ply`), bytes);
+          await writeFileAtomic(join(rawPcd, `${c.index}_pcd.ply`), bytes);
         }
         onChunk?.(c);
-      } else if (saveDepthConf) {
+      } else if (e.type === 'frame' && saveDepthConf) {
         const f = e.frame;
         const conf = new Float32Array(f.conf!.length);
         for (let i = 0; i < conf.length; i++) conf[i] = f.conf![i] - 1;
@@ -196,7 +220,7 @@ export async function streamToDirectory(
             ['conf', { dtype: 'float32', shape: [f.height, f.width], data: conf }],
             ['intrinsics', { dtype: 'float32', shape: [3, 3], data: f.intrinsics }],
           ],
-          fileSink(join(results, `frame_${f.index}.npz`)),
+          fileSink(join(rawResults, `frame_${f.index}.npz`)),
         );
       }
     }
@@ -204,15 +228,81 @@ export async function streamToDirectory(
     // A failed write stops here: close the stream so its source (ffmpeg) ends too.
     if (!summary && !shortInput) await gen.return(undefined as never).catch(() => {});
   }
-  const files = await writeCameraFiles(dir, store);
+  const loopResult = summary?.loopClosure ?? (loops ? await store.loopResult() : undefined);
+  if (loopResult) await applyLoopResult(loopResult, { stateDir, rawPcd, pcd, rawResults, results, pointCloud: rest.pointCloud !== false });
+  const files = await writeCameraFiles(dir, store, loopResult);
   if (rest.pointCloud !== false) files.push(await mergePointClouds(pcd, store.chunks().length));
   await store.dropTails();
+  if (loopResult) await store.dropLoopWindows();
   if (shortInput) throw shortInput;
   return { ...summary!, dir, files, stateDir };
 }
 
-/** Writes camera_poses.txt, intrinsic.txt and camera_poses.ply from the chunks' records, a line at a time. */
-async function writeCameraFiles(dir: string, store: FileStreamStore): Promise<string[]> {
+/**
+ * Writes the outputs corrected by the loop stage from the uncorrected copies in the state: each
+ * chunk's cloud moved by its correction (`pcd/<k>_pcd.ply`), each frame's depth × its chunk's
+ * correction scale (`results_output/frame_<i>.npz`), every file atomically. Idempotent: a rerun
+ * after a crash in the middle writes the same files again. The copies are removed at the end.
+ */
+async function applyLoopResult(
+  r: StreamLoopResult,
+  at: { stateDir: string; rawPcd: string; pcd: string; rawResults: string; results: string; pointCloud: boolean },
+): Promise<void> {
+  const done = join(at.stateDir, 'loops_applied');
+  if (await stat(done).then(() => true, () => false)) return;
+  if (at.pointCloud) {
+    for (let k = 0; k < r.corrections.length; k++) {
+      const from = join(at.rawPcd, `${k}_pcd.ply`);
+      const bytes = new Uint8Array(await readFile(from).catch((e) => Promise.reject(ioError('read', from, e))));
+      const { count, at: body } = plyBody(bytes, from);
+      const view = new DataView(bytes.buffer, bytes.byteOffset + body, 15 * count);
+      const positions = new Float32Array(3 * count);
+      const colors = new Uint8Array(3 * count);
+      for (let i = 0; i < count; i++) {
+        for (let j = 0; j < 3; j++) {
+          positions[3 * i + j] = view.getFloat32(15 * i + 4 * j, true);
+          colors[3 * i + j] = view.getUint8(15 * i + 12 + j);
+        }
+      }
+      const moved = correctStreamPoints({ count, positions, colors, confThreshold: 0, validPoints: count }, r.corrections[k]);
+      const head = new TextEncoder().encode(pointCloudPlyHeader(count));
+      const out = new Uint8Array(head.length + 15 * count);
+      out.set(head);
+      out.set(pointCloudPlyBody(moved.positions, colors), head.length);
+      await writeFileAtomic(join(at.pcd, `${k}_pcd.ply`), out);
+    }
+  }
+  const names = await readdir(at.rawResults).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^frame_(\d+)\.npz$/.exec(name);
+    if (!m) continue;
+    const index = Number(m[1]);
+    const from = join(at.rawResults, name);
+    const arrays = readNpz(new Uint8Array(await readFile(from).catch((e) => Promise.reject(ioError('read', from, e)))));
+    const s = r.corrections[r.frameChunks[index]]?.scale;
+    if (s === undefined) throw new Da3Error('IO', `streamToDirectory: ${from} is not a frame of this stream's loop result`);
+    const depth = Float32Array.from(arrays.depth.data as Float32Array);
+    if (s !== 1) for (let i = 0; i < depth.length; i++) depth[i] *= s;
+    await writeNpz(
+      [
+        ['image', arrays.image],
+        ['depth', { ...arrays.depth, data: depth }],
+        ['conf', arrays.conf],
+        ['intrinsics', arrays.intrinsics],
+      ],
+      fileSink(join(at.results, name)),
+    );
+  }
+  await writeFileAtomic(done, '');
+  await rm(at.rawPcd, { recursive: true, force: true });
+  await rm(at.rawResults, { recursive: true, force: true });
+}
+
+/**
+ * Writes camera_poses.txt, intrinsic.txt and camera_poses.ply from the chunks' records, a line at
+ * a time; with a loop result, its corrected cameras instead.
+ */
+async function writeCameraFiles(dir: string, store: FileStreamStore, loops?: StreamLoopResult): Promise<string[]> {
   const names = ['camera_poses.txt', 'intrinsic.txt', 'camera_poses.ply'];
   const sinks = names.map((n) => fileSink(join(dir, n)));
   try {
@@ -228,7 +318,7 @@ async function writeCameraFiles(dir: string, store: FileStreamStore): Promise<st
       const ks: string[] = [];
       const centres: string[] = [];
       for (let i = 0; i < n; i++) {
-        const w2c = r.extrinsics.subarray(12 * i, 12 * i + 12);
+        const w2c = loops ? loops.extrinsics.subarray(12 * (r.start + i), 12 * (r.start + i + 1)) : r.extrinsics.subarray(12 * i, 12 * i + 12);
         poses.push(`${cameraPosesLine(w2c)}\n`);
         ks.push(`${intrinsicLine(r.intrinsics.subarray(9 * i, 9 * i + 9))}\n`);
         centres.push(`${cameraPosesPlyLine(w2c)}\n`);

@@ -9,7 +9,7 @@
  * the descriptors.
  *
  * The reference computes those descriptors with SALAD (DINOv2 ViT-B/14 + SALAD aggregation, its
- * own `dino_salad.ckpt`). We do not ship SALAD (see docs/streaming.md: the checkpoint is a PyTorch
+ * own `dino_salad.ckpt`). We do not ship SALAD (see docs/streaming-alignment.md: the checkpoint is a PyTorch
  * pickle that core cannot read, and SALAD is GPL-3.0). What is ours: {@link poolFrameDescriptors}
  * turns any per-frame features (e.g. DA3's own backbone tokens) into unit descriptors for
  * {@link findLoopClosures}; loop pairs can also simply be given by the user.
