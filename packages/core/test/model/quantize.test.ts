@@ -180,6 +180,55 @@ describe('quantizeGraph', () => {
     expect(quantizeGraph(model, { matmul: null }).report).toEqual({ matmuls: 0, convs: 0 });
   });
 
+  it('shareActivations: one DynamicQuantizeLinear for an input read by several MatMuls, same numbers as DynamicQuantizeMatMul', async () => {
+    // y = x·w + b and z = x·w2 + b2 share x (as q, k and v do); u = y·w3 reads y alone.
+    const r3 = prng(6);
+    const w2 = Float32Array.from({ length: K * N }, () => r3() / 4);
+    const b2 = Float32Array.from({ length: N }, () => r3() / 10);
+    const w3 = Float32Array.from({ length: N * N }, () => r3() / 4);
+    const model = linearModel(K, N, w, b);
+    const siblings: OnnxModel = {
+      ...model,
+      graph: {
+        ...model.graph,
+        outputs: [...model.graph.outputs, { name: 'z', dataType: 'float32', shape: ['M', N] }, { name: 'u', dataType: 'float32', shape: ['M', N] }],
+        nodes: [
+          ...model.graph.nodes,
+          { opType: 'MatMul', inputs: ['x', 'w2'], outputs: ['t2'], name: 'backbone/mm2' },
+          { opType: 'Add', inputs: ['t2', 'b2'], outputs: ['z'], name: 'backbone/add2' },
+          { opType: 'MatMul', inputs: ['y', 'w3'], outputs: ['u'], name: 'backbone/mm3' },
+        ],
+        initializers: [
+          ...model.graph.initializers,
+          { name: 'w2', dataType: 'float32', dims: [K, N], load: () => bytesOf(w2) },
+          { name: 'b2', dataType: 'float32', dims: [N], load: () => bytesOf(b2) },
+          { name: 'w3', dataType: 'float32', dims: [N, N], load: () => bytesOf(w3) },
+        ],
+      },
+    };
+    const run = async (m: OnnxModel) => {
+      const session = await ort.InferenceSession.create(await encodeOnnxModel(m));
+      try {
+        const out = await session.run({ x: new ort.Tensor('float32', x, [M, K]) });
+        return ['y', 'z', 'u'].map((k) => out[k].data as Float32Array);
+      } finally {
+        await session.release();
+      }
+    };
+    const { model: shared, report } = quantizeGraph(siblings, { matmul: { kind: 'dynamic', qmax: 63, shareActivations: true } });
+    expect(report.matmuls).toBe(3);
+    expect(shared.graph.nodes.map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'MatMulIntegerToFloat', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul']);
+    expect(shared.graph.nodes[1].inputs).toEqual(['x.quantized', 'w.q8', 'x.quantized.scale', 'w.q8.scale', 'x.quantized.zero', '', 'b']);
+    const perOp = await run(quantizeGraph(siblings, { matmul: { kind: 'dynamic', qmax: 63 } }).model);
+    const got = await run(shared);
+    const want = await run(siblings);
+    for (let i = 0; i < 3; i++) {
+      // The same uint8 activations and int8 weights: equal to the per-op kernel up to float rounding.
+      expect(maxAbs(got[i], perOp[i])).toBeLessThan(1e-5 * Math.max(...perOp[i].map(Math.abs)));
+      expect(relRms(got[i], want[i])).toBeLessThan(3e-2);
+    }
+  });
+
   it('Conv weights as int8 behind DequantizeLinear', async () => {
     const r2 = prng(5);
     const cw = Float32Array.from({ length: 8 * 4 * 9 }, r2);

@@ -18,6 +18,12 @@ export type MatMulQuantization =
       readonly qmax?: 127 | 63;
       /** Store the codes as uint8 with zero point 128 (onnxruntime's U8U8 kernels: no saturation, slower on AVX2). */
       readonly unsigned?: boolean;
+      /**
+       * Quantize an activation read by several quantized MatMuls once (attention's q, k and v):
+       * one `DynamicQuantizeLinear` (uint8, per tensor, as `DynamicQuantizeMatMul` does inside)
+       * feeds a `com.microsoft.MatMulIntegerToFloat` per MatMul (bias folded). Default false.
+       */
+      readonly shareActivations?: boolean;
     }
   | { readonly kind: 'nbits'; readonly bits: 4 | 8; readonly blockSize: 16 | 32 | 64 | 128 | 256; readonly accuracyLevel?: 0 | 1 | 2 | 3 | 4 }
   | { readonly kind: 'qdq' };
@@ -92,6 +98,23 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
   });
 
   const nodes: (OnnxNode | null)[] = [...graph.nodes];
+  // Activations read by two or more MatMuls that this pass quantizes with `shareActivations`:
+  // quantized once, by one DynamicQuantizeLinear placed before the first of them.
+  const sharedQuant = new Map<string, { first: number; outputs: [string, string, string] }>();
+  if (options.matmul?.kind === 'dynamic' && options.matmul.shareActivations) {
+    const readers = new Map<string, number[]>();
+    graph.nodes.forEach((node, i) => {
+      const weight = inits.get(node.inputs[1] ?? '');
+      if (node.opType !== 'MatMul' || node.domain || !weight || weight.dataType !== 'float32' || weight.dims.length !== 2) return;
+      if (options.include && !options.include(node, weight)) return;
+      readers.set(node.inputs[0], [...(readers.get(node.inputs[0]) ?? []), i]);
+    });
+    for (const [input, at] of readers) {
+      if (at.length < 2) continue;
+      const q = `${input}.quantized`;
+      sharedQuant.set(input, { first: at[0], outputs: [q, `${q}.scale`, `${q}.zero`] });
+    }
+  }
   /** Nodes to insert before node i (dequantizations). */
   const before = new Map<number, OnnxNode[]>();
   const added: OnnxInitializer[] = [];
@@ -167,7 +190,21 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
           const zero: OnnxInitializer[] = unsigned ? [{ name: zeroName, dataType: 'uint8', dims: [N], load: () => new Uint8Array(N).fill(128) }] : [];
           return [codes, { name: scaleName, dataType: 'float32', dims: [N], load: part((r) => r.scale) }, ...zero];
         });
-        if (options.matmul.kind === 'dynamic') {
+        const shared = options.matmul.kind === 'dynamic' ? sharedQuant.get(node.inputs[0]) : undefined;
+        if (shared) {
+          if (shared.first === idx) {
+            before.set(idx, [{ opType: 'DynamicQuantizeLinear', inputs: [node.inputs[0]], outputs: [...shared.outputs], name: `${node.name}/quantize_input` }]);
+          }
+          const [qa, qaScale, qaZero] = shared.outputs;
+          replacement = {
+            opType: 'MatMulIntegerToFloat',
+            domain: 'com.microsoft',
+            inputs: [qa, base, qaScale, scaleName, qaZero, unsigned ? zeroName : '', ...(bias ? [bias.name] : [])],
+            outputs: [out],
+            name: node.name,
+          };
+          usesContrib = true;
+        } else if (options.matmul.kind === 'dynamic') {
           const zp = unsigned ? zeroName : '';
           replacement = {
             opType: 'DynamicQuantizeMatMul',
