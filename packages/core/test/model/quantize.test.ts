@@ -303,11 +303,14 @@ describe('q8 DA3 graphs', () => {
     expect(() => quantizeNetGraph(fp16, 'q8')).toThrow(expect.objectContaining({ code: 'BAD_VALUE' }));
   });
 
-  // Tolerances: depth within 2% of fp32 (median over pixels). The tiny random model (64-wide, Gaussian
-  // weights, LayerScale 0.6) amplifies any 8-bit rounding: its pose encodings move ~2e-2 even with
-  // weight-only int8 in blocks of 16, so its bound is 4e-2 here; the DA3-SMALL-shaped model meets
-  // the 1e-2 pose bound (bench/tasks/q8.mjs reports both numbers for every run).
-  it.each(['multi', 'mono'])('tiny %s: q8 depth within 2% (median) and pose encodings within 4e-2 of fp32', async (kase) => {
+  // Tolerances: depth within 2% of fp32 (median over pixels). Pose encodings are one token's readout
+  // (no averaging over pixels), so they carry the features' per-element rounding error: the tiny
+  // random model (64 wide) moves 1.9e-2 (multi) / 1.2e-2 (mono) on x86 AVX2, and no choice of
+  // int8 layers brings it to 1e-2 short of keeping most blocks float32 (quantizing one block alone
+  // moves it 0.7–1.9e-2; weight-only int8 in blocks of 16, 1.4e-2; bench/tasks/q8-sensitivity.mjs),
+  // so its bound is 3e-2 here (it was 4e-2); the DA3-SMALL-shaped model meets the 1e-2 pose bound
+  // (3.5e-3; bench/tasks/q8.mjs reports both numbers for every run).
+  it.each(['multi', 'mono'])('tiny %s: q8 depth within 2% (median) and pose encodings within 3e-2 of fp32', async (kase) => {
     const cfg = config('tiny') as NetConfig;
     const w = await fixtureWeights('tiny');
     const { inputs } = await fixtureCase('tiny', kase);
@@ -319,7 +322,7 @@ describe('q8 DA3 graphs', () => {
     console.log(`tiny ${kase} q8 vs fp32: depth median |Δ|/|fp32| ${depth.toExponential(2)}, pose_enc max |Δ| ${pose.toExponential(2)}`);
     expect(depth).toBeLessThan(0.02);
     expect(depth).toBeGreaterThan(0); // it did quantize
-    expect(pose).toBeLessThan(4e-2);
+    expect(pose).toBeLessThan(3e-2);
     expect(depthMedianRel(b.depth_conf.data as Float32Array, a.depth_conf.data as Float32Array)).toBeLessThan(0.02);
   });
 
