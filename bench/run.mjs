@@ -95,9 +95,10 @@ try {
   if (want('q8')) results.push(task('q8', ['DA3-SMALL', ckpt, work, quick ? 3 : 7, 2, quick ? 'quick' : 'full'], 30 * 60_000));
   if (want('q8') && process.argv.includes('--kernels')) {
     for (const rt of ['node', 'wasm']) results.push(task('quant-kernels', [rt, 15, 2]));
-    // The head's convolutions as ConvInteger, the int8 graph's variants (shared activation
+    // The head's convolutions as ConvInteger, attention's q·kᵀ on the integer GEMM, the int8 graph's variants (shared activation
     // quantization, fused q/k/v, uint8 weights, float blocks) and where the tiny model's error comes from.
     results.push(task('quant-convs', [7]));
+    for (const rt of ['node', 'wasm']) results.push(task('quant-attention', [rt, 865, rt === 'wasm' ? 9 : 15]));
     for (const rt of ['node', 'wasm']) results.push(task('q8-variants', [ckpt, rt, rt === 'wasm' ? 2 : 6], 30 * 60_000));
     results.push(task('q8-sensitivity', []));
   }
