@@ -61,6 +61,7 @@ for (const n of fp32.graph.nodes) {
 const q8 = (which, matmul = { kind: 'dynamic', qmax: 63 }) => quantizeGraph(fp32, { matmul, include: (n) => inBackbone(n) && place.has(n.name) && which(place.get(n.name)) }).model;
 
 await measure('q8 (every backbone linear)', q8(() => true));
+await measure('q8 + attention q·kᵀ int8', quantizeGraph(fp32, { matmul: { kind: 'dynamic', qmax: 63 }, include: (n) => inBackbone(n) && place.has(n.name), attentionScores: true }).model);
 await measure('fp16 graph', buildNetGraph(cfg, weights, { refViewStrategy: 'first', precision: 'float16' }));
 await measure('weight-only int8 per column (QDQ)', q8(() => true, { kind: 'qdq' }));
 await measure('weight-only 8-bit blocks of 16', q8(() => true, { kind: 'nbits', bits: 8, blockSize: 16, accuracyLevel: 0 }));

@@ -6,6 +6,7 @@
 // - q8: what `dtype: 'q8'` builds (DynamicQuantizeMatMul, 7-bit weights, the backbone's linears);
 // - q8-shared: one DynamicQuantizeLinear per activation read by q, k and v, MatMulIntegerToFloat each;
 // - q8-fused-qkv: q, k and v merged back into one [384, 1152] product + Split, then quantized;
+// - q8-int8-qk: attention's q·kᵀ on the integer GEMM too (`attentionScores`);
 // - q8-u8u8: uint8 weights around 128 (no AVX2 saturation, full 8 bits);
 // - q8-float-first4 / q8-float-last4: blocks 0–3 / 8–11 kept float32 (accuracy for time).
 import { createRequire } from 'node:module';
@@ -27,6 +28,7 @@ const CHOICES = {
   q8: [q8, null],
   'q8-shared': [{ ...q8, matmul: { ...q8.matmul, shareActivations: true } }, null],
   'q8-fused-qkv': [q8, (m) => fuseSiblings(m, inBackbone)],
+  'q8-int8-qk': [{ ...q8, attentionScores: true }, null],
   'q8-u8u8': [{ ...q8, matmul: { kind: 'dynamic', unsigned: true } }, null],
   'q8-float-first4': [{ ...q8, include: (n) => inBackbone(n) && blockOf(n) >= 4 }, null],
   'q8-float-last4': [{ ...q8, include: (n) => inBackbone(n) && blockOf(n) < 8 }, null],

@@ -229,6 +229,56 @@ describe('quantizeGraph', () => {
     }
   });
 
+  it('attentionScores: MultiHeadAttention with q·kᵀ on the integer GEMM, close to the fused kernel', async () => {
+    const L = 40;
+    const C = 32;
+    const heads = 4;
+    const r4 = prng(7);
+    const qkv = ['q', 'k', 'v'].map(() => Float32Array.from({ length: 2 * L * C }, () => 2 * r4()));
+    const mha = (extra: string[]): OnnxModel => ({
+      opsets: { '': 17, 'com.microsoft': 1 },
+      irVersion: 8,
+      graph: {
+        name: 'attention',
+        inputs: ['q', 'k', 'v'].map((name) => ({ name, dataType: 'float32' as const, shape: [2, L, C] })),
+        outputs: [{ name: 'y', dataType: 'float32', shape: [2, L, C] }],
+        nodes: [
+          {
+            opType: 'MultiHeadAttention',
+            domain: 'com.microsoft',
+            inputs: ['q', 'k', 'v', ...extra],
+            outputs: ['y'],
+            name: 'backbone/attn',
+            attributes: { num_heads: { type: 'int', value: heads }, scale: { type: 'float', value: (C / heads) ** -0.5 } },
+          },
+        ],
+        initializers: [],
+      },
+    });
+    const run = async (m: OnnxModel) => {
+      const session = await ort.InferenceSession.create(await encodeOnnxModel(m));
+      try {
+        const feeds = Object.fromEntries(['q', 'k', 'v'].map((n, i) => [n, new ort.Tensor('float32', qkv[i], [2, L, C])]));
+        return (await session.run(feeds)).y.data as Float32Array;
+      } finally {
+        await session.release();
+      }
+    };
+    const { model: q, report } = quantizeGraph(mha([]), { matmul: null, attentionScores: true });
+    expect(report).toEqual({ matmuls: 0, convs: 0, attentions: 1 });
+    const ops = q.graph.nodes.map((n) => n.opType);
+    expect(ops).not.toContain('MultiHeadAttention');
+    expect(ops.filter((o) => o === 'DynamicQuantizeLinear')).toHaveLength(2);
+    expect(ops).toContain('MatMulIntegerToFloat');
+    const want = await run(mha([]));
+    const got = await run(q);
+    expect(relRms(got, want)).toBeLessThan(1e-2);
+    expect(relRms(got, want)).toBeGreaterThan(0);
+    // Without the option, or for a form it does not handle (here a key padding mask input), the node stays.
+    expect(quantizeGraph(mha([]), { matmul: null }).model.graph.nodes.map((n) => n.opType)).toEqual(['MultiHeadAttention']);
+    expect(quantizeGraph(mha(['', 'mask']), { matmul: null, attentionScores: true }).report.attentions).toBe(0);
+  });
+
   it('Conv weights as int8 behind DequantizeLinear', async () => {
     const r2 = prng(5);
     const cw = Float32Array.from({ length: 8 * 4 * 9 }, r2);
