@@ -15,7 +15,8 @@
 // its own process (peak RSS is per step). --quick: fewer scenarios and runs; --full: also plain
 // attention, fp16, N = 16 and 1-thread WASM.
 // Also: the q8 (int8) graph against fp32 (N = 1, 8 and 504×504, sizes, accuracy; --kernels adds
-// the int8/4-bit kernel micro-benchmark, CPU and WASM); Gaussian rendering (gs_video) of a
+// the int8/4-bit kernel micro-benchmark, CPU and WASM, ConvInteger for the head's convolutions, the
+// q8 graph's variants and the tiny model's per-layer error); Gaussian rendering (gs_video) of a
 // 169k-Gaussian scene at 504×336 on the CPU (2 worker threads) and with the WebGPU rasterizer on the
 // software adapter (Chromium, and Node on Dawn); DA3-Streaming (streamToDirectory) over 100 and 600
 // synthetic frames, chunk 24 / overlap 12 at 504×336 (times and peak RSS, which must not grow with
@@ -92,7 +93,15 @@ try {
   // int8 graphs (dtype q8) against fp32, runs in turns in one process: medians, min/max, sizes,
   // accuracy (bench/tasks/q8.mjs); --kernels adds the per-kernel micro-benchmark behind the choice.
   if (want('q8')) results.push(task('q8', ['DA3-SMALL', ckpt, work, quick ? 3 : 7, 2, quick ? 'quick' : 'full'], 30 * 60_000));
-  if (want('q8') && process.argv.includes('--kernels')) for (const rt of ['node', 'wasm']) results.push(task('quant-kernels', [rt, 15, 2]));
+  if (want('q8') && process.argv.includes('--kernels')) {
+    for (const rt of ['node', 'wasm']) results.push(task('quant-kernels', [rt, 15, 2]));
+    // The head's convolutions as ConvInteger, attention's q·kᵀ on the integer GEMM, the int8 graph's variants (shared activation
+    // quantization, fused q/k/v, uint8 weights, float blocks) and where the tiny model's error comes from.
+    results.push(task('quant-convs', [7]));
+    for (const rt of ['node', 'wasm']) results.push(task('quant-attention', [rt, 865, rt === 'wasm' ? 9 : 15]));
+    for (const rt of ['node', 'wasm']) results.push(task('q8-variants', [ckpt, rt, rt === 'wasm' ? 2 : 6], 30 * 60_000));
+    results.push(task('q8-sensitivity', []));
+  }
   if (want('stream')) {
     // The first call converts the graph into the shared cache (and warms it); the measured runs reuse it.
     const cache = join(work, 'stream-cache');

@@ -180,6 +180,105 @@ describe('quantizeGraph', () => {
     expect(quantizeGraph(model, { matmul: null }).report).toEqual({ matmuls: 0, convs: 0 });
   });
 
+  it('shareActivations: one DynamicQuantizeLinear for an input read by several MatMuls, same numbers as DynamicQuantizeMatMul', async () => {
+    // y = x·w + b and z = x·w2 + b2 share x (as q, k and v do); u = y·w3 reads y alone.
+    const r3 = prng(6);
+    const w2 = Float32Array.from({ length: K * N }, () => r3() / 4);
+    const b2 = Float32Array.from({ length: N }, () => r3() / 10);
+    const w3 = Float32Array.from({ length: N * N }, () => r3() / 4);
+    const model = linearModel(K, N, w, b);
+    const siblings: OnnxModel = {
+      ...model,
+      graph: {
+        ...model.graph,
+        outputs: [...model.graph.outputs, { name: 'z', dataType: 'float32', shape: ['M', N] }, { name: 'u', dataType: 'float32', shape: ['M', N] }],
+        nodes: [
+          ...model.graph.nodes,
+          { opType: 'MatMul', inputs: ['x', 'w2'], outputs: ['t2'], name: 'backbone/mm2' },
+          { opType: 'Add', inputs: ['t2', 'b2'], outputs: ['z'], name: 'backbone/add2' },
+          { opType: 'MatMul', inputs: ['y', 'w3'], outputs: ['u'], name: 'backbone/mm3' },
+        ],
+        initializers: [
+          ...model.graph.initializers,
+          { name: 'w2', dataType: 'float32', dims: [K, N], load: () => bytesOf(w2) },
+          { name: 'b2', dataType: 'float32', dims: [N], load: () => bytesOf(b2) },
+          { name: 'w3', dataType: 'float32', dims: [N, N], load: () => bytesOf(w3) },
+        ],
+      },
+    };
+    const run = async (m: OnnxModel) => {
+      const session = await ort.InferenceSession.create(await encodeOnnxModel(m));
+      try {
+        const out = await session.run({ x: new ort.Tensor('float32', x, [M, K]) });
+        return ['y', 'z', 'u'].map((k) => out[k].data as Float32Array);
+      } finally {
+        await session.release();
+      }
+    };
+    const { model: shared, report } = quantizeGraph(siblings, { matmul: { kind: 'dynamic', qmax: 63, shareActivations: true } });
+    expect(report.matmuls).toBe(3);
+    expect(shared.graph.nodes.map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'MatMulIntegerToFloat', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul']);
+    expect(shared.graph.nodes[1].inputs).toEqual(['x.quantized', 'w.q8', 'x.quantized.scale', 'w.q8.scale', 'x.quantized.zero', '', 'b']);
+    const perOp = await run(quantizeGraph(siblings, { matmul: { kind: 'dynamic', qmax: 63 } }).model);
+    const got = await run(shared);
+    const want = await run(siblings);
+    for (let i = 0; i < 3; i++) {
+      // The same uint8 activations and int8 weights: equal to the per-op kernel up to float rounding.
+      expect(maxAbs(got[i], perOp[i])).toBeLessThan(1e-5 * Math.max(...perOp[i].map(Math.abs)));
+      expect(relRms(got[i], want[i])).toBeLessThan(3e-2);
+    }
+  });
+
+  it('attentionScores: MultiHeadAttention with q·kᵀ on the integer GEMM, close to the fused kernel', async () => {
+    const L = 40;
+    const C = 32;
+    const heads = 4;
+    const r4 = prng(7);
+    const qkv = ['q', 'k', 'v'].map(() => Float32Array.from({ length: 2 * L * C }, () => 2 * r4()));
+    const mha = (extra: string[]): OnnxModel => ({
+      opsets: { '': 17, 'com.microsoft': 1 },
+      irVersion: 8,
+      graph: {
+        name: 'attention',
+        inputs: ['q', 'k', 'v'].map((name) => ({ name, dataType: 'float32' as const, shape: [2, L, C] })),
+        outputs: [{ name: 'y', dataType: 'float32', shape: [2, L, C] }],
+        nodes: [
+          {
+            opType: 'MultiHeadAttention',
+            domain: 'com.microsoft',
+            inputs: ['q', 'k', 'v', ...extra],
+            outputs: ['y'],
+            name: 'backbone/attn',
+            attributes: { num_heads: { type: 'int', value: heads }, scale: { type: 'float', value: (C / heads) ** -0.5 } },
+          },
+        ],
+        initializers: [],
+      },
+    });
+    const run = async (m: OnnxModel) => {
+      const session = await ort.InferenceSession.create(await encodeOnnxModel(m));
+      try {
+        const feeds = Object.fromEntries(['q', 'k', 'v'].map((n, i) => [n, new ort.Tensor('float32', qkv[i], [2, L, C])]));
+        return (await session.run(feeds)).y.data as Float32Array;
+      } finally {
+        await session.release();
+      }
+    };
+    const { model: q, report } = quantizeGraph(mha([]), { matmul: null, attentionScores: true });
+    expect(report).toEqual({ matmuls: 0, convs: 0, attentions: 1 });
+    const ops = q.graph.nodes.map((n) => n.opType);
+    expect(ops).not.toContain('MultiHeadAttention');
+    expect(ops.filter((o) => o === 'DynamicQuantizeLinear')).toHaveLength(2);
+    expect(ops).toContain('MatMulIntegerToFloat');
+    const want = await run(mha([]));
+    const got = await run(q);
+    expect(relRms(got, want)).toBeLessThan(1e-2);
+    expect(relRms(got, want)).toBeGreaterThan(0);
+    // Without the option, or for a form it does not handle (here a key padding mask input), the node stays.
+    expect(quantizeGraph(mha([]), { matmul: null }).model.graph.nodes.map((n) => n.opType)).toEqual(['MultiHeadAttention']);
+    expect(quantizeGraph(mha(['', 'mask']), { matmul: null, attentionScores: true }).report.attentions).toBe(0);
+  });
+
   it('Conv weights as int8 behind DequantizeLinear', async () => {
     const r2 = prng(5);
     const cw = Float32Array.from({ length: 8 * 4 * 9 }, r2);
@@ -254,11 +353,14 @@ describe('q8 DA3 graphs', () => {
     expect(() => quantizeNetGraph(fp16, 'q8')).toThrow(expect.objectContaining({ code: 'BAD_VALUE' }));
   });
 
-  // Tolerances: depth within 2% of fp32 (median over pixels). The tiny random model (64-wide, Gaussian
-  // weights, LayerScale 0.6) amplifies any 8-bit rounding: its pose encodings move ~2e-2 even with
-  // weight-only int8 in blocks of 16, so its bound is 4e-2 here; the DA3-SMALL-shaped model meets
-  // the 1e-2 pose bound (bench/tasks/q8.mjs reports both numbers for every run).
-  it.each(['multi', 'mono'])('tiny %s: q8 depth within 2% (median) and pose encodings within 4e-2 of fp32', async (kase) => {
+  // Tolerances: depth within 2% of fp32 (median over pixels). Pose encodings are one token's readout
+  // (no averaging over pixels), so they carry the features' per-element rounding error: the tiny
+  // random model (64 wide) moves 1.9e-2 (multi) / 1.2e-2 (mono) on x86 AVX2, and no choice of
+  // int8 layers brings it to 1e-2 short of keeping most blocks float32 (quantizing one block alone
+  // moves it 0.7–1.9e-2; weight-only int8 in blocks of 16, 1.4e-2; bench/tasks/q8-sensitivity.mjs),
+  // so its bound is 3e-2 here (it was 4e-2); the DA3-SMALL-shaped model meets the 1e-2 pose bound
+  // (3.5e-3; bench/tasks/q8.mjs reports both numbers for every run).
+  it.each(['multi', 'mono'])('tiny %s: q8 depth within 2% (median) and pose encodings within 3e-2 of fp32', async (kase) => {
     const cfg = config('tiny') as NetConfig;
     const w = await fixtureWeights('tiny');
     const { inputs } = await fixtureCase('tiny', kase);
@@ -270,7 +372,7 @@ describe('q8 DA3 graphs', () => {
     console.log(`tiny ${kase} q8 vs fp32: depth median |Δ|/|fp32| ${depth.toExponential(2)}, pose_enc max |Δ| ${pose.toExponential(2)}`);
     expect(depth).toBeLessThan(0.02);
     expect(depth).toBeGreaterThan(0); // it did quantize
-    expect(pose).toBeLessThan(4e-2);
+    expect(pose).toBeLessThan(3e-2);
     expect(depthMedianRel(b.depth_conf.data as Float32Array, a.depth_conf.data as Float32Array)).toBeLessThan(0.02);
   });
 

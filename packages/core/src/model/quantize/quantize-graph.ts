@@ -18,6 +18,12 @@ export type MatMulQuantization =
       readonly qmax?: 127 | 63;
       /** Store the codes as uint8 with zero point 128 (onnxruntime's U8U8 kernels: no saturation, slower on AVX2). */
       readonly unsigned?: boolean;
+      /**
+       * Quantize an activation read by several quantized MatMuls once (attention's q, k and v):
+       * one `DynamicQuantizeLinear` (uint8, per tensor, as `DynamicQuantizeMatMul` does inside)
+       * feeds a `com.microsoft.MatMulIntegerToFloat` per MatMul (bias folded). Default false.
+       */
+      readonly shareActivations?: boolean;
     }
   | { readonly kind: 'nbits'; readonly bits: 4 | 8; readonly blockSize: 16 | 32 | 64 | 128 | 256; readonly accuracyLevel?: 0 | 1 | 2 | 3 | 4 }
   | { readonly kind: 'qdq' };
@@ -32,6 +38,13 @@ export interface QuantizeGraphOptions {
    * file shrinks. Default false.
    */
   readonly convWeights?: boolean;
+  /**
+   * Compute the attention scores q·kᵀ of every `com.microsoft.MultiHeadAttention` node (q, k, v
+   * inputs [B, L, C], a `scale` attribute) on the integer GEMM: q and k quantized to uint8 per
+   * tensor (`DynamicQuantizeLinear`), multiplied by `com.microsoft.MatMulIntegerToFloat`, the
+   * softmax and the product with v in float32 (probabilities do not survive 8 bits). Default false.
+   */
+  readonly attentionScores?: boolean;
   /** Which candidate nodes (MatMul / Conv with a float32 initializer weight) to quantize (default: all). */
   readonly include?: (node: OnnxNode, weight: OnnxInitializer) => boolean;
   /** Value of the `da3js.quantization` metadata entry (default: unchanged metadata). */
@@ -42,6 +55,8 @@ export interface QuantizeGraphOptions {
 export interface QuantizeGraphReport {
   readonly matmuls: number;
   readonly convs: number;
+  /** MultiHeadAttention nodes rewritten by `attentionScores` (absent when that option is off). */
+  readonly attentions?: number;
 }
 
 const int = (value: number): OnnxAttribute => ({ type: 'int', value });
@@ -92,6 +107,23 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
   });
 
   const nodes: (OnnxNode | null)[] = [...graph.nodes];
+  // Activations read by two or more MatMuls that this pass quantizes with `shareActivations`:
+  // quantized once, by one DynamicQuantizeLinear placed before the first of them.
+  const sharedQuant = new Map<string, { first: number; outputs: [string, string, string] }>();
+  if (options.matmul?.kind === 'dynamic' && options.matmul.shareActivations) {
+    const readers = new Map<string, number[]>();
+    graph.nodes.forEach((node, i) => {
+      const weight = inits.get(node.inputs[1] ?? '');
+      if (node.opType !== 'MatMul' || node.domain || !weight || weight.dataType !== 'float32' || weight.dims.length !== 2) return;
+      if (options.include && !options.include(node, weight)) return;
+      readers.set(node.inputs[0], [...(readers.get(node.inputs[0]) ?? []), i]);
+    });
+    for (const [input, at] of readers) {
+      if (at.length < 2) continue;
+      const q = `${input}.quantized`;
+      sharedQuant.set(input, { first: at[0], outputs: [q, `${q}.scale`, `${q}.zero`] });
+    }
+  }
   /** Nodes to insert before node i (dequantizations). */
   const before = new Map<number, OnnxNode[]>();
   const added: OnnxInitializer[] = [];
@@ -103,13 +135,25 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
     added.push(...make());
   };
   const replaced = new Set<string>();
+  const madeConstant = (name: string, make: () => OnnxInitializer) => addOnce(name, () => [make()]);
   let matmuls = 0;
   let convs = 0;
   let usesContrib = false;
   let usesDq = false;
 
+  let attentions = 0;
   for (let idx = 0; idx < nodes.length; idx++) {
     const node = nodes[idx];
+    if (node && options.attentionScores && node.opType === 'MultiHeadAttention' && node.domain === 'com.microsoft') {
+      const rewritten = integerScoresAttention(node, added, madeConstant);
+      if (rewritten) {
+        before.set(idx, rewritten);
+        nodes[idx] = null;
+        usesContrib = true;
+        attentions++;
+      }
+      continue;
+    }
     if (!node || node.domain) continue;
     const weight = inits.get(node.inputs[1] ?? '');
     if (!weight) continue;
@@ -167,7 +211,21 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
           const zero: OnnxInitializer[] = unsigned ? [{ name: zeroName, dataType: 'uint8', dims: [N], load: () => new Uint8Array(N).fill(128) }] : [];
           return [codes, { name: scaleName, dataType: 'float32', dims: [N], load: part((r) => r.scale) }, ...zero];
         });
-        if (options.matmul.kind === 'dynamic') {
+        const shared = options.matmul.kind === 'dynamic' ? sharedQuant.get(node.inputs[0]) : undefined;
+        if (shared) {
+          if (shared.first === idx) {
+            before.set(idx, [{ opType: 'DynamicQuantizeLinear', inputs: [node.inputs[0]], outputs: [...shared.outputs], name: `${node.name}/quantize_input` }]);
+          }
+          const [qa, qaScale, qaZero] = shared.outputs;
+          replacement = {
+            opType: 'MatMulIntegerToFloat',
+            domain: 'com.microsoft',
+            inputs: [qa, base, qaScale, scaleName, qaZero, unsigned ? zeroName : '', ...(bias ? [bias.name] : [])],
+            outputs: [out],
+            name: node.name,
+          };
+          usesContrib = true;
+        } else if (options.matmul.kind === 'dynamic') {
           const zp = unsigned ? zeroName : '';
           replacement = {
             opType: 'DynamicQuantizeMatMul',
@@ -223,6 +281,52 @@ export function quantizeGraph(model: OnnxModel, options: QuantizeGraphOptions): 
   const metadata = options.label ? { ...model.metadata, 'da3js.quantization': options.label } : model.metadata;
   return {
     model: { ...model, opsets, metadata, graph: { ...graph, nodes: kept, initializers } },
-    report: { matmuls, convs },
+    report: options.attentionScores ? { matmuls, convs, attentions } : { matmuls, convs },
   };
+}
+
+const int64s = (name: string, values: readonly number[]): OnnxInitializer => ({ name, dataType: 'int64', dims: [values.length], load: () => bytesOf(BigInt64Array.from(values, BigInt)) });
+
+/**
+ * The nodes computing a `com.microsoft.MultiHeadAttention` (q, k, v [B, L, C], `num_heads`,
+ * `scale`) with q·kᵀ on the integer GEMM, or null for a node of another form (masks, biases,
+ * past state, no `scale`), which stays as it is. Shared constants are added once through `constant`.
+ */
+function integerScoresAttention(node: OnnxNode, added: OnnxInitializer[], constant: (name: string, make: () => OnnxInitializer) => void): OnnxNode[] | null {
+  const heads = node.attributes?.num_heads;
+  const scale = node.attributes?.scale;
+  if (node.inputs.length !== 3 || node.inputs.some((i) => !i) || node.outputs.length !== 1 || heads?.type !== 'int' || scale?.type !== 'float') return null;
+  const [q, k, v] = node.inputs;
+  const at = node.name ?? node.outputs[0];
+  const headsShape = `attention.heads_shape.${heads.value}`;
+  constant(headsShape, () => int64s(headsShape, [0, 0, heads.value, -1]));
+  constant('attention.merged_shape', () => int64s('attention.merged_shape', [0, 0, -1]));
+  const scaleName = `${at}/scale`;
+  added.push({ name: scaleName, dataType: 'float32', dims: [], load: () => bytesOf(Float32Array.of(scale.value)) });
+  const t = (name: string) => `${at}/${name}`;
+  // [B, L, C] (uint8 or float) → [B, heads, L, d] (or [B, heads, d, L] for kᵀ).
+  const split = (x: string, name: string, perm: number[]): OnnxNode[] => [
+    { opType: 'Reshape', inputs: [x, headsShape], outputs: [t(`${name}.heads`)], name: t(`${name}/reshape`) },
+    { opType: 'Transpose', inputs: [t(`${name}.heads`)], outputs: [t(name)], name: t(`${name}/transpose`), attributes: { perm: { type: 'ints', value: perm } } },
+  ];
+  return [
+    // Quantized per tensor before the head split (the same numbers; a quarter of the bytes to move).
+    { opType: 'DynamicQuantizeLinear', inputs: [q], outputs: [t('q.u8'), t('q.scale'), t('q.zero')], name: t('q/quantize') },
+    { opType: 'DynamicQuantizeLinear', inputs: [k], outputs: [t('k.u8'), t('k.scale'), t('k.zero')], name: t('k/quantize') },
+    ...split(t('q.u8'), 'qh', [0, 2, 1, 3]),
+    ...split(t('k.u8'), 'kt', [0, 2, 3, 1]),
+    ...split(v, 'vh', [0, 2, 1, 3]),
+    { opType: 'Mul', inputs: [t('q.scale'), scaleName], outputs: [t('q.scale.scaled')], name: t('q/scale') },
+    {
+      opType: 'MatMulIntegerToFloat',
+      domain: 'com.microsoft',
+      inputs: [t('qh'), t('kt'), t('q.scale.scaled'), t('k.scale'), t('q.zero'), t('k.zero')],
+      outputs: [t('scores')],
+      name: t('scores'),
+    },
+    { opType: 'Softmax', inputs: [t('scores')], outputs: [t('probs')], name: t('softmax'), attributes: { axis: int(-1) } },
+    { opType: 'MatMul', inputs: [t('probs'), t('vh')], outputs: [t('out.heads')], name: t('values') },
+    { opType: 'Transpose', inputs: [t('out.heads')], outputs: [t('out')], name: t('out/transpose'), attributes: { perm: { type: 'ints', value: [0, 2, 1, 3] } } },
+    { opType: 'Reshape', inputs: [t('out'), 'attention.merged_shape'], outputs: [node.outputs[0]], name: t('out/reshape') },
+  ];
 }
