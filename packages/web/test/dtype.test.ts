@@ -74,7 +74,7 @@ describe("dtype 'q8' on WASM", () => {
     await fp32.dispose();
     await q8.dispose();
     expect(events.find((e) => e.status === 'ready')).toMatchObject({ providers: ['wasm'], precision: 'float32', dtype: 'q8' });
-    expect(cache.keys().map((k) => k.split('/').pop()).sort()).toEqual(['net-unposed-fp32-first.onnx', 'net-unposed-q8-first.onnx']);
+    expect(cache.keys().map((k) => k.split('/').pop()).sort()).toEqual(['net-unposed-fp32-first-norays.onnx', 'net-unposed-q8-first-norays.onnx']);
     const rel = Float64Array.from(b.depth, (v, i) => Math.abs(v - a.depth[i]) / Math.abs(a.depth[i])).sort();
     expect(rel[rel.length >> 1]).toBeGreaterThan(0);
     expect(rel[rel.length >> 1]).toBeLessThan(0.02);
