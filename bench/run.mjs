@@ -156,6 +156,15 @@ try {
         results.push({ task: 'rasterize', runtime: `${runtime}-webgpu`, error: e.message.split('\n')[0] });
       }
     }
+    // The app viewer's splat renderer: our WebGPU rasterizer vs Spark (WebGL2), frame time and
+    // PSNR against the CPU rasterizer (bench/tasks/splat-viewer.mjs; skipped without the scratch
+    // install of Spark it describes).
+    try {
+      results.push(task('splat-viewer', [quick ? 3 : 5], 30 * 60_000));
+    } catch (e) {
+      console.error(`bench: splat-viewer failed: ${e.message.split('\n')[0]}`);
+      results.push({ task: 'splat-viewer', error: e.message.split('\n')[0] });
+    }
     // gs_video: one whole export (extend, 122 frames of 1016×336) with node's defaults
     // (worker-thread CPU rasterizer + ffmpeg libx264 crf 18).
     if (!quick) results.push(task('gs-video', ['extend', 'high']));
