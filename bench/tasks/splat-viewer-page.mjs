@@ -28,11 +28,6 @@ function sceneOf(spec) {
   return Object.fromEntries(Object.entries(g).map(([k, v]) => [k, typeof v === 'number' ? v : Float32Array.from(v)]));
 }
 
-const toBytes = (rgb) => {
-  const out = new Uint8Array(rgb.length);
-  for (let i = 0; i < rgb.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(rgb[i] * 255)));
-  return out;
-};
 
 /** Our WebGPU rasterizer: `frames` timed renders after 2 warm-ups ('RGB', black background). */
 globalThis.renderWebGpu = async (spec, camera, frames) => {

@@ -215,6 +215,9 @@ window.da3App = {
       get enabled() {
         return splats.enabled;
       },
+      get backend() {
+        return splats.backend;
+      },
       get frames() {
         return splats.frames;
       },
