@@ -226,6 +226,10 @@ function summary(d) {
     if (r.skipped || r.error) lines.push(`rasterize ${r.runtime}: ${r.skipped ?? r.error}`);
     else if (r.fps !== undefined) lines.push(`rasterize ${r.runtime}, ${r.gaussians} Gaussians ${r.width}×${r.height}: median ${r.medianMs} ms (${r.fps} fps; CPU-bound ${r.fpsCpuBound} fps), load ${r.loadAvg1m.join(' → ')}`);
   }
+  for (const r of d.results.filter((x) => x.task === 'splat-viewer')) {
+    if (r.skipped || r.error) lines.push(`splat-viewer: ${r.skipped ?? r.error}`);
+    else for (const s of r.scenes) lines.push(`splat-viewer ${s.scene} (${s.gaussians}): ${Object.entries(s).filter(([, v]) => v && typeof v === 'object' && 'medianMs' in v).map(([k, v]) => `${k === 'ours' ? 'ours (WebGPU)' : k} ${v.medianMs} ms ${v.psnrDb} dB`).join(', ')}`);
+  }
   for (const r of d.results.filter((x) => x.task === 'gs-video')) lines.push(`gs_video ${r.trajectory} ${r.frames} frames ${r.width}×${r.height}: render ${r.renderMsPerFrame} ms/frame, encode ${r.encodeMs} ms, total ${r.totalMs} ms`);
   for (const r of d.results.filter((x) => x.task === 'stream' && !x.warmup)) lines.push(`stream ${r.model} ${r.frames} frames (chunk ${r.chunkSize}/${r.overlap}): ${r.ms} ms (${r.msPerFrame} ms/frame), peak RSS ${r.peakRssMiB} MiB`);
   for (const r of d.results.filter((x) => x.task === 'stream-memory')) lines.push(`stream memory ${r.frames.join(' vs ')} frames: ${r.peakRssMiB.join(' vs ')} MiB (ratio ${r.ratio}${r.withinTenPercent ? ', within 10 %' : ', NOT within 10 %'})`);
