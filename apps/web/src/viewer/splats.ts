@@ -60,6 +60,8 @@ export class SplatView {
   private webgpu: boolean | null = null;
   /** Spark's splats of the current Gaussians (loading or loaded), when Spark is the backend. */
   private spark: { readonly gaussians: Gaussians; readonly layer: Promise<SparkSplats> } | null = null;
+  /** True while Spark's splats are in the viewer's scene. */
+  private sparkShown = false;
   /** Frames drawn (for tests), and the last frame's time in ms (Spark: the draw call's time on this thread). */
   frames = 0;
   lastFrameMs = 0;
@@ -95,8 +97,6 @@ export class SplatView {
   get backend(): SplatBackend | null {
     return this.webgpu === null ? null : this.webgpu ? 'webgpu' : 'spark';
   }
-
-  private sparkShown = false;
 
   /** True while the Gaussians are shown instead of the point cloud. */
   get enabled(): boolean {
@@ -139,7 +139,10 @@ export class SplatView {
     }
     if (!on || !gaussians) {
       this.sparkShown = false;
-      if (this.spark) (await this.spark.layer).show(false);
+      await this.spark?.layer.then(
+        (l) => l.show(false),
+        () => undefined,
+      );
       return;
     }
     this.spark ??= { gaussians, layer: import('./spark-splats.js').then((m) => m.SparkSplats.create(this.viewer, gaussians)) };
