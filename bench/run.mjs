@@ -165,6 +165,15 @@ try {
         results.push({ task: 'rasterize', runtime: `${runtime}-webgpu`, error: e.message.split('\n')[0] });
       }
     }
+    // The app viewer's splat renderer: our WebGPU rasterizer vs Spark (WebGL2), frame time and
+    // PSNR against the CPU rasterizer (bench/tasks/splat-viewer.mjs; skipped without the scratch
+    // install of Spark it describes).
+    try {
+      results.push(task('splat-viewer', [quick ? 3 : 5], 30 * 60_000));
+    } catch (e) {
+      console.error(`bench: splat-viewer failed: ${e.message.split('\n')[0]}`);
+      results.push({ task: 'splat-viewer', error: e.message.split('\n')[0] });
+    }
     // gs_video: one whole export (extend, 122 frames of 1016×336) with node's defaults
     // (worker-thread CPU rasterizer + ffmpeg libx264 crf 18).
     if (!quick) results.push(task('gs-video', ['extend', 'high']));
@@ -225,6 +234,10 @@ function summary(d) {
   for (const r of d.results.filter((x) => x.task === 'rasterize')) {
     if (r.skipped || r.error) lines.push(`rasterize ${r.runtime}: ${r.skipped ?? r.error}`);
     else if (r.fps !== undefined) lines.push(`rasterize ${r.runtime}, ${r.gaussians} Gaussians ${r.width}×${r.height}: median ${r.medianMs} ms (${r.fps} fps; CPU-bound ${r.fpsCpuBound} fps), load ${r.loadAvg1m.join(' → ')}`);
+  }
+  for (const r of d.results.filter((x) => x.task === 'splat-viewer')) {
+    if (r.skipped || r.error) lines.push(`splat-viewer: ${r.skipped ?? r.error}`);
+    else for (const s of r.scenes) lines.push(`splat-viewer ${s.scene} (${s.gaussians}): ${Object.entries(s).filter(([, v]) => v && typeof v === 'object' && 'medianMs' in v).map(([k, v]) => `${k === 'ours' ? 'ours (WebGPU)' : k} ${v.medianMs} ms ${v.psnrDb} dB`).join(', ')}`);
   }
   for (const r of d.results.filter((x) => x.task === 'gs-video')) lines.push(`gs_video ${r.trajectory} ${r.frames} frames ${r.width}×${r.height}: render ${r.renderMsPerFrame} ms/frame, encode ${r.encodeMs} ms, total ${r.totalMs} ms`);
   for (const r of d.results.filter((x) => x.task === 'stream' && !x.warmup)) lines.push(`stream ${r.model} ${r.frames} frames (chunk ${r.chunkSize}/${r.overlap}): ${r.ms} ms (${r.msPerFrame} ms/frame), peak RSS ${r.peakRssMiB} MiB`);

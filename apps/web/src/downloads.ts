@@ -7,6 +7,7 @@ import type { Prediction } from '@da3js/core';
 import { type ExportOptions, exportFormats } from '@da3js/exporters';
 import { type WebPrediction, exportToFiles } from '@da3js/web';
 import { byId } from './dom.js';
+import type { StatusKind } from './status.js';
 
 const GAUSSIAN_FORMATS = new Set(['gs_ply', 'gs_ply_sh3', 'spz', 'gs_gltf', 'gs_video']);
 
@@ -43,14 +44,18 @@ export function saveFile(file: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/** How a download reports: the status text, its kind, and the error when it failed. */
+export type DownloadStatus = (text: string, kind: StatusKind, error?: unknown) => void;
+
 /** The download buttons. */
 export class Downloads {
   private prediction: Prediction | null = null;
+  private busy = false;
   private readonly buttons = new Map<string, HTMLButtonElement>();
 
   constructor(
     private readonly exportOptions: () => ExportOptions,
-    private readonly onStatus: (text: string, error?: unknown) => void,
+    private readonly onStatus: DownloadStatus,
     /** Makes the files (default {@link exportFiles} on this thread; the app passes the worker's export). */
     private readonly exporter: (p: Prediction, format: string, options: ExportOptions) => Promise<File[]> = exportFiles,
   ) {
@@ -72,26 +77,38 @@ export class Downloads {
   /** Enables the formats this prediction can be exported to. */
   setPrediction(p: Prediction | null): void {
     this.prediction = p;
+    this.update();
+  }
+
+  /** Disables every button while a run or an export is in flight; `false` restores them. */
+  setBusy(busy: boolean): void {
+    this.busy = busy;
+    this.update();
+  }
+
+  private update(): void {
+    const p = this.prediction;
     for (const [f, b] of this.buttons) {
       const why = p ? unavailableReason(f, p) : 'no prediction yet';
-      b.disabled = why !== null;
-      b.title = why ?? `Download ${f}`;
+      b.disabled = why !== null || this.busy;
+      b.title = why ?? (this.busy ? 'wait for the current run or export (or Cancel it)' : `Download ${f}`);
     }
   }
 
-  /** Exports one format and downloads its files; returns the names saved. */
+  /** Exports one format and downloads its files; returns the names saved (none when it failed or was cancelled). */
   async download(format: string): Promise<string[]> {
     const p = this.prediction;
     if (!p) return [];
     try {
-      this.onStatus(`Exporting ${format}…`);
+      this.onStatus(`Exporting ${format}…`, 'busy');
       const files = await this.exporter(p, format, this.exportOptions());
       const names = files.map((f) => downloadName(f.name));
       for (let i = 0; i < files.length; i++) saveFile(files[i], names[i]);
-      this.onStatus(`Exported ${format}: ${names.join(', ')}`);
+      this.onStatus(`Exported ${format}: ${names.join(', ')}`, 'done');
       return names;
     } catch (e) {
-      this.onStatus(`Export ${format} failed`, e);
+      if ((e as { code?: unknown }).code === 'ABORTED') this.onStatus(`Cancelled the ${format} export. Ready for the next run.`, 'info');
+      else this.onStatus(`Export ${format} failed`, 'error', e);
       return [];
     }
   }

@@ -6,12 +6,19 @@
  * converted graph comes back from the browser's cache).
  */
 import type { ImageU8, InferenceProgress, PredictionInit } from '@da3js/core';
-import type { ExportOptions } from '@da3js/exporters';
+import type { ExportOptions, GsVideoProgress } from '@da3js/exporters';
 import type { DecodeProgress, WebProgressEvent } from '@da3js/web';
 import type { FromWorker, ToWorker, WorkerInferenceOptions, WorkerModelChoice, WorkerModelInfo } from './worker/protocol.js';
 
 /** How long a cancelled run may take to stop by itself before the worker is terminated. */
 export const CANCEL_GRACE_MS = 300;
+
+/**
+ * How long a cancelled export may take to stop by itself: the gs_video render stops after the
+ * frame in hand (a CPU frame can take a second or more), and terminating the worker loses its
+ * prediction (later exports then run on the page's thread).
+ */
+export const EXPORT_CANCEL_GRACE_MS = 3000;
 
 /** The error a cancelled run or export rejects with (`code` `ABORTED`, like the library's). */
 export class CancelledError extends Error {
@@ -39,6 +46,8 @@ export interface RunCallbacks {
   onLoadProgress?(e: WebProgressEvent): void;
   onInferProgress?(e: InferenceProgress | DecodeProgress): void;
   onLoaded?(model: WorkerModelInfo, ms: number): void;
+  /** An export's progress (gs_video: each frame rendered, then each frame encoded). */
+  onExportProgress?(e: GsVideoProgress): void;
 }
 
 /** What a run gives back. */
@@ -88,6 +97,9 @@ export class Engine {
         break;
       case 'infer-progress':
         p.callbacks?.onInferProgress?.(msg.event);
+        break;
+      case 'export-progress':
+        p.callbacks?.onExportProgress?.(msg.event);
         break;
       case 'loaded':
         this.model = msg.model;
@@ -147,22 +159,25 @@ export class Engine {
     return this.send({ type: 'run', id: this.nextId++, choice, wasmPaths, inputs, options }, callbacks, transfer);
   }
 
-  /** Exports the worker's last prediction. */
-  export(formats: string, options: Omit<ExportOptions, 'signal'>): Promise<File[]> {
-    return this.send({ type: 'export', id: this.nextId++, formats, options });
+  /**
+   * Exports the worker's last prediction. `options` must be clonable (no functions: the gs_video
+   * rasterizer, encoder and `onProgress` are the worker's); progress comes to `onExportProgress`.
+   */
+  export(formats: string, options: Omit<ExportOptions, 'signal'>, callbacks: Pick<RunCallbacks, 'onExportProgress'> = {}): Promise<File[]> {
+    return this.send({ type: 'export', id: this.nextId++, formats, options }, callbacks);
   }
 
   /**
    * Cancels what is in flight: asks the worker to abort, and terminates it when it has not
-   * stopped after {@link CANCEL_GRACE_MS}. Resolves once nothing is pending; `true` when the
-   * worker had to be terminated.
+   * stopped after `graceMs` (default {@link CANCEL_GRACE_MS}). Resolves once nothing is pending;
+   * `true` when the worker had to be terminated.
    */
-  async cancel(): Promise<boolean> {
+  async cancel(graceMs = CANCEL_GRACE_MS): Promise<boolean> {
     if (!this.worker || this.pending.size === 0) return false;
     const waiting = [...this.pending.values()];
     this.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
     const stopped = Promise.all(waiting.map((p) => p.done));
-    const inTime = await Promise.race([stopped.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), CANCEL_GRACE_MS))]);
+    const inTime = await Promise.race([stopped.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs))]);
     if (inTime) return false;
     this.terminate();
     return true;

@@ -29,12 +29,13 @@ export interface Da3AppHook {
   readonly measure: { readonly lastDistance: number | null };
   /**
    * The 3D viewer: points drawn, the page position (CSS px) of a world point (OpenCV axes), and
-   * splat mode (the "Splats" checkbox: shown, frames drawn, last frame's render time in ms).
+   * splat mode (the "Splats" checkbox: shown, the renderer — `webgpu`, or `spark` on WebGL2 where
+   * WebGPU is missing, `null` until known —, frames drawn, last frame's render time in ms).
    */
   readonly viewer: {
     readonly pointsShown: number;
     project(x: number, y: number, z: number): ScreenPoint;
-    readonly splats: { readonly enabled: boolean; readonly frames: number; readonly lastFrameMs: number };
+    readonly splats: { readonly enabled: boolean; readonly backend: 'webgpu' | 'spark' | null; readonly frames: number; readonly lastFrameMs: number };
   };
   /** Wall-clock milliseconds of the last run's steps. */
   readonly timings: { readonly load?: number; readonly decode?: number; readonly inference?: number };

@@ -5,11 +5,12 @@
  * terminate the worker); `window.da3App` for automation.
  */
 import type { Prediction } from '@da3js/core';
+import type { ExportOptions } from '@da3js/exporters';
 import { DepthView } from './depth-view.js';
 import { byId } from './dom.js';
 import { Downloads, exportFiles } from './downloads.js';
 import { createGsVideoControls } from './gs-video-controls.js';
-import { CancelledError, Engine } from './engine.js';
+import { CANCEL_GRACE_MS, CancelledError, EXPORT_CANCEL_GRACE_MS, Engine } from './engine.js';
 import { describeError } from './errors.js';
 import { type Example, createExampleButtons, exampleFiles } from './examples.js';
 import { type Da3AppHook, type PredictionLike, toPrediction } from './hook.js';
@@ -17,7 +18,7 @@ import { createInputs } from './inputs.js';
 import { createModelPicker, hasGaussianHead, ortWasmPaths } from './model-picker.js';
 import { createOptions } from './options.js';
 import { parseUrlParams } from './params.js';
-import { providers, setBusy, setProgress, setStatus, showInferenceProgress, showLoadProgress, statusText } from './status.js';
+import { providers, setBusy, setProgress, setStatus, showExportProgress, showInferenceProgress, showLoadProgress, statusText } from './status.js';
 import { MeasureTool } from './viewer/measure-tool.js';
 import { SceneController, readViewerSettings } from './viewer/scene-controller.js';
 import { SplatView } from './viewer/splats.js';
@@ -29,6 +30,8 @@ let prediction: Prediction | null = null;
 /** True when `prediction` is the worker's last result (exports then run in the worker). */
 let predictionInWorker = false;
 let running: AbortController | null = null;
+/** True while `running` is an export (Cancel then waits longer for the worker, see EXPORT_CANCEL_GRACE_MS). */
+let exporting = false;
 const timings: { load?: number; decode?: number; inference?: number } = {};
 
 const engine = new Engine();
@@ -51,8 +54,8 @@ const downloads = new Downloads(
     const s = readViewerSettings();
     return { confThreshPercentile: s.confPercentile, numMaxPoints: s.maxPoints, showCameras: s.showCameras, filterBlackBg: s.filterBlackBg, filterWhiteBg: s.filterWhiteBg, gsVideo: gsVideoControls.options() };
   },
-  (text, error) => (error === undefined ? setStatus(text, text.endsWith('…') ? 'busy' : 'done') : setStatus(`${text}: ${describeError(error)}`, 'error')),
-  (p, format, o) => (predictionInWorker && p === prediction ? engine.export(format, o) : exportFiles(p, format, o)),
+  (text, kind, error) => setStatus(error === undefined ? text : `${text}: ${describeError(error)}`, kind),
+  (p, format, o) => runExport(p, format, o),
 );
 const exampleButtons = createExampleButtons((ex) => void runExample(ex));
 
@@ -83,7 +86,33 @@ function setRunning(on: boolean): void {
   runButton.disabled = on;
   cancelButton.disabled = !on;
   for (const b of exampleButtons) b.disabled = on;
+  downloads.setBusy(on);
   setBusy(on);
+}
+
+/**
+ * One export, as long work: busy state, progress (gs_video: frame by frame), and Cancel (which
+ * aborts it in the worker, or here for a prediction shown without the worker).
+ */
+async function runExport(p: Prediction, format: string, o: ExportOptions): Promise<File[]> {
+  if (running) throw new Error('wait for the current run or export to finish (or cancel it)');
+  const ac = new AbortController();
+  running = ac;
+  setRunning(true);
+  setProgress(null, `Exporting ${format}…`);
+  exporting = true;
+  try {
+    if (predictionInWorker && p === prediction) return await engine.export(format, o, { onExportProgress: showExportProgress });
+    return await exportFiles(p, format, { ...o, signal: ac.signal, gsVideo: { ...o.gsVideo, onProgress: showExportProgress } });
+  } catch (e) {
+    // A terminated worker took its prediction along: later exports run here, from the shown one.
+    if (e instanceof CancelledError && e.terminated) predictionInWorker = false;
+    throw e;
+  } finally {
+    exporting = false;
+    running = null;
+    setRunning(false);
+  }
 }
 
 async function run(): Promise<void> {
@@ -134,7 +163,7 @@ async function cancel(): Promise<void> {
   if (!running) return;
   setProgress(null, 'Cancelling…');
   running.abort();
-  await engine.cancel();
+  await engine.cancel(exporting ? EXPORT_CANCEL_GRACE_MS : CANCEL_GRACE_MS);
 }
 
 async function runExample(example: Example): Promise<void> {
@@ -185,6 +214,9 @@ window.da3App = {
     splats: {
       get enabled() {
         return splats.enabled;
+      },
+      get backend() {
+        return splats.backend;
       },
       get frames() {
         return splats.frames;

@@ -4,6 +4,7 @@
  * network should take), what went wrong, and how far a download / conversion / inference has got.
  */
 import type { InferenceProgress } from '@da3js/core';
+import type { GsVideoProgress } from '@da3js/exporters';
 import type { DecodeProgress, WebProgressEvent } from '@da3js/web';
 import { byId } from './dom.js';
 
@@ -148,6 +149,28 @@ export function showInferenceProgress(e: InferenceProgress | DecodeProgress): vo
   } else {
     setProgress(0.9, `Network ${e.graphsDone} of ${e.graphsTotal} done…`);
   }
+}
+
+/** Share of the progress bar the gs_video's rendering takes (the rest is composing and encoding). */
+export const GS_VIDEO_RENDER_SHARE = 0.85;
+
+/**
+ * The progress bar position (in [0, 1]) and caption of a gs_video frame event: "Rendering video
+ * frame 37 of 121", then "Encoding video frame 37 of 121" (rendering fills the first
+ * {@link GS_VIDEO_RENDER_SHARE} of the bar).
+ */
+export function exportProgressView(e: GsVideoProgress): { fraction: number; caption: string } {
+  const total = Math.max(1, e.total);
+  const part = Math.min(1, Math.max(0, e.done / total));
+  return e.stage === 'render'
+    ? { fraction: GS_VIDEO_RENDER_SHARE * part, caption: `Rendering video frame ${e.done} of ${e.total}` }
+    : { fraction: GS_VIDEO_RENDER_SHARE + (1 - GS_VIDEO_RENDER_SHARE) * part, caption: `Encoding video frame ${e.done} of ${e.total}` };
+}
+
+/** Shows a gs_video frame event on the progress bar and the viewer's busy overlay. */
+export function showExportProgress(e: GsVideoProgress): void {
+  const { fraction, caption } = exportProgressView(e);
+  setProgress(fraction, caption);
 }
 
 function shortName(url: string | undefined): string {

@@ -61,6 +61,7 @@ describe('web app: splat mode (WebGPU, headless Chromium)', () => {
     await page.waitForFunction(() => window.da3App.viewer.splats.frames >= 1, null, { timeout: 60_000 });
     const first = await page.evaluate(() => ({ ...window.da3App.viewer.splats }));
     expect(first.enabled).toBe(true);
+    expect(first.backend).toBe('webgpu');
     const splatShot = PNG.sync.read(await viewer.screenshot());
     // the splats cover the view's centre with scene colours, different from the point cloud's picture
     const bg = [0x20, 0x21, 0x24];

@@ -1,15 +1,22 @@
 /**
- * Splat mode of the 3D viewer: the prediction's 3D Gaussians rendered with @da3js/web's WebGPU
- * rasterizer (gsplat's `rasterization`: EWA splats, SH colour, depth-sorted compositing) from the
- * viewer's camera, drawn into a canvas laid over the three.js one. The "Splats" checkbox switches
- * between it and the point cloud; it is enabled for predictions with Gaussians on pages with a
- * WebGPU adapter. Frames are rendered on demand (orbit, zoom, resize), one at a time: changes
- * during a frame are folded into the next one. Kept in its own module (the viewer only lends its
- * camera and container) so other viewer features merge cleanly.
+ * Splat mode of the 3D viewer: the prediction's 3D Gaussians instead of the point cloud. The
+ * "Splats" checkbox switches; it is enabled for predictions with Gaussians. Two renderers (the
+ * choice is measured in apps/web/README.md, "Viewer: splat renderer"):
+ *
+ * - with a WebGPU adapter, @da3js/web's WebGPU rasterizer (gsplat's `rasterization`: EWA splats,
+ *   SH colour, depth-sorted compositing — gsplat's images to ~1e-6) from the viewer's camera,
+ *   drawn into a canvas laid over the three.js one. Frames are rendered on demand (orbit, zoom,
+ *   resize), one at a time: changes during a frame are folded into the next one;
+ * - without one, Spark on WebGL2 in the viewer's own scene (`spark-splats.ts`, a lazily loaded
+ *   chunk), set up like gsplat's classic mode.
+ *
+ * Kept in its own module (the viewer only lends its camera, scene and container) so other viewer
+ * features merge cleanly.
  */
 import type { Gaussians, GaussianRasterizer, RenderCamera } from '@da3js/core';
 import { createWebGpuRasterizer, hasWebGpu } from '@da3js/web';
 import * as THREE from 'three';
+import type { SparkSplats } from './spark-splats.js';
 import type { Viewer } from './viewer.js';
 
 /** Frames are rendered at most this many pixels (scaled down from the canvas, then stretched). */
@@ -40,6 +47,9 @@ export function splatRenderSize(w: number, h: number, maxPixels = MAX_SPLAT_PIXE
   return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
 }
 
+/** Which renderer draws the splats: our WebGPU rasterizer, or Spark on WebGL2 where WebGPU is missing. */
+export type SplatBackend = 'webgpu' | 'spark';
+
 /** Splat mode (see the module doc). */
 export class SplatView {
   private gaussians: Gaussians | null = null;
@@ -48,7 +58,11 @@ export class SplatView {
   private busy = false;
   private dirty = false;
   private webgpu: boolean | null = null;
-  /** Frames drawn (for tests), and the last frame's time in ms. */
+  /** Spark's splats of the current Gaussians (loading or loaded), when Spark is the backend. */
+  private spark: { readonly gaussians: Gaussians; readonly layer: Promise<SparkSplats> } | null = null;
+  /** True while Spark's splats are in the viewer's scene. */
+  private sparkShown = false;
+  /** Frames drawn (for tests), and the last frame's time in ms (Spark: the draw call's time on this thread). */
   frames = 0;
   lastFrameMs = 0;
 
@@ -71,6 +85,17 @@ export class SplatView {
       this.webgpu = ok;
       this.updateToggle();
     });
+    // Spark draws inside the viewer's frames: count those drawn with the splats shown.
+    viewer.afterRender.add(() => {
+      if (this.backend !== 'spark' || !this.enabled || !this.sparkShown) return;
+      this.frames++;
+      this.lastFrameMs = viewer.lastDrawMs;
+    });
+  }
+
+  /** The renderer splat mode uses here (`null` until the WebGPU check has answered). */
+  get backend(): SplatBackend | null {
+    return this.webgpu === null ? null : this.webgpu ? 'webgpu' : 'spark';
   }
 
   /** True while the Gaussians are shown instead of the point cloud. */
@@ -86,20 +111,67 @@ export class SplatView {
   }
 
   private updateToggle(): void {
-    this.toggle.disabled = !this.gaussians || this.webgpu !== true;
-    this.toggle.title = this.webgpu === false ? 'needs WebGPU' : this.gaussians ? 'Show the 3D Gaussians as splats (WebGPU)' : 'needs 3D Gaussians (a model with a GS head and "3D Gaussians")';
+    this.toggle.disabled = !this.gaussians || this.webgpu === null;
+    const how = this.webgpu ? 'WebGPU' : 'WebGL2, Spark';
+    this.toggle.title = this.gaussians ? `Show the 3D Gaussians as splats (${how})` : 'needs 3D Gaussians (a model with a GS head and "3D Gaussians")';
     if (this.toggle.disabled) this.toggle.checked = false;
   }
 
   private apply(): void {
     const on = this.enabled;
+    if (this.backend === 'spark') {
+      this.canvas.style.display = 'none';
+      void this.applySpark(on);
+      return;
+    }
     this.canvas.style.display = on ? 'block' : 'none';
     if (on) this.request();
   }
 
+  /** Spark: loads the chunk and the Gaussians on first use, then shows or hides them. */
+  private async applySpark(on: boolean): Promise<void> {
+    const gaussians = this.gaussians;
+    if (this.spark && this.spark.gaussians !== gaussians) {
+      const old = this.spark.layer;
+      this.spark = null;
+      this.sparkShown = false;
+      void old.then((l) => l.dispose(), () => undefined);
+    }
+    if (!on || !gaussians) {
+      this.sparkShown = false;
+      await this.spark?.layer.then(
+        (l) => l.show(false),
+        () => undefined,
+      );
+      return;
+    }
+    this.spark ??= { gaussians, layer: import('./spark-splats.js').then((m) => m.SparkSplats.create(this.viewer, gaussians)) };
+    const current = this.spark;
+    try {
+      const layer = await current.layer;
+      // Switched off, or other Gaussians, while loading.
+      if (this.spark !== current || !this.enabled) return;
+      this.sparkShown = true;
+      layer.show(true);
+    } catch (e) {
+      if (this.spark === current) this.spark = null;
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (!this.enabled) return;
+    console.warn(`splats: ${(e as Error).message}`);
+    this.toggle.checked = false;
+    this.toggle.title = `Splats failed: ${(e as Error).message}`;
+    this.canvas.style.display = 'none';
+    this.sparkShown = false;
+    void this.spark?.layer.then((l) => l.show(false), () => undefined);
+  }
+
   /** Renders a frame soon (folded into the next one while a frame is running). */
   request(): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.backend !== 'webgpu') return;
     if (this.busy) {
       this.dirty = true;
       return;
@@ -135,10 +207,7 @@ export class SplatView {
       this.canvas.getContext('2d')?.putImageData(data, 0, 0);
       this.frames++;
     } catch (e) {
-      console.warn(`splats: ${(e as Error).message}`);
-      this.toggle.checked = false;
-      this.toggle.title = `Splats failed: ${(e as Error).message}`;
-      this.canvas.style.display = 'none';
+      this.fail(e);
     } finally {
       this.busy = false;
       if (this.dirty) this.request();

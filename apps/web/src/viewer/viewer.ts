@@ -28,7 +28,12 @@ export class Viewer {
   private cameras: THREE.Group | null = null;
   /** Overlays (measure markers); kept across cloud updates. */
   readonly overlay = new THREE.Group();
+  /** Called after every frame drawn (splat mode counts its frames with it). */
+  readonly afterRender = new Set<() => void>();
+  /** Time (ms, on this thread) of the last frame's draw call; the GPU may still be working. */
+  lastDrawMs = 0;
   private pending = false;
+  private pointsHidden = false;
 
   constructor(readonly container: HTMLElement) {
     this.renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
@@ -69,8 +74,16 @@ export class Viewer {
     }
     this.cloud = cloud;
     this.points = createPointCloud(cloud);
+    this.points.visible = !this.pointsHidden;
     this.scene.add(this.points);
     if (options.frame) this.frame(options.eye);
+    this.render();
+  }
+
+  /** Hides the point cloud (also the clouds set later) while something else shows the scene. */
+  setPointsHidden(hidden: boolean): void {
+    this.pointsHidden = hidden;
+    if (this.points) this.points.visible = !hidden;
     this.render();
   }
 
@@ -124,7 +137,7 @@ export class Viewer {
   render(sync = false): void {
     if (sync) {
       this.pending = false;
-      this.renderer.render(this.scene, this.camera);
+      this.draw();
       return;
     }
     if (this.pending) return;
@@ -132,8 +145,15 @@ export class Viewer {
     requestAnimationFrame(() => {
       if (!this.pending) return;
       this.pending = false;
-      this.renderer.render(this.scene, this.camera);
+      this.draw();
     });
+  }
+
+  private draw(): void {
+    const t = performance.now();
+    this.renderer.render(this.scene, this.camera);
+    this.lastDrawMs = performance.now() - t;
+    for (const f of this.afterRender) f();
   }
 
   /** Page position (CSS px) of a world point given in OpenCV axes. */

@@ -4,9 +4,11 @@
  * terminates the worker when a session run does not let the abort through quickly).
  */
 /// <reference lib="webworker" />
-import type { ImageU8, PredictionInit, RefViewStrategy, ResizeMethod } from '@da3js/core';
+import { type GaussianRasterizer, type ImageU8, type PredictionInit, type RefViewStrategy, type ResizeMethod, createCpuRasterizer } from '@da3js/core';
+import type { GsVideoProgress } from '@da3js/exporters';
 import { DepthAnything3, type WebPrediction, type WebProgressEvent } from '@da3js/web';
 import type { FromWorker, ToWorker, WorkerModelChoice } from './protocol.js';
+import { yieldingRasterizer } from './yielding-rasterizer.js';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -94,13 +96,19 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
 async function exportFiles(msg: Extract<ToWorker, { type: 'export' }>): Promise<void> {
   const ac = new AbortController();
   current = ac;
+  let rasterizer: GaussianRasterizer | undefined;
   try {
     if (!prediction) throw new Error('no prediction to export yet');
-    const files = await prediction.export(msg.formats, { ...msg.options, signal: ac.signal });
+    // Functions do not cross postMessage: the gs_video's rasterizer (core's CPU one, with a turn of
+    // the event loop before each frame so Cancel is heard) and its frame progress are made here.
+    rasterizer = yieldingRasterizer(createCpuRasterizer());
+    const gsVideo = { ...msg.options.gsVideo, rasterizer, onProgress: (event: GsVideoProgress) => post({ type: 'export-progress', id: msg.id, event }) };
+    const files = await prediction.export(msg.formats, { ...msg.options, gsVideo, signal: ac.signal });
     post({ type: 'exported', id: msg.id, files });
   } catch (e) {
     post({ type: 'error', id: msg.id, error: errorOf(e) });
   } finally {
+    await rasterizer?.dispose();
     if (current === ac) current = null;
   }
 }

@@ -3,7 +3,7 @@
  * structured-clone data: Files, typed arrays, plain objects.
  */
 import type { ImageU8, InferenceProgress, ModelConfig, ModelKind, PredictionInit } from '@da3js/core';
-import type { ExportOptions } from '@da3js/exporters';
+import type { ExportOptions, GsVideoProgress } from '@da3js/exporters';
 import type { DecodeProgress, WebProgressEvent } from '@da3js/web';
 import type { AppDevice, AppDtype } from '../params.js';
 
@@ -48,5 +48,7 @@ export type FromWorker =
   | { readonly type: 'infer-progress'; readonly id: number; readonly event: InferenceProgress | DecodeProgress }
   | { readonly type: 'loaded'; readonly id: number; readonly model: WorkerModelInfo; readonly ms: number }
   | { readonly type: 'result'; readonly id: number; readonly prediction: PredictionInit; readonly timings: { readonly load: number; readonly decode: number; readonly inference: number } }
+  /** A gs_video export's frame progress (rendered, then encoded), one message per frame. */
+  | { readonly type: 'export-progress'; readonly id: number; readonly event: GsVideoProgress }
   | { readonly type: 'exported'; readonly id: number; readonly files: File[] }
   | { readonly type: 'error'; readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly code?: string } };
