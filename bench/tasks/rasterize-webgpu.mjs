@@ -11,9 +11,10 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SafetensorsFile, createWebGpuRasterizer, memoryByteSource } from '@da3js/core';
+import { createWebGpuRasterizer } from '@da3js/core';
 import { report } from './common.mjs';
 import { timeWebGpuFrames } from './gs-webgpu-frames.mjs';
+import { loadTinyGiant } from './tiny-giant-gaussians.mjs';
 
 const [runtime = 'chromium', framesArg = '10'] = process.argv.slice(2);
 const frames = Number(framesArg);
@@ -21,27 +22,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ICD = process.env.SWIFTSHADER_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
 const base = { task: 'rasterize', runtime: runtime === 'dawn' ? 'node-webgpu-dawn (SwiftShader)' : 'chromium-webgpu (SwiftShader)' };
-
-/** The tiny-giant fixture's Gaussians and cameras (fixtures/tiny-giant/multi). */
-async function tinyGiant() {
-  const root = process.env.DA3_FIXTURES ?? join(here, '..', '..', 'fixtures');
-  const dir = join(root, 'tiny-giant', 'multi');
-  const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
-  const st = await SafetensorsFile.open(memoryByteSource(new Uint8Array(readFileSync(join(dir, 'outputs.safetensors')))));
-  const get = async (key) => st.read(st.names().includes(key) ? key : meta.outputs[key].same_values_as);
-  const [, height, width] = meta.outputs['pred.depth'].shape;
-  return {
-    width,
-    height,
-    means: await get('out.gaussians.means'),
-    scales: await get('out.gaussians.scales'),
-    rotations: await get('out.gaussians.rotations'),
-    harmonics: await get('out.gaussians.harmonics'),
-    opacities: await get('out.gaussians.opacities'),
-    extrinsics: await get('pred.extrinsics'),
-    intrinsics: await get('pred.intrinsics'),
-  };
-}
 
 async function onDawn(tiny) {
   if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
@@ -98,7 +78,7 @@ async function inChromium(tiny) {
 }
 
 const load0 = loadavg()[0];
-const tiny = await tinyGiant();
+const tiny = await loadTinyGiant(join(here, '..', '..'));
 const got = runtime === 'dawn' ? await onDawn(tiny) : await inChromium(tiny);
 if (got.skipped) report({ ...base, skipped: got.skipped });
 else report({ ...base, adapter: got.adapter, renderMode: 'RGB+ED', scenes: got.results, loadAvg1m: [+load0.toFixed(2), +loadavg()[0].toFixed(2)] });

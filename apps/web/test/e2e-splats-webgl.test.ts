@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, type StaticServer, requireChromium } from '../../../test-utils/browser.js';
 import { loadGsplatGoldens } from '../../../test-utils/gsplat-goldens.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
-import { appUrl, launchChromium, serveApp } from './helpers.js';
+import { appUrl, launchChromium, plainPrediction, serveApp } from './helpers.js';
 
 /**
  * Splat mode without WebGPU: `navigator.gpu` removed before the page loads, so the Splats checkbox
@@ -46,16 +46,7 @@ describe('web app: splat mode without WebGPU (Spark on WebGL2, headless Chromium
     expect(await page.evaluate(() => (navigator as { gpu?: unknown }).gpu === undefined)).toBe(true);
     const p = await fixturePrediction('tiny-giant', 'multi');
     const g = (await loadGsplatGoldens()).find((c) => c.scene === 'tiny-giant')!.gaussians;
-    const plain = {
-      views: p.views,
-      height: p.height,
-      width: p.width,
-      depth: Array.from(p.depth),
-      conf: Array.from(p.conf!),
-      extrinsics: Array.from(p.extrinsics!),
-      intrinsics: Array.from(p.intrinsics!),
-      processedImages: Array.from(p.processedImages),
-    };
+    const plain = plainPrediction(p);
     const gs = { count: g.count, shCoefficients: g.shCoefficients, means: Array.from(g.means), scales: Array.from(g.scales), rotations: Array.from(g.rotations), harmonics: Array.from(g.harmonics), opacities: Array.from(g.opacities) };
     await page.evaluate(
       ([pred, gauss]) => {
@@ -126,16 +117,7 @@ describe('web app: splat mode without WebGPU (Spark on WebGL2, headless Chromium
     const blue = at(Math.round((2 * H) / 3), Math.round((2 * W) / 3));
     const size = 0.08 * Math.hypot(red[0] - blue[0], red[1] - blue[1], red[2] - blue[2]);
     const dc = (v: number) => (v - 0.5) / 0.28209479177387814;
-    const plain = {
-      views: p.views,
-      height: p.height,
-      width: p.width,
-      depth: Array.from(p.depth),
-      conf: Array.from(p.conf!),
-      extrinsics: Array.from(p.extrinsics!),
-      intrinsics: Array.from(p.intrinsics!),
-      processedImages: Array.from(p.processedImages),
-    };
+    const plain = plainPrediction(p);
     const gs = {
       count: 2,
       shCoefficients: 1,

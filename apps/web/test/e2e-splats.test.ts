@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, type StaticServer, requireChromium } from '../../../test-utils/browser.js';
 import { loadGsplatGoldens } from '../../../test-utils/gsplat-goldens.js';
 import { fixturePrediction } from '../../../test-utils/prediction.js';
-import { appUrl, launchChromium, openPage, serveApp } from './helpers.js';
+import { appUrl, launchChromium, plainPrediction, openPage, serveApp } from './helpers.js';
 
 /**
  * Splat mode of the 3D viewer on WebGPU's software adapter: the tiny-giant fixture's prediction
@@ -33,16 +33,7 @@ describe('web app: splat mode (WebGPU, headless Chromium)', () => {
     if (!requireChromium(ctx)) return;
     const p = await fixturePrediction('tiny-giant', 'multi');
     const g = (await loadGsplatGoldens()).find((c) => c.scene === 'tiny-giant')!.gaussians;
-    const plain = {
-      views: p.views,
-      height: p.height,
-      width: p.width,
-      depth: Array.from(p.depth),
-      conf: Array.from(p.conf!),
-      extrinsics: Array.from(p.extrinsics!),
-      intrinsics: Array.from(p.intrinsics!),
-      processedImages: Array.from(p.processedImages),
-    };
+    const plain = plainPrediction(p);
     const gs = { count: g.count, shCoefficients: g.shCoefficients, means: Array.from(g.means), scales: Array.from(g.scales), rotations: Array.from(g.rotations), harmonics: Array.from(g.harmonics), opacities: Array.from(g.opacities) };
     const toggle = page.locator('#show-splats');
     expect(await toggle.isDisabled()).toBe(true);

@@ -127,3 +127,29 @@ export async function runTinyMulti(page: Page, pngs: readonly string[]): Promise
   });
   return { status, seconds, ...got };
 }
+
+/** A Prediction's fields as plain arrays, to pass into `page.evaluate` (typed arrays do not survive it). */
+export interface PlainPrediction {
+  views: number;
+  height: number;
+  width: number;
+  depth: number[];
+  conf: number[];
+  extrinsics: number[];
+  intrinsics: number[];
+  processedImages: number[];
+}
+
+/** Plain-array copy of a fixture prediction (see {@link PlainPrediction}). */
+export function plainPrediction(p: { views: number; height: number; width: number; depth: Float32Array; conf?: Float32Array; extrinsics?: Float32Array; intrinsics?: Float32Array; processedImages: Uint8Array }): PlainPrediction {
+  return {
+    views: p.views,
+    height: p.height,
+    width: p.width,
+    depth: Array.from(p.depth),
+    conf: Array.from(p.conf!),
+    extrinsics: Array.from(p.extrinsics!),
+    intrinsics: Array.from(p.intrinsics!),
+    processedImages: Array.from(p.processedImages),
+  };
+}
