@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Prediction } from '@da3js/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { type StaticServer, launchChromium, startStaticServer } from '../../../test-utils/browser.js';
@@ -141,7 +142,7 @@ export interface PlainPrediction {
 }
 
 /** Plain-array copy of a fixture prediction (see {@link PlainPrediction}). */
-export function plainPrediction(p: { views: number; height: number; width: number; depth: Float32Array; conf?: Float32Array; extrinsics?: Float32Array; intrinsics?: Float32Array; processedImages: Uint8Array }): PlainPrediction {
+export function plainPrediction(p: Prediction): PlainPrediction {
   return {
     views: p.views,
     height: p.height,
