@@ -205,7 +205,7 @@ function summary(d) {
   lines.push(`\n== da3js bench: DA3-SMALL, ${THREADS} threads, ${d.machine.cpuModel} (${d.machine.cpus} CPUs), load ${d.machine.loadavgAtStart.join(' ')} → ${d.machine.loadavgAtEnd.join(' ')}`);
   if (ceiling) lines.push(`GEMM ceiling (${ceiling.op}, ${ceiling.threads} threads): median ${ceiling.medianGflops} GFLOP/s, best ${ceiling.maxGflops}`);
   const node = d.results.filter((r) => r.runtime === 'node-cpu' && r.task === 'infer');
-  lines.push('node CPU (onnxruntime-node)  median (min–max) ms   × ceiling time (min–max)   GFLOP (graph/full)  ceiling GFLOP/s  peak RSS');
+  if (node.length) lines.push('node CPU (onnxruntime-node)  median (min–max) ms   × ceiling time (min–max)   GFLOP (graph/full)  ceiling GFLOP/s  peak RSS');
   for (const r of node) {
     const label = `${r.precision} ${r.attention}${r.rays ? ' +rays' : ''} ${r.views}×${r.width}×${r.height}`.padEnd(28);
     const rss = r.views === 1 && r.width === 504 && r.height === 336 ? ` (${(r.peakRssMiB / REFERENCE.peakRssMiB).toFixed(2)}× the reference's ${REFERENCE.peakRssMiB})` : '';
