@@ -12,7 +12,7 @@
  * rasterizer; Spark's defaults — antialiased, radial order — give 39 dB).
  */
 import type { Gaussians } from '@da3js/core';
-import { writeGaussiansPly } from '@da3js/exporters';
+import { memorySink, writeGaussiansPly } from '@da3js/exporters';
 import { SparkRenderer, SplatFileType, SplatMesh } from '@sparkjsdev/spark';
 import * as THREE from 'three';
 import type { Viewer } from './viewer.js';
@@ -25,15 +25,9 @@ export const SPARK_GSPLAT_SETTINGS = Object.freeze({ preBlurAmount: 0.3, blurAmo
 
 /** The Gaussians as a 3DGS PLY (`sh3` layout) in memory. */
 export async function gaussiansPlyBytes(gaussians: Gaussians): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  await writeGaussiansPly(gaussians, { write: (c) => void chunks.push(c.slice()) }, { layout: 'sh3' });
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  const sink = memorySink();
+  await writeGaussiansPly(gaussians, sink, { layout: 'sh3' });
+  return sink.bytes();
 }
 
 /** Spark's splats of one prediction in the viewer's scene (see the module doc). */
